@@ -1,0 +1,8 @@
+"""Architecture files: schema (frozen dataclasses) and strict YAML loading (SPEC §3)."""
+
+from __future__ import annotations
+
+from accelsim.config.load import arch_to_dict, load_arch
+from accelsim.config.schema import Arch
+
+__all__ = ["Arch", "arch_to_dict", "load_arch"]

@@ -1,0 +1,130 @@
+"""The architecture file's schema (SPEC §3): one frozen dataclass per YAML block.
+
+Field names are the YAML keys and carry their unit. Each field's ``metadata`` holds what the generic
+parser (``accelsim.config.load.parse_dataclass``) checks beyond the type:
+
+- ``min`` / ``max``: inclusive bounds; ``gt``: exclusive lower bound;
+- ``choices``: the allowed values (a tuple, or a dict whose keys are allowed, read at parse time);
+- ``expected``: replaces the generated "expected ..." text in error messages;
+- ``yaml: False``: the field is not read from its own key (``PeConfig.params`` comes from
+  ``pe.<kind>``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from accelsim.dataflows import NAMES as DATAFLOWS
+from accelsim.pe import REGISTRY as PE_KINDS
+
+
+@dataclass(frozen=True, kw_only=True)
+class ArrayConfig:
+    """``array:`` — the systolic array's shape and dataflow."""
+
+    rows: int = field(metadata={"min": 1})
+    """PE rows (count, >= 1). Required."""
+    cols: int = field(metadata={"min": 1})
+    """PE columns (count, >= 1). Required."""
+    dataflow: str = field(metadata={"choices": DATAFLOWS})
+    """Dataflow, one of ``os | ws | is`` (SPEC §5.1); the PE kind must support it. Required."""
+    idle: str = field(default="hold", metadata={"choices": ("hold", "zero")})
+    """What a moving register loads in a cycle without valid data: ``hold`` (keeps its value,
+    clock-gated) or ``zero``. Default ``hold``."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class PeConfig:
+    """``pe:`` — the processing element: kind, operand and accumulator widths."""
+
+    kind: str = field(metadata={"choices": PE_KINDS})
+    """PE kind, a name in ``accelsim.pe.REGISTRY`` (``mac`` | ``pann`` | ``lsqplus``). Required."""
+    x_bits: int = field(metadata={"min": 2, "max": 16})
+    """Activation operand width (bits, 2..16). Required."""
+    w_bits: int = field(metadata={"min": 2, "max": 16})
+    """Weight operand width (bits, 2..16). Required."""
+    acc_bits: int = field(metadata={"min": 4, "max": 48})
+    """Accumulator / partial-sum width (bits, x_bits + w_bits .. 48). Required."""
+    overflow: str = field(default="wrap", metadata={"choices": ("wrap", "saturate")})
+    """Accumulator overflow: ``wrap`` (two's complement) or ``saturate``. Default ``wrap``."""
+    params: object | None = field(default=None, metadata={"yaml": False})
+    """The kind's ``pe.<kind>:`` block parsed into ``REGISTRY[kind].params`` (its defaults filled
+    when the block is absent), or None for a kind without parameters."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class BufferConfig:
+    """One on-chip SRAM buffer (``buffers.ifmap`` / ``filter`` / ``ofmap``), double-buffered."""
+
+    size_kib: float = field(metadata={"gt": 0})
+    """Total capacity (KiB, > 0), both halves of the double buffer together. Required."""
+    word_bits: int = field(metadata={"min": 1})
+    """Width of one word (bits, >= 1). Required."""
+    banks: int = field(default=1, metadata={"min": 1})
+    """Number of banks (count, >= 1). Default 1."""
+    read_words_per_cycle: int | None = field(default=None, metadata={"min": 1})
+    """Read port width (words/cycle, >= 1). Default (None in the file): max(array.rows,
+    array.cols), one word per edge PE per cycle, so the port never limits compute; the loaded
+    ``Arch`` always holds the resolved number."""
+    write_words_per_cycle: int | None = field(default=None, metadata={"min": 1})
+    """Write port width (words/cycle, >= 1). Default: max(array.rows, array.cols), resolved at
+    load time like ``read_words_per_cycle``."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class BuffersConfig:
+    """``buffers:`` — the three operand buffers, all required when the block is given."""
+
+    ifmap: BufferConfig
+    """Input-activation buffer. Required."""
+    filter: BufferConfig
+    """Weight buffer. Required."""
+    ofmap: BufferConfig
+    """Output / partial-sum buffer. Required."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class DramConfig:
+    """``dram:`` — off-chip memory."""
+
+    bandwidth_bytes_per_cycle: float = field(metadata={"gt": 0})
+    """Sustained bandwidth (bytes/cycle, > 0). Required."""
+    latency_cycles: int = field(metadata={"min": 0})
+    """Access latency (cycles, >= 0). Required."""
+    burst_bytes: int = field(metadata={"min": 1})
+    """Transfer granularity (bytes, >= 1); transfers round up to whole bursts. Required."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class EnergyConfig:
+    """``energy:`` — where per-toggle and memory energies come from."""
+
+    technology: str = "45nm"
+    """A built-in technology table name (``45nm`` or the stem of a ``accelsim/energy/tech/*.yaml``)
+    or a path to a technology YAML file (SPEC §6), relative paths resolving against the arch
+    file's folder; the loaded ``Arch`` holds the name, or the file's absolute path. Default
+    ``45nm``."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Arch:
+    """A whole architecture file (SPEC §3), with every default filled in by ``load_arch``."""
+
+    version: int = field(
+        default=1, metadata={"choices": (1,), "expected": "1 (only version 1 is supported)"}
+    )
+    """Schema version of the file; only 1 is supported. Default 1."""
+    name: str
+    """Architecture name, used in reports. Required."""
+    clock_mhz: float = field(default=500.0, metadata={"gt": 0})
+    """Clock frequency (MHz, > 0); converts cycles to time for leakage and reports. Default 500."""
+    array: ArrayConfig
+    """The systolic array. Required."""
+    pe: PeConfig
+    """The processing element. Required."""
+    buffers: BuffersConfig | None = None
+    """On-chip SRAM buffers; None (absent): ideal on-chip memory (unbounded, no stalls)."""
+    dram: DramConfig | None = None
+    """Off-chip DRAM; None (absent): ideal off-chip memory (no bandwidth or latency limit)."""
+    energy: EnergyConfig = EnergyConfig()
+    """Energy model. Default ``technology: 45nm``."""

@@ -1,0 +1,138 @@
+"""Bit-level helpers for the numba kernels: popcount, the gate-level multiplier's node vector and the
+ripple-carry adder's nodes (``docs/datapath.md`` §2–§3). Zero-delay model: no glitches.
+
+Everything here is ``@njit`` and reads no module globals; values are int64 bit patterns.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, types
+from numba.extending import intrinsic, overload
+
+
+def popcount(v):
+    """Number of set bits of the 64-bit pattern ``v`` (pure-Python form; njit uses ``llvm.ctpop``)."""
+    return int(v & 0xFFFFFFFFFFFFFFFF).bit_count()
+
+
+@intrinsic
+def _ctpop64(typingctx, v):
+    sig = types.int64(types.int64)
+
+    def codegen(context, builder, signature, args):
+        return builder.ctpop(args[0])
+
+    return sig, codegen
+
+
+@overload(popcount)
+def _popcount_njit(v):
+    def impl(v):
+        return _ctpop64(np.int64(v))
+
+    return impl
+
+
+def node_words(n: int, m: int) -> int:
+    """64-bit words that hold the node vector of an n×m multiplier (n·m + 2n(m−1) bits)."""
+    return (n * m + 2 * n * (m - 1) + 63) // 64
+
+
+@njit(cache=True, nogil=True)
+def _put(words, off, val, nbits):
+    """OR the ``nbits``-bit value ``val`` into the bit stream ``words`` at bit offset ``off``."""
+    q = off >> 6
+    sh = off & 63
+    words[q] |= val << sh
+    if sh + nbits > 64:
+        words[q + 1] |= val >> (64 - sh)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _mult_row(a, b, i, n, m, sa, sb, p):
+    """Row ``i`` of the n×m multiplier of datapath.md §2 given ``p`` = P_(i-1).
+
+    Returns (partial-product word B_i, sum nodes, carry nodes, P_i); row 0 has no adder (sum and
+    carry nodes 0). ``a``/``b`` are the column/row operand patterns, ``sa``/``sb`` their signedness.
+    """
+    mask_n = (1 << n) - 1
+    both_eq = sa and sb and n == m
+    if sb and i == m - 1:
+        cmask = (mask_n >> 1) if sa else mask_n
+    else:
+        cmask = (1 << (n - 1)) if sa else 0
+    bi = (a if (b >> i) & 1 else 0) ^ cmask
+    if i == 0:
+        return bi, 0, 0, bi
+    aa = p >> 1
+    if i == 1 and both_eq:
+        aa |= 1 << (n - 1)
+    cin = 1 if (not both_eq and ((sa and i == n - 1) or (sb and i == m - 1))) else 0
+    s = aa + bi + cin
+    return bi, s & mask_n, ((s ^ aa ^ bi) >> 1) & mask_n, s
+
+
+@njit(cache=True, nogil=True)
+def mult_nodes(a, b, n, m, sa, sb, words):
+    """Evaluate the multiplier on patterns ``a`` (n bits), ``b`` (m >= n bits).
+
+    Fills ``words`` (zeroed here) with the packed node vector — per row: partial products, then
+    (rows >= 1) sum and carry nodes — and returns the n+m-bit product pattern.
+    """
+    for q in range(words.shape[0]):
+        words[q] = 0
+    off = 0
+    p = 0
+    prod = 0
+    for i in range(m):
+        bi, sums, carries, p = _mult_row(a, b, i, n, m, sa, sb, p)
+        _put(words, off, bi, n)
+        off += n
+        if i > 0:
+            _put(words, off, sums, n)
+            _put(words, off + n, carries, n)
+            off += 2 * n
+        if i < m - 1:
+            prod |= (p & 1) << i
+    prod |= p << (m - 1)
+    if sa or sb:
+        prod ^= 1 << (n + m - 1)
+    return prod
+
+
+@njit(cache=True, nogil=True)
+def mult_toggles_direct(a0, b0, a1, b1, n, m, sa, sb):
+    """Hamming distance of the multiplier's node vectors for operands (a0, b0) and (a1, b1)."""
+    p0 = 0
+    p1 = 0
+    tog = 0
+    for i in range(m):
+        bi0, s0, c0, p0 = _mult_row(a0, b0, i, n, m, sa, sb, p0)
+        bi1, s1, c1, p1 = _mult_row(a1, b1, i, n, m, sa, sb, p1)
+        tog += popcount(bi0 ^ bi1) + popcount(s0 ^ s1) + popcount(c0 ^ c1)
+    return tog
+
+
+@njit(cache=True, nogil=True)
+def mult_table(x_bits, w_bits, x_signed, w_signed, nwords, w_major):
+    """Node vectors of the x_bits × w_bits multiplier for every operand pair.
+
+    Row ``(x_pattern << w_bits) | w_pattern`` (or ``(w_pattern << x_bits) | x_pattern`` when
+    ``w_major``) holds the packed node words (int64 [2^(x+w), nwords]). Put the operand that changes
+    least often major, so one PE's rows share cache lines.
+    """
+    x_is_a = x_bits <= w_bits
+    n = x_bits if x_is_a else w_bits
+    m = w_bits if x_is_a else x_bits
+    sa = x_signed if x_is_a else w_signed
+    sb = w_signed if x_is_a else x_signed
+    table = np.zeros(((1 << x_bits) << w_bits, nwords), dtype=np.int64)
+    for xp in range(1 << x_bits):
+        for wp in range(1 << w_bits):
+            row = table[((wp << x_bits) | xp) if w_major else ((xp << w_bits) | wp)]
+            if x_is_a:
+                mult_nodes(xp, wp, n, m, sa, sb, row)
+            else:
+                mult_nodes(wp, xp, n, m, sa, sb, row)
+    return table

@@ -1,0 +1,333 @@
+"""Fold kernels of a systolic array of ``mac`` PEs (register-transfer level, zero-delay gate level).
+
+Implements ``docs/datapath.md`` exactly, one fold per call. Instead of stepping every PE every cycle
+(the reference model does that), each PE's events are visited in time order; toggles are counted at
+the cycle they happen, so totals and the optional per-cycle trace are identical.
+
+Counters ``counts`` (int64[6]): toggles of x_reg, w_reg, psum_reg|acc_reg, mult, adder; overflows.
+``trace`` is int64[fold_cycles, 5] (or shape (0, 5) to skip tracing). Register and node state arrays
+carry across folds of a layer and are updated in place.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+from numba.extending import overload
+
+from accelsim.kernels.bits import mult_toggles_direct, popcount
+
+X_REG, W_REG, PSUM_REG, MULT, ADDER, OVERFLOWS = 0, 1, 2, 3, 4, 5
+
+
+def _mult_toggles(px, pw, xp, wp, w_major, x_bits, w_bits, n, m, sa, sb, x_is_a, table):
+    """Toggles of the multiplier going from operands (px, pw) to (xp, wp) (bit patterns).
+
+    A 2-D ``table`` (from ``bits.mult_table``, rows ordered ``w_major`` or not) supplies the node
+    vectors; a 1-D dummy selects row-by-row evaluation (wide multipliers). The choice is made at
+    compile time (see the overload below), so each compiled kernel holds one path only: dead code
+    in the hot loop slows it several-fold. Parameters are scalars so no array read sits in the loop.
+    """
+    raise NotImplementedError("njit only")
+
+
+@overload(_mult_toggles)
+def _mult_toggles_njit(px, pw, xp, wp, w_major, x_bits, w_bits, n, m, sa, sb, x_is_a, table):
+    if table.ndim == 1:
+
+        def direct(px, pw, xp, wp, w_major, x_bits, w_bits, n, m, sa, sb, x_is_a, table):
+            if x_is_a:
+                return mult_toggles_direct(px, pw, xp, wp, n, m, sa, sb)
+            return mult_toggles_direct(pw, px, wp, xp, n, m, sa, sb)
+
+        return direct
+
+    def tabulated(px, pw, xp, wp, w_major, x_bits, w_bits, n, m, sa, sb, x_is_a, table):
+        wm = np.int64(w_major)  # branch-free row index, w-major or x-major
+        i0 = wm * ((pw << x_bits) | px) + (1 - wm) * ((px << w_bits) | pw)
+        i1 = wm * ((wp << x_bits) | xp) + (1 - wm) * ((xp << w_bits) | wp)
+        tog = 0
+        for q in range(table.shape[1]):
+            tog += popcount(table[i0, q] ^ table[i1, q])
+        return tog
+
+    return tabulated
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _add(a, b, acc_bits, saturate):
+    """Ripple-carry add of acc_bits patterns: (result pattern, sum nodes, carry nodes, overflowed)."""
+    mask = (1 << acc_bits) - 1
+    sign = 1 << (acc_bits - 1)
+    s = a + b
+    sums = s & mask
+    carries = ((s ^ a ^ b) >> 1) & mask
+    overflow = (a & sign) == (b & sign) and (sums & sign) != (a & sign)
+    res = sums
+    if overflow and saturate:
+        res = sign if a & sign else sign - 1
+    return res, sums, carries, overflow
+
+
+@njit(cache=True, nogil=True)
+def fold_stationary(
+    Ht, S, out, first, R, C, mov_is_x, mov_bits, sta_bits, acc_bits, saturate, idle_zero,
+    mult, table, mov_reg, sta_reg, psum_reg, mult_px, mult_pw, add_s, add_c, edge_s, edge_c,
+    counts, trace,
+):
+    """One ``ws``/``is`` fold (datapath.md §5.1): preload ``S``, stream ``Ht``, edge-accumulate.
+
+    Ht int64 [r_act, T] moving operand values (row r's stream); S int64 [r_act, c_act] stationary
+    values; out int64 [T, c_act] output patterns (acc_bits), written on the first K-fold
+    (``first``) and accumulated on later ones. mov_is_x: the moving operand is x (ws) or w (is).
+    State arrays are [R, C] (edge_* are [C]).
+    """
+    r_act, T = Ht.shape
+    c_act = S.shape[1]
+    mov_mask = (1 << mov_bits) - 1
+    sta_mask = (1 << sta_bits) - 1
+    mov_cls = X_REG if mov_is_x else W_REG
+    sta_cls = W_REG if mov_is_x else X_REG
+    tracing = trace.shape[0] > 0
+    w_major, x_is_a = mult[8] != 0, mult[7] != 0
+    mx, mw, mn, mm, msa, msb = mult[1], mult[2], mult[3], mult[4], mult[5] != 0, mult[6] != 0
+    colbuf = np.zeros(T, dtype=np.int64)
+
+    # Preload, fold cycles 0..R-1: stationary registers form a shift chain per column.
+    for c in range(C):
+        for r in range(R):
+            v = sta_reg[r, c]
+            first_valid = r + R - r_act if (r < r_act and c < c_act) else R
+            if idle_zero and first_valid > 0 and v != 0:
+                t0 = popcount(v)
+                counts[sta_cls] += t0
+                if tracing:
+                    trace[0, sta_cls] += t0
+                v = 0
+            for p in range(first_valid, R):
+                nv = S[R - 1 - (p - r), c] & sta_mask
+                t1 = popcount(v ^ nv)
+                counts[sta_cls] += t1
+                if tracing:
+                    trace[p, sta_cls] += t1
+                v = nv
+            sta_reg[r, c] = v
+
+    # Stream, fold cycles R + s: PE (r, c) handles H[t, r] at s = t + r + c.
+    for c in range(C):
+        for r in range(R):
+            mreg = mov_reg[r, c]
+            preg = psum_reg[r, c]
+            if idle_zero:  # nothing valid arrives during the preload
+                tm = popcount(mreg)
+                tp = popcount(preg)
+                counts[mov_cls] += tm
+                counts[PSUM_REG] += tp
+                if tracing:
+                    trace[0, mov_cls] += tm
+                    trace[0, PSUM_REG] += tp
+                mreg = 0
+                preg = 0
+            if r < r_act and c < c_act:
+                if r == 0:
+                    colbuf[:] = 0
+                s_val = S[r, c]
+                s_pat = s_val & sta_mask
+                px = mult_px[r, c]
+                pw = mult_pw[r, c]
+                a_s = add_s[r, c]
+                a_c = add_c[r, c]
+                base = R + r + c
+                n_mov = 0
+                n_psum = 0
+                n_mult = 0
+                n_add = 0
+                for t in range(T):
+                    h = Ht[r, t]
+                    hp = h & mov_mask
+                    tm = popcount(mreg ^ hp)
+                    mreg = hp
+                    if mov_is_x:
+                        tmul = _mult_toggles(px, pw, hp, s_pat, w_major, mx, mw, mn, mm, msa,
+                                             msb, x_is_a, table)
+                        px = hp
+                        pw = s_pat
+                    else:
+                        tmul = _mult_toggles(px, pw, s_pat, hp, w_major, mx, mw, mn, mm, msa,
+                                             msb, x_is_a, table)
+                        px = s_pat
+                        pw = hp
+                    res, sums, carries, ovf = _add(colbuf[t], (h * s_val) & ((1 << acc_bits) - 1),
+                                                   acc_bits, saturate)
+                    tadd = popcount(sums ^ a_s) + popcount(carries ^ a_c)
+                    a_s = sums
+                    a_c = carries
+                    if ovf:
+                        counts[OVERFLOWS] += 1
+                    tp = popcount(preg ^ res)
+                    preg = res
+                    colbuf[t] = res
+                    n_mov += tm
+                    n_psum += tp
+                    n_mult += tmul
+                    n_add += tadd
+                    if tracing:
+                        cyc = base + t
+                        trace[cyc, mov_cls] += tm
+                        trace[cyc, PSUM_REG] += tp
+                        trace[cyc, MULT] += tmul
+                        trace[cyc, ADDER] += tadd
+                counts[mov_cls] += n_mov
+                counts[PSUM_REG] += n_psum
+                counts[MULT] += n_mult
+                counts[ADDER] += n_add
+                if idle_zero and r + c < R + C - 2:  # idle cycles follow the stream
+                    tm = popcount(mreg)
+                    tp = popcount(preg)
+                    counts[mov_cls] += tm
+                    counts[PSUM_REG] += tp
+                    if tracing:
+                        trace[base + T, mov_cls] += tm
+                        trace[base + T, PSUM_REG] += tp
+                    mreg = 0
+                    preg = 0
+                mult_px[r, c] = px
+                mult_pw[r, c] = pw
+                add_s[r, c] = a_s
+                add_c[r, c] = a_c
+            mov_reg[r, c] = mreg
+            psum_reg[r, c] = preg
+        if c < c_act:
+            _edge_accumulate(colbuf, out, c, first, R + r_act - 1 + c, acc_bits, saturate,
+                             edge_s, edge_c, counts, trace)
+
+
+@njit(cache=True, nogil=True)
+def _edge_accumulate(colbuf, out, c, first, cycle0, acc_bits, saturate, edge_s, edge_c, counts,
+                     trace):
+    """Column c's bottom-edge accumulator: write (first K-fold) or add partial sums, t ascending."""
+    T = colbuf.shape[0]
+    if first:
+        for t in range(T):
+            out[t, c] = colbuf[t]
+        return
+    tracing = trace.shape[0] > 0
+    e_s = edge_s[c]
+    e_c = edge_c[c]
+    for t in range(T):
+        res, sums, carries, ovf = _add(out[t, c], colbuf[t], acc_bits, saturate)
+        tadd = popcount(sums ^ e_s) + popcount(carries ^ e_c)
+        e_s = sums
+        e_c = carries
+        if ovf:
+            counts[OVERFLOWS] += 1
+        counts[ADDER] += tadd
+        if tracing:
+            trace[cycle0 + t, ADDER] += tadd
+        out[t, c] = res
+    edge_s[c] = e_s
+    edge_c[c] = e_c
+
+
+@njit(cache=True, nogil=True)
+def fold_output_stationary(
+    X, Wt, out, R, C, x_bits, w_bits, acc_bits, saturate, idle_zero, mult, table,
+    x_reg, w_reg, acc_reg, mult_px, mult_pw, add_s, add_c, counts, trace,
+):
+    """One ``os`` fold (datapath.md §5.2).
+
+    X int64 [r_act, K] rows of x; Wt int64 [c_act, K] columns of w (transposed); out int64
+    [r_act, c_act] receives the accumulator patterns. State arrays are [R, C].
+    """
+    r_act, K = X.shape
+    c_act = Wt.shape[0]
+    x_mask = (1 << x_bits) - 1
+    w_mask = (1 << w_bits) - 1
+    acc_mask = (1 << acc_bits) - 1
+    tracing = trace.shape[0] > 0
+    w_major, x_is_a = mult[8] != 0, mult[7] != 0
+    mx, mw, mn, mm, msa, msb = mult[1], mult[2], mult[3], mult[4], mult[5] != 0, mult[6] != 0
+    for r in range(R):
+        for c in range(C):
+            xr = x_reg[r, c]
+            wr = w_reg[r, c]
+            active = r < r_act and c < c_act
+            base = r + c
+            if idle_zero and (base > 0 or not active):  # idle before the operands arrive
+                tx = popcount(xr)
+                tw = popcount(wr)
+                counts[X_REG] += tx
+                counts[W_REG] += tw
+                if tracing:
+                    trace[0, X_REG] += tx
+                    trace[0, W_REG] += tw
+                xr = 0
+                wr = 0
+            if active:
+                acc = acc_reg[r, c]
+                px = mult_px[r, c]
+                pw = mult_pw[r, c]
+                a_s = add_s[r, c]
+                a_c = add_c[r, c]
+                n_x = 0
+                n_w = 0
+                n_acc = 0
+                n_mult = 0
+                n_add = 0
+                for k in range(K):
+                    xv = X[r, k]
+                    wv = Wt[c, k]
+                    xp = xv & x_mask
+                    wp = wv & w_mask
+                    tx = popcount(xr ^ xp)
+                    tw = popcount(wr ^ wp)
+                    xr = xp
+                    wr = wp
+                    tmul = _mult_toggles(px, pw, xp, wp, w_major, mx, mw, mn, mm, msa, msb,
+                                         x_is_a, table)
+                    px = xp
+                    pw = wp
+                    res, sums, carries, ovf = _add(acc if k > 0 else 0, (xv * wv) & acc_mask,
+                                                   acc_bits, saturate)
+                    tadd = popcount(sums ^ a_s) + popcount(carries ^ a_c)
+                    a_s = sums
+                    a_c = carries
+                    if ovf:
+                        counts[OVERFLOWS] += 1
+                    tacc = popcount(acc ^ res)
+                    acc = res
+                    n_x += tx
+                    n_w += tw
+                    n_acc += tacc
+                    n_mult += tmul
+                    n_add += tadd
+                    if tracing:
+                        cyc = base + k
+                        trace[cyc, X_REG] += tx
+                        trace[cyc, W_REG] += tw
+                        trace[cyc, PSUM_REG] += tacc
+                        trace[cyc, MULT] += tmul
+                        trace[cyc, ADDER] += tadd
+                counts[X_REG] += n_x
+                counts[W_REG] += n_w
+                counts[PSUM_REG] += n_acc
+                counts[MULT] += n_mult
+                counts[ADDER] += n_add
+                if idle_zero and base < R + C - 2:  # idle cycles follow the stream
+                    tx = popcount(xr)
+                    tw = popcount(wr)
+                    counts[X_REG] += tx
+                    counts[W_REG] += tw
+                    if tracing:
+                        trace[base + K, X_REG] += tx
+                        trace[base + K, W_REG] += tw
+                    xr = 0
+                    wr = 0
+                out[r, c] = acc
+                acc_reg[r, c] = acc
+                mult_px[r, c] = px
+                mult_pw[r, c] = pw
+                add_s[r, c] = a_s
+                add_c[r, c] = a_c
+            x_reg[r, c] = xr
+            w_reg[r, c] = wr

@@ -1,0 +1,1 @@
+"""Simulation of one layer on the array: fold loop over the numba kernels (and, later, SimPy memory)."""

@@ -1,0 +1,58 @@
+"""Simulate one workload layer on an architecture: lower → array simulation → output check."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from accelsim.config import Arch
+from accelsim.dataflows import REGISTRY as DATAFLOWS
+from accelsim.sim.array import simulate_gemm
+from accelsim.sim.types import ArraySpec, LayerSim
+from accelsim.workload import Layer, lower
+
+
+def array_spec(arch: Arch, layer: Layer) -> ArraySpec:
+    """The kernels' view of ``arch`` for ``layer``'s operand signedness."""
+    return ArraySpec(
+        rows=arch.array.rows,
+        cols=arch.array.cols,
+        dataflow=arch.array.dataflow,
+        idle_zero=arch.array.idle == "zero",
+        x_bits=arch.pe.x_bits,
+        w_bits=arch.pe.w_bits,
+        acc_bits=arch.pe.acc_bits,
+        saturate=arch.pe.overflow == "saturate",
+        x_signed=layer.x_signed,
+        w_signed=layer.w_signed,
+    )
+
+
+def count_folds(arch: Arch, layer: Layer) -> int:
+    """Folds the layer takes on ``arch`` (for progress bars)."""
+    low = lower(layer)
+    df = DATAFLOWS[arch.array.dataflow]
+    return df.count(low.groups, low.M, low.K, low.N, arch.array.rows, arch.array.cols)
+
+
+def simulate_layer(
+    arch: Arch,
+    layer: Layer,
+    trace: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> LayerSim:
+    """Simulate ``layer`` and compare its outputs with the workload's ``y`` (else NumPy int64)."""
+    low = lower(layer)
+    result = simulate_gemm(low, array_spec(arch, layer), trace=trace, progress=progress,
+                           kind=arch.pe.kind)
+    y = low.to_layer_shape(result.y)
+    if layer.y is not None:
+        reference, source = np.asarray(layer.y, dtype=np.int64), "workload"
+    else:
+        reference, source = low.reference_y(), "numpy-int64"
+    check = "exact" if np.array_equal(y, reference) else "mismatch"
+    return LayerSim(
+        name=layer.name, op=layer.op, groups=low.groups, M=low.M, K=low.K, N=low.N,
+        result=result, y=y, reference=reference, reference_source=source, check=check,
+    )

@@ -1,0 +1,135 @@
+"""Lowering of workload layers to grouped GEMMs (SPEC §5.1), fetched block by block. NumPy only.
+
+conv2d is lowered by im2col without ever building the im2col matrix: a zero-copy window view of the
+padded input is indexed for just the requested block.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from accelsim.workload.npz import Layer, conv_output_size
+
+
+@dataclass(frozen=True, eq=False)
+class LoweredLayer:
+    """A layer as ``Y[g] = X[g] @ W[g]`` for ``g < groups`` (implements ``GemmOperands``).
+
+    conv2d (im2col): ``M = N·Ho·Wo`` rows in (n, oh, ow) order; ``K = C/groups·kh·kw`` columns
+    in PyTorch's (c, i, j) filter order; ``N = O/groups``, group g's filters being the output
+    channels ``g·N … (g+1)·N - 1``. linear: one group, ``M`` = batch, ``W = w^T`` [K, O].
+    gemm: as stored.
+
+    Padding holds 0, or ``quant["x_zero_point"]`` for the lsqplus scheme (the code of a real 0),
+    so ``X @ W`` is the raw integer accumulator sum ``Σ x·w`` in every scheme.
+
+    Attributes
+    ----------
+    name, op : str
+        From the layer.
+    groups, M, K, N : int
+        GEMM dimensions per group.
+    layer : Layer
+        The layer lowered.
+    """
+
+    name: str
+    op: str
+    groups: int
+    M: int
+    K: int
+    N: int
+    layer: Layer = field(repr=False)
+    _x: np.ndarray = field(repr=False)  # conv2d: window view [N, C, Ho, Wo, kh, kw]; else [1, M, K]
+    _w: np.ndarray = field(repr=False)  # [G, K, N] view of the weights
+
+    def x_block(self, g: int, m0: int, m1: int, k0: int, k1: int) -> np.ndarray:
+        """``X[g, m0:m1, k0:k1]`` as a new int64 array (0 <= m0 <= m1 <= M, 0 <= k0 <= k1 <= K)."""
+        if self.op != "conv2d":
+            return np.ascontiguousarray(self._x[g, m0:m1, k0:k1], dtype=np.int64)
+        batch, _, ho, wo, kh, kw = self._x.shape
+        n, oh, ow = (a[:, None] for a in np.unravel_index(np.arange(m0, m1), (batch, ho, wo)))
+        c, i, j = np.unravel_index(np.arange(k0, k1), (self.K // (kh * kw), kh, kw))
+        block = self._x[n, c + g * (self.K // (kh * kw)), oh, ow, i, j]
+        return np.ascontiguousarray(block, dtype=np.int64)
+
+    def w_block(self, g: int, k0: int, k1: int, n0: int, n1: int) -> np.ndarray:
+        """``W[g, k0:k1, n0:n1]`` as a new int64 array."""
+        return np.ascontiguousarray(self._w[g, k0:k1, n0:n1], dtype=np.int64)
+
+    def reference_y(self) -> np.ndarray:
+        """The exact int64 output, shaped like the layer's ``y``, computed without im2col.
+
+        conv2d sums, per kernel tap (i, j), the strided input slice times that tap's weights.
+        """
+        layer = self.layer
+        w = layer.w.astype(np.int64)
+        if self.op != "conv2d":
+            return layer.x.astype(np.int64) @ (w.T if self.op == "linear" else w)
+        (sh, sw), (ph, pw), (dh, dw), g = layer.stride, layer.padding, layer.dilation, self.groups
+        batch, _, h, wd = layer.x.shape
+        o, cg, kh, kw = w.shape
+        ho, wo = conv_output_size(h, kh, sh, ph, dh), conv_output_size(wd, kw, sw, pw, dw)
+        xp = _pad(layer)
+        y = np.zeros((batch, g, o // g, ho, wo), dtype=np.int64)
+        for i in range(kh):
+            for j in range(kw):
+                tap = xp[:, :, i * dh :: sh, j * dw :: sw][:, :, :ho, :wo].astype(np.int64)
+                y += np.einsum(
+                    "ngchw,goc->ngohw",
+                    tap.reshape(batch, g, cg, ho, wo),
+                    w[:, :, i, j].reshape(g, o // g, cg),
+                )
+        return y.reshape(batch, o, ho, wo)
+
+    def to_layer_shape(self, y_gemm: np.ndarray) -> np.ndarray:
+        """Rearrange GEMM outputs [groups, M, N] into the layer's ``y`` layout.
+
+        Raises
+        ------
+        ValueError
+            ``y_gemm`` is not [groups, M, N].
+        """
+        if y_gemm.shape != (self.groups, self.M, self.N):
+            raise ValueError(f"expected shape {(self.groups, self.M, self.N)}, got {y_gemm.shape}")
+        if self.op != "conv2d":
+            return y_gemm[0]
+        batch, _, ho, wo = self._x.shape[:4]
+        y = y_gemm.reshape(self.groups, batch, ho, wo, self.N).transpose(1, 0, 4, 2, 3)
+        return y.reshape(batch, self.groups * self.N, ho, wo)
+
+
+def lower(layer: Layer) -> LoweredLayer:
+    """Lower a validated layer to its grouped GEMM (SPEC §5.1).
+
+    Parameters
+    ----------
+    layer : Layer
+
+    Returns
+    -------
+    LoweredLayer
+        Operand blocks are gathered on demand; only the padded input is copied.
+    """
+    x, w, name, op = layer.x, layer.w, layer.name, layer.op
+    if op == "linear":
+        return LoweredLayer(name, op, 1, *x.shape, w.shape[0], layer, x[None], w.T[None])
+    if op == "gemm":
+        return LoweredLayer(name, op, 1, *x.shape, w.shape[1], layer, x[None], w[None])
+    g, (o, cg, kh, kw) = layer.groups, w.shape
+    (sh, sw), (dh, dw) = layer.stride, layer.dilation
+    span = (dh * (kh - 1) + 1, dw * (kw - 1) + 1)
+    windows = sliding_window_view(_pad(layer), span, axis=(2, 3))
+    windows = windows[:, :, ::sh, ::sw, ::dh, ::dw]
+    batch, _, ho, wo = windows.shape[:4]
+    w_gemm = w.reshape(g, o // g, cg * kh * kw).transpose(0, 2, 1)
+    return LoweredLayer(name, op, g, batch * ho * wo, cg * kh * kw, o // g, layer, windows, w_gemm)
+
+
+def _pad(layer: Layer) -> np.ndarray:
+    """The conv2d input zero-padded (lsqplus: padded with the input zero point)."""
+    (ph, pw), value = layer.padding, layer.quant.get("x_zero_point", 0)
+    return np.pad(layer.x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=value)
