@@ -8,9 +8,25 @@ import numpy as np
 
 from accelsim.config import Arch
 from accelsim.dataflows import REGISTRY as DATAFLOWS
+from accelsim.errors import WorkloadError
 from accelsim.sim.array import simulate_gemm
 from accelsim.sim.types import ArraySpec, LayerSim
-from accelsim.workload import Layer, lower
+from accelsim.workload import Layer, check_fits, lower
+
+
+def check_layer(arch: Arch, layer: Layer, file: str) -> None:
+    """Reject a layer the array cannot hold: operands wider than the PE (``check_fits``), or
+    unsigned × unsigned products that do not fit the signed ``acc_bits`` accumulator (they need
+    x_bits + w_bits + 1 bits; signed or mixed products need x_bits + w_bits)."""
+    check_fits(layer, arch.pe.x_bits, arch.pe.w_bits, file)
+    need = layer.x_bits + layer.w_bits + (0 if layer.x_signed or layer.w_signed else 1)
+    if need > arch.pe.acc_bits:
+        raise WorkloadError(
+            file, f"layers[{layer.name!r}]",
+            f"products that fit the architecture's signed pe.acc_bits = {arch.pe.acc_bits}; "
+            f"{'signed' if layer.x_signed else 'unsigned'} {layer.x_bits}-bit x times "
+            f"{'signed' if layer.w_signed else 'unsigned'} {layer.w_bits}-bit w needs {need} bits",
+        )
 
 
 def array_spec(arch: Arch, layer: Layer) -> ArraySpec:
