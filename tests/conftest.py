@@ -1,0 +1,11 @@
+"""Shared test set-up: Hypothesis profiles (``HYPOTHESIS_PROFILE=ci`` in CI: fewer examples)."""
+
+from __future__ import annotations
+
+import os
+
+from hypothesis import settings
+
+settings.register_profile("ci", max_examples=15, deadline=None, derandomize=True)
+settings.register_profile("dev", max_examples=25, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
