@@ -8,10 +8,18 @@ from typing import Callable
 
 @dataclass(frozen=True)
 class PeKind:
-    """A PE kind: its name, the dataflows it supports, the dataclass of its ``pe.<name>:`` block
-    (None if it has none) and the fold simulator per dataflow (``simulate_gemm``-compatible)."""
+    """A PE kind, registered in ``accelsim.pe.REGISTRY``.
+
+    ``simulate(ops, spec, trace=False, progress=None, params=None, layer=None) -> GemmResult``
+    runs a lowered GEMM (``params``: the parsed ``pe.<name>:`` block; ``layer``: the workload layer,
+    for its ``quant`` block). Optional hooks: ``check(arch, layer, file)`` raises WorkloadError for
+    a layer this kind cannot run; ``reference(lowered, layer)`` gives the exact expected outputs
+    (shaped like the layer's ``y``) when the workload has no ``y`` (default: the int64 GEMM).
+    """
 
     name: str
     dataflows: tuple[str, ...]
     params: type | None
     simulate: Callable | None = None
+    check: Callable | None = None
+    reference: Callable | None = None

@@ -49,8 +49,13 @@ def simulate_mac_gemm(
     spec: ArraySpec,
     trace: bool = False,
     progress: Callable[[int], None] | None = None,
+    params: object | None = None,
+    layer: object | None = None,
 ) -> GemmResult:
-    """Simulate a (grouped) GEMM on an array of mac PEs; see :class:`GemmResult` for the outputs."""
+    """Simulate a (grouped) GEMM on an array of mac PEs; see :class:`GemmResult` for the outputs.
+
+    ``params`` and ``layer`` are unused (the mac PE has no ``pe.mac`` block and needs no quant data).
+    """
     df = DATAFLOWS[spec.dataflow]
     R, C = spec.rows, spec.cols
     G, M, K, N = ops.groups, ops.M, ops.K, ops.N

@@ -14,6 +14,9 @@ def simulate_gemm(
     trace: bool = False,
     progress: Callable[[int], None] | None = None,
     kind: str = "mac",
+    params: object | None = None,
+    layer: object | None = None,
 ) -> GemmResult:
-    """Simulate ``ops`` on the array described by ``spec`` with PE kind ``kind``."""
-    return REGISTRY[kind].simulate(ops, spec, trace=trace, progress=progress)
+    """Simulate ``ops`` on the array described by ``spec`` with PE kind ``kind`` (see PeKind)."""
+    return REGISTRY[kind].simulate(ops, spec, trace=trace, progress=progress, params=params,
+                                   layer=layer)

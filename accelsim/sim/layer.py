@@ -9,6 +9,7 @@ import numpy as np
 from accelsim.config import Arch
 from accelsim.dataflows import REGISTRY as DATAFLOWS
 from accelsim.errors import WorkloadError
+from accelsim.pe import REGISTRY
 from accelsim.sim.array import simulate_gemm
 from accelsim.sim.types import ArraySpec, LayerSim
 from accelsim.workload import Layer, check_fits, lower
@@ -19,6 +20,9 @@ def check_layer(arch: Arch, layer: Layer, file: str) -> None:
     unsigned × unsigned products that do not fit the signed ``acc_bits`` accumulator (they need
     x_bits + w_bits + 1 bits; signed or mixed products need x_bits + w_bits)."""
     check_fits(layer, arch.pe.x_bits, arch.pe.w_bits, file)
+    kind = REGISTRY[arch.pe.kind]
+    if kind.check is not None:
+        kind.check(arch, layer, file)
     need = layer.x_bits + layer.w_bits + (0 if layer.x_signed or layer.w_signed else 1)
     if need > arch.pe.acc_bits:
         raise WorkloadError(
@@ -60,11 +64,14 @@ def simulate_layer(
 ) -> LayerSim:
     """Simulate ``layer`` and compare its outputs with the workload's ``y`` (else NumPy int64)."""
     low = lower(layer)
+    kind = REGISTRY[arch.pe.kind]
     result = simulate_gemm(low, array_spec(arch, layer), trace=trace, progress=progress,
-                           kind=arch.pe.kind)
+                           kind=kind.name, params=arch.pe.params, layer=layer)
     y = low.to_layer_shape(result.y)
     if layer.y is not None:
         reference, source = np.asarray(layer.y, dtype=np.int64), "workload"
+    elif kind.reference is not None:
+        reference, source = kind.reference(low, layer), "numpy-int64"
     else:
         reference, source = low.reference_y(), "numpy-int64"
     check = "exact" if np.array_equal(y, reference) else "mismatch"

@@ -101,6 +101,7 @@ class GemmResult:
     cycles_active: int
     macs: int
     trace: np.ndarray | None = None
+    additions: int | None = None
 
 
 @dataclass(frozen=True)
