@@ -69,6 +69,18 @@ def _add(a, b, acc_bits, saturate):
     return res, sums, carries, overflow
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _zero_load(a, cls_a, b, cls_b, cycle, counts, trace):
+    """``idle: zero``: two moving registers holding patterns ``a``, ``b`` load 0 in fold ``cycle``."""
+    ta = popcount(a)
+    tb = popcount(b)
+    counts[cls_a] += ta
+    counts[cls_b] += tb
+    if trace.shape[0] > 0:
+        trace[cycle, cls_a] += ta
+        trace[cycle, cls_b] += tb
+
+
 @njit(cache=True, nogil=True)
 def fold_stationary(
     Ht, S, out, first, R, C, mov_is_x, mov_bits, sta_bits, acc_bits, saturate, idle_zero,
@@ -119,13 +131,7 @@ def fold_stationary(
             mreg = mov_reg[r, c]
             preg = psum_reg[r, c]
             if idle_zero:  # nothing valid arrives during the preload
-                tm = popcount(mreg)
-                tp = popcount(preg)
-                counts[mov_cls] += tm
-                counts[PSUM_REG] += tp
-                if tracing:
-                    trace[0, mov_cls] += tm
-                    trace[0, PSUM_REG] += tp
+                _zero_load(mreg, mov_cls, preg, PSUM_REG, 0, counts, trace)
                 mreg = 0
                 preg = 0
             if r < r_act and c < c_act:
@@ -182,13 +188,7 @@ def fold_stationary(
                 counts[MULT] += n_mult
                 counts[ADDER] += n_add
                 if idle_zero and r + c < R + C - 2:  # idle cycles follow the stream
-                    tm = popcount(mreg)
-                    tp = popcount(preg)
-                    counts[mov_cls] += tm
-                    counts[PSUM_REG] += tp
-                    if tracing:
-                        trace[base + T, mov_cls] += tm
-                        trace[base + T, PSUM_REG] += tp
+                    _zero_load(mreg, mov_cls, preg, PSUM_REG, base + T, counts, trace)
                     mreg = 0
                     preg = 0
                 mult_px[r, c] = px
@@ -254,13 +254,7 @@ def fold_output_stationary(
             active = r < r_act and c < c_act
             base = r + c
             if idle_zero and (base > 0 or not active):  # idle before the operands arrive
-                tx = popcount(xr)
-                tw = popcount(wr)
-                counts[X_REG] += tx
-                counts[W_REG] += tw
-                if tracing:
-                    trace[0, X_REG] += tx
-                    trace[0, W_REG] += tw
+                _zero_load(xr, X_REG, wr, W_REG, 0, counts, trace)
                 xr = 0
                 wr = 0
             if active:
@@ -314,13 +308,7 @@ def fold_output_stationary(
                 counts[MULT] += n_mult
                 counts[ADDER] += n_add
                 if idle_zero and base < R + C - 2:  # idle cycles follow the stream
-                    tx = popcount(xr)
-                    tw = popcount(wr)
-                    counts[X_REG] += tx
-                    counts[W_REG] += tw
-                    if tracing:
-                        trace[base + K, X_REG] += tx
-                        trace[base + K, W_REG] += tw
+                    _zero_load(xr, X_REG, wr, W_REG, base + K, counts, trace)
                     xr = 0
                     wr = 0
                 out[r, c] = acc
