@@ -20,36 +20,55 @@ from accelsim.kernels.bits import mult_toggles_direct, popcount
 X_REG, W_REG, PSUM_REG, MULT, ADDER, OVERFLOWS = 0, 1, 2, 3, 4, 5
 
 
-def _mult_toggles(px, pw, xp, wp, w_major, x_bits, w_bits, n, m, sa, sb, x_is_a, table):
-    """Toggles of the multiplier going from operands (px, pw) to (xp, wp) (bit patterns).
-
-    A 2-D ``table`` (from ``bits.mult_table``, rows ordered ``w_major`` or not) supplies the node
-    vectors; a 1-D dummy selects row-by-row evaluation (wide multipliers). The choice is made at
-    compile time (see the overload below), so each compiled kernel holds one path only: dead code
-    in the hot loop slows it several-fold. Parameters are scalars so no array read sits in the loop.
-    """
+def _mult_state(px, pw, w_major, x_bits, w_bits, table):
+    """Multiplier state after operands (px, pw): its node words (tabulated) or the pair itself."""
     raise NotImplementedError("njit only")
 
 
-@overload(_mult_toggles)
-def _mult_toggles_njit(px, pw, xp, wp, w_major, x_bits, w_bits, n, m, sa, sb, x_is_a, table):
+def _mult_step(q0, q1, q2, q3, xp, wp, w_major, x_bits, w_bits, n, m, sa, sb, x_is_a, table):
+    """Evaluate the multiplier on (xp, wp) from state (q0..q3): (toggles, new state)."""
+    raise NotImplementedError("njit only")
+
+
+# A 2-D ``table`` (``bits.mult_table`` padded to 4 words, rows ordered w-major or x-major) means
+# tabulated node vectors, kept in four scalars between MACs; a 1-D dummy means wide multipliers
+# evaluated row by row (the state is then the operand pair). The choice is made at compile time by
+# these overloads, so each compiled kernel holds one path only: dead code in the hot loop, array
+# reads that cannot be hoisted, or re-reading the previous row slow it several-fold.
+
+
+@overload(_mult_state, inline="always")
+def _mult_state_njit(px, pw, w_major, x_bits, w_bits, table):
+    if table.ndim == 1:
+        return lambda px, pw, w_major, x_bits, w_bits, table: (px, pw, 0, 0)
+
+    def tabulated(px, pw, w_major, x_bits, w_bits, table):
+        wm = np.int64(w_major)
+        i = wm * ((pw << x_bits) | px) + (1 - wm) * ((px << w_bits) | pw)
+        return table[i, 0], table[i, 1], table[i, 2], table[i, 3]
+
+    return tabulated
+
+
+@overload(_mult_step, inline="always")
+def _mult_step_njit(q0, q1, q2, q3, xp, wp, w_major, x_bits, w_bits, n, m, sa, sb, x_is_a, table):
     if table.ndim == 1:
 
-        def direct(px, pw, xp, wp, w_major, x_bits, w_bits, n, m, sa, sb, x_is_a, table):
+        def direct(q0, q1, q2, q3, xp, wp, w_major, x_bits, w_bits, n, m, sa, sb, x_is_a, table):
             if x_is_a:
-                return mult_toggles_direct(px, pw, xp, wp, n, m, sa, sb)
-            return mult_toggles_direct(pw, px, wp, xp, n, m, sa, sb)
+                tog = mult_toggles_direct(q0, q1, xp, wp, n, m, sa, sb)
+            else:
+                tog = mult_toggles_direct(q1, q0, wp, xp, n, m, sa, sb)
+            return tog, xp, wp, 0, 0
 
         return direct
 
-    def tabulated(px, pw, xp, wp, w_major, x_bits, w_bits, n, m, sa, sb, x_is_a, table):
-        wm = np.int64(w_major)  # branch-free row index, w-major or x-major
-        i0 = wm * ((pw << x_bits) | px) + (1 - wm) * ((px << w_bits) | pw)
-        i1 = wm * ((wp << x_bits) | xp) + (1 - wm) * ((xp << w_bits) | wp)
-        tog = 0
-        for q in range(table.shape[1]):
-            tog += popcount(table[i0, q] ^ table[i1, q])
-        return tog
+    def tabulated(q0, q1, q2, q3, xp, wp, w_major, x_bits, w_bits, n, m, sa, sb, x_is_a, table):
+        wm = np.int64(w_major)
+        i = wm * ((wp << x_bits) | xp) + (1 - wm) * ((xp << w_bits) | wp)
+        n0, n1, n2, n3 = table[i, 0], table[i, 1], table[i, 2], table[i, 3]
+        tog = popcount(q0 ^ n0) + popcount(q1 ^ n1) + popcount(q2 ^ n2) + popcount(q3 ^ n3)
+        return tog, n0, n1, n2, n3
 
     return tabulated
 
@@ -141,6 +160,7 @@ def fold_stationary(
                 s_pat = s_val & sta_mask
                 px = mult_px[r, c]
                 pw = mult_pw[r, c]
+                q0, q1, q2, q3 = _mult_state(px, pw, w_major, mx, mw, table)
                 a_s = add_s[r, c]
                 a_c = add_c[r, c]
                 base = R + r + c
@@ -153,16 +173,10 @@ def fold_stationary(
                     hp = h & mov_mask
                     tm = popcount(mreg ^ hp)
                     mreg = hp
-                    if mov_is_x:
-                        tmul = _mult_toggles(px, pw, hp, s_pat, w_major, mx, mw, mn, mm, msa,
-                                             msb, x_is_a, table)
-                        px = hp
-                        pw = s_pat
-                    else:
-                        tmul = _mult_toggles(px, pw, s_pat, hp, w_major, mx, mw, mn, mm, msa,
-                                             msb, x_is_a, table)
-                        px = s_pat
-                        pw = hp
+                    px = hp if mov_is_x else s_pat
+                    pw = s_pat if mov_is_x else hp
+                    tmul, q0, q1, q2, q3 = _mult_step(q0, q1, q2, q3, px, pw, w_major, mx, mw,
+                                                      mn, mm, msa, msb, x_is_a, table)
                     res, sums, carries, ovf = _add(colbuf[t], (h * s_val) & ((1 << acc_bits) - 1),
                                                    acc_bits, saturate)
                     tadd = popcount(sums ^ a_s) + popcount(carries ^ a_c)
@@ -261,6 +275,7 @@ def fold_output_stationary(
                 acc = acc_reg[r, c]
                 px = mult_px[r, c]
                 pw = mult_pw[r, c]
+                q0, q1, q2, q3 = _mult_state(px, pw, w_major, mx, mw, table)
                 a_s = add_s[r, c]
                 a_c = add_c[r, c]
                 n_x = 0
@@ -277,8 +292,8 @@ def fold_output_stationary(
                     tw = popcount(wr ^ wp)
                     xr = xp
                     wr = wp
-                    tmul = _mult_toggles(px, pw, xp, wp, w_major, mx, mw, mn, mm, msa, msb,
-                                         x_is_a, table)
+                    tmul, q0, q1, q2, q3 = _mult_step(q0, q1, q2, q3, xp, wp, w_major, mx, mw, mn,
+                                                      mm, msa, msb, x_is_a, table)
                     px = xp
                     pw = wp
                     res, sums, carries, ovf = _add(acc if k > 0 else 0, (xv * wv) & acc_mask,

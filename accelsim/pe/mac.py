@@ -31,8 +31,9 @@ def multiplier(x_bits: int, w_bits: int, x_signed: bool, w_signed: bool, w_major
     sa, sb = (x_signed, w_signed) if x_is_a else (w_signed, x_signed)
     use_table = x_bits + w_bits <= TABLE_MAX_BITS
     params = np.array([use_table, x_bits, w_bits, n, m, sa, sb, x_is_a, w_major], dtype=np.int64)
-    if use_table:
-        table = mult_table(x_bits, w_bits, x_signed, w_signed, node_words(n, m), w_major)
+    if use_table:  # <= 225 nodes: padded to the kernels' fixed 4 words
+        assert node_words(n, m) <= 4
+        table = mult_table(x_bits, w_bits, x_signed, w_signed, 4, w_major)
     else:
         table = np.zeros(1, dtype=np.int64)  # 1-D: the kernels evaluate nodes row by row
     table.setflags(write=False)
