@@ -23,7 +23,6 @@ EXIT_OK, EXIT_MISMATCH, EXIT_BAD_INPUT = 0, 1, 2
 
 #: Commands of SPEC §2 that are registered but not implemented yet: name -> (help, issue).
 NOT_YET = {
-    "compare": ("compare architectures on one workload", "'accelsim compare'"),
     "sweep": ("design-space sweep from a SWEEP.yaml", "'accelsim sweep'"),
     "export": ("trained PyTorch network -> WORKLOAD.npz", "'accelsim export'"),
 }
@@ -51,14 +50,36 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--outputs", type=Path, metavar="OUT.npz",
                      help="write the simulated outputs as <layer>/y integer arrays")
     run.add_argument("--trace", type=Path, metavar="DIR",
-                     help="write DIR/<layer>.trace.csv (toggles per cycle per class) and a "
-                          ".png plot")
+                     help="write DIR/<layer>.trace.csv (toggles per cycle per class), "
+                          "DIR/<layer>.power.csv (average power per cycle, or per --trace-bin "
+                          "cycles, by class) and .png plots of both")
+    run.add_argument("--trace-bin", type=_positive_int, default=1, metavar="CYCLES",
+                     help="bin size of the power trace CSV in cycles (default 1: every cycle)")
     run.add_argument("--quiet", action="store_true",
                      help="no progress bar and no notes on stderr (the table is still printed)")
     run.set_defaults(handler=_run)
 
-    inspect = sub.add_parser("inspect", help="validate and summarise a workload or arch file")
-    inspect.add_argument("file", metavar="FILE", help="a WORKLOAD.npz or an ARCH.yaml")
+    compare = sub.add_parser(
+        "compare", help="compare architectures on one workload",
+        description="Simulate WORKLOAD on every ARCH and print cycles, energy, energy per MAC and "
+                    "the energy breakdown side by side.")
+    compare.add_argument("files", nargs="+", metavar="ARCH.yaml ... WORKLOAD.npz",
+                         help="one or more architecture files, then the workload file")
+    compare.add_argument("--layers", metavar="NAMES",
+                         help="comma-separated layer names to simulate (default: all)")
+    compare.add_argument("--plot", type=Path, metavar="OUT.png",
+                         help="write a stacked bar chart of the energy breakdown per architecture")
+    compare.add_argument("--quiet", action="store_true",
+                         help="no progress bar and no notes on stderr")
+    compare.set_defaults(handler=_compare)
+
+    inspect = sub.add_parser(
+        "inspect", help="validate and summarise a workload, an arch file or a technology table",
+        description="Summarise FILE (a WORKLOAD.npz or an ARCH.yaml), or with --tech print a "
+                    "technology table, its calibrated per-toggle energies and its sources.")
+    inspect.add_argument("file", metavar="FILE", nargs="?", help="a WORKLOAD.npz or an ARCH.yaml")
+    inspect.add_argument("--tech", metavar="NAME|PATH",
+                         help="a built-in technology table name (e.g. 45nm) or a technology YAML")
     inspect.set_defaults(handler=_inspect)
 
     for name, (help_text, _) in NOT_YET.items():
@@ -83,6 +104,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         _error("interrupted")
         return 130
     return EXIT_BAD_INPUT
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}")
+    return value
 
 
 def _error(message: str) -> None:
@@ -158,11 +189,11 @@ def _simulate(arch: Any, layers: Sequence[Any], trace: bool, quiet: bool) -> lis
     return sims
 
 
-def _output_files(args: argparse.Namespace, report: Any, sims: Sequence[Any],
-                  dataflow: str) -> dict[Path, bytes]:
+def _output_files(args: argparse.Namespace, arch: Any, report: Any,
+                  sims: Sequence[Any]) -> dict[Path, bytes]:
     """Everything the run writes, rendered in memory."""
+    from accelsim.energy import power_trace_pj
     from accelsim.report import outputs_npz, report_csv, report_json, trace_files
-    from accelsim.sim.types import class_names
 
     files: dict[Path, bytes] = {}
     if args.json is not None:
@@ -172,31 +203,72 @@ def _output_files(args: argparse.Namespace, report: Any, sims: Sequence[Any],
     if args.outputs is not None:
         files[args.outputs] = outputs_npz(sims)
     if args.trace is not None:
-        files.update(trace_files(sims, class_names(dataflow), args.trace))
+        power = {s.name: power_trace_pj(arch, s) for s in sims}
+        classes = tuple(sims[0].result.toggles)  # the PE kind's classes, in trace-column order
+        files.update(trace_files(sims, classes, args.trace, power, arch.clock_mhz,
+                                 args.trace_bin))
     return files
 
 
-def _run(args: argparse.Namespace) -> int:
-    from accelsim.config import arch_to_dict, load_arch
-    from accelsim.energy import energy_pj, load_tech
-    from accelsim.report import WorkloadInfo, build_report, format_table, write_atomically
+def _inferences(layers: Sequence[Any]) -> int:
+    """Inferences in a run: the batch size N of the first layer's x (conv2d, linear); a gemm
+    layer counts as one inference."""
+    first = layers[0]
+    return 1 if first.op == "gemm" else int(first.x.shape[0])
+
+
+def _load_checked(arch_path: str, workload: Any, layers: Sequence[Any]) -> Any:
+    """Load an arch, check every layer fits it and that its technology table prices it; all
+    before any simulation (AccelsimError otherwise)."""
+    from accelsim.config import load_arch
+    from accelsim.energy import class_toggle_pj
+    from accelsim.energy.account import kind_classes
     from accelsim.sim.layer import check_layer
+
+    arch = load_arch(arch_path)
+    for layer in layers:
+        check_layer(arch, layer, workload.path)
+    class_toggle_pj(arch, kind_classes(arch))  # loads and calibrates the table
+    return arch
+
+
+def _simulate_report(arch: Any, workload: Any, layers: Sequence[Any], trace: bool,
+                     quiet: bool) -> tuple[Any, list[Any]]:
+    """Simulate ``layers`` on ``arch``, account their energy and build the report."""
+    from accelsim.config import arch_to_dict
+    from accelsim.energy import energy_pj
+    from accelsim.report import WorkloadInfo, build_report
+
+    sims = _simulate(arch, layers, trace=trace, quiet=quiet)
+    energies = [energy_pj(arch, s) for s in sims]
+    report = build_report(arch_to_dict(arch), WorkloadInfo(workload.name, workload.sha256),
+                          sims, energies, inferences=_inferences(layers))
+    return report, sims
+
+
+def _mismatch_message(report: Any, arch: Any, label: str = "") -> str:
+    bad = [lr for lr in report.layers if lr.check == "mismatch"]
+    names = ", ".join(lr.name for lr in bad)
+    overflows = report.total.overflows
+    hint = (f"; {overflows} accumulator overflow events — try a wider pe.acc_bits "
+            f"(now {arch.pe.acc_bits})" if overflows else "")
+    where = f" on {label}" if label else ""
+    return (f"accelsim: MISMATCH: simulated outputs differ from the reference in layer(s) "
+            f"{names}{where}{hint}")
+
+
+def _run(args: argparse.Namespace) -> int:
+    from accelsim.report import format_summary, format_table, write_atomically
     from accelsim.workload import load_workload
 
     _check_output_paths(args)
-    arch = load_arch(args.arch)
     workload = load_workload(args.workload)
     layers = _select_layers(workload, args.layers)
-    for layer in layers:
-        check_layer(arch, layer, workload.path)
-    load_tech(arch.energy.technology)  # a bad technology table fails before the simulation
+    arch = _load_checked(args.arch, workload, layers)
 
     _warmup(args.quiet)
-    sims = _simulate(arch, layers, trace=args.trace is not None, quiet=args.quiet)
-    energies = [energy_pj(arch, s) for s in sims]
-    report = build_report(arch_to_dict(arch), WorkloadInfo(workload.name, workload.sha256),
-                          sims, energies)
-    files = _output_files(args, report, sims, arch.array.dataflow)
+    report, sims = _simulate_report(arch, workload, layers, args.trace is not None, args.quiet)
+    files = _output_files(args, arch, report, sims)
     try:
         if args.trace is not None:
             args.trace.mkdir(exist_ok=True)
@@ -206,25 +278,68 @@ def _run(args: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
 
     print(format_table(report))
-    bad = [lr for lr in report.layers if lr.check == "mismatch"]
+    print(format_summary(report, arch.clock_mhz))
     overflows = report.total.overflows
-    if not bad:
+    if report.total.check == "exact":
         if overflows:
             print(f"note: {overflows} accumulator overflow events (pe.overflow: "
                   f"{arch.pe.overflow}); outputs still match the reference")
         return EXIT_OK
-    names = ", ".join(lr.name for lr in bad)
-    hint = (f"; {overflows} accumulator overflow events — try a wider pe.acc_bits "
-            f"(now {arch.pe.acc_bits})" if overflows else "")
-    print(f"accelsim: MISMATCH: simulated outputs differ from the reference in layer(s) "
-          f"{names}{hint}", file=sys.stderr)
+    print(_mismatch_message(report, arch), file=sys.stderr)
     return EXIT_MISMATCH
+
+
+# ------------------------------------------------------------------------------------ compare
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from accelsim.report import compare_png, format_compare, write_atomically
+    from accelsim.workload import load_workload
+
+    if len(args.files) < 2:
+        raise AccelsimError(" ".join(args.files), "compare",
+                            "one or more ARCH.yaml files followed by a WORKLOAD.npz")
+    *arch_paths, workload_path = args.files
+    if args.plot is not None:
+        plot = args.plot
+        if plot.is_dir() or not plot.parent.is_dir() or not os.access(plot.parent, os.W_OK):
+            raise AccelsimError(str(plot), "--plot", "a file path in an existing, writable folder")
+    workload = load_workload(workload_path)
+    layers = _select_layers(workload, args.layers)
+    archs = [_load_checked(path, workload, layers) for path in arch_paths]
+    names = [a.name for a in archs]
+    labels = [n if names.count(n) == 1 else f"{n} ({p})" for n, p in zip(names, arch_paths)]
+
+    _warmup(args.quiet)
+    runs = []
+    for label, arch in zip(labels, archs):
+        report, _ = _simulate_report(arch, workload, layers, trace=False, quiet=args.quiet)
+        runs.append((label, report))
+    if args.plot is not None:
+        title = f"{workload.name}: energy by class"
+        try:
+            write_atomically({args.plot: compare_png(runs, title)})
+        except OSError as exc:
+            _error(f"writing outputs: {exc.strerror or exc}: {exc.filename}")
+            return EXIT_BAD_INPUT
+    print(f"workload: {workload.name} ({len(layers)} layers)")
+    print(format_compare(runs))
+    bad = [(label, arch, r) for (label, r), arch in zip(runs, archs) if r.total.check != "exact"]
+    for label, arch, report in bad:
+        print(_mismatch_message(report, arch, label), file=sys.stderr)
+    return EXIT_MISMATCH if bad else EXIT_OK
 
 
 # ------------------------------------------------------------------------------------ inspect
 
 
 def _inspect(args: argparse.Namespace) -> int:
+    if (args.file is None) == (args.tech is None):
+        raise AccelsimError(args.file or args.tech or "inspect", "inspect",
+                            "either FILE (a workload .npz or an arch .yaml) or --tech NAME|PATH")
+    if args.tech is not None:
+        print(_tech_summary(args.tech))
+        return EXIT_OK
     suffix = Path(args.file).suffix.lower()
     if suffix == ".npz":
         print(_workload_summary(args.file))
@@ -277,14 +392,93 @@ def _flatten(d: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
 
 def _arch_summary(path: str) -> str:
     from accelsim.config import arch_to_dict, load_arch
-    from accelsim.energy import load_tech
+    from accelsim.energy.account import describe
 
     arch = load_arch(path)
-    tech = load_tech(arch.energy.technology)
+    info = describe(arch)
+    tech = info["tech"]
     items = _flatten(arch_to_dict(arch))
     width = max(len(k) for k, _ in items)
     lines = [f"{k.ljust(width)}  {'-' if v is None else v}" for k, v in items]
     lines.append(f"{'technology table'.ljust(width)}  {tech.name} ({tech.file})")
+    lines += ["", "energy prices on this architecture (accelsim inspect --tech for the table):"]
+    for cls, (pj, status, bits) in info["classes"].items():
+        at = "per bit" if bits is None else f"at {bits} bit"
+        lines.append(f"  {cls:<9} {pj * 1e3:9.4f} fJ per toggle ({at}, {status})")
+    lines.append(f"  clock     {tech.clock_pj_per_bit_cycle.value * 1e3:9.4f} fJ per enabled "
+                 f"register bit per cycle")
+    for buffer, word in info["sram"].items():
+        lines.append(f"  sram {buffer:<6} {word['read']:9.4f} pJ per word read, "
+                     f"{word['write']:.4f} pJ per word written "
+                     f"(priced at {word['bank_kib']:g} KiB, the bank one access touches)")
+    leak = info["leakage_pw"]
+    lines.append(f"  leakage   {info['pe_leakage_pw'] / 1e6:9.4f} µW per PE; array "
+                 f"{leak['array'] / 1e9:.4f} mW, SRAM {leak['sram'] / 1e9:.4f} mW")
+    return "\n".join(lines)
+
+
+def _tech_summary(technology: str) -> str:
+    """A technology table, its calibration and its sources, as text."""
+    from accelsim.energy import calibration, load_tech
+    from accelsim.energy.account import pe_leakage_pw
+    from accelsim.report.write import format_columns
+
+    tech = load_tech(technology)
+    cal = calibration(technology)
+    settings = tech.calibration
+    lines = [f"technology: {tech.name}", f"file: {tech.file}"]
+    if tech.description:
+        lines.append(f"description: {tech.description}")
+    lines += ["", "reference operations (pJ per operation):"]
+    rows = [(op, f"{p.at:g}", f"{p.energy_pj:g}") for op, pts in tech.operations.items()
+            for p in pts]
+    lines.append(format_columns(("operation", "width bits", "pJ"), rows, left={0}))
+    lines += ["", "calibration: pJ per toggle = reference pJ per operation / expected node "
+                  "toggles per operation",
+              f"  under uniformly random {'signed' if settings.signed else 'unsigned'} operands "
+              f"(exact up to {settings.exact_max_bits} operand bits, else {settings.samples} "
+              f"samples, seed {settings.seed}); register: {tech.register.operation} at "
+              f"{tech.register.width_bits} bits", ""]
+    rows = [(p.unit, str(p.width_bits), f"{p.operation} {p.operation_pj:g}",
+             f"{p.mean_toggles:.4f}", f"{p.pj_per_toggle * 1e3:.5f}", "calibrated", p.method)
+            for pts in cal.points.values() for p in pts]
+    lines.append(format_columns(("unit", "width bits", "reference pJ", "mean toggles",
+                                 "fJ per toggle", "status", "method"), rows, left={0, 2, 5, 6}))
+    lines += ["", "per-toggle energy by width (power law between calibrated widths):"]
+    widths = sorted({2, 4, 8, 16, 32, *(int(p.width_bits) for pts in cal.points.values()
+                                         for p in pts)})
+    rows = []
+    for unit in ("multiplier", "adder"):
+        for w in widths:
+            value, status = cal.per_toggle_pj(unit, w)
+            mark = "" if status == "calibrated" else f" ({status})"
+            rows.append((unit, str(w), f"{value * 1e3:.5f}{mark}"))
+    lines.append(format_columns(("unit", "width bits", "fJ per toggle"), rows, left={0, 2}))
+    lines += ["", "toggle classes:"]
+    for cls, spec in tech.toggle_classes.items():
+        at = ("per bit" if spec.unit == "register" else
+              f"at {spec.width_bits} bits" if spec.width_bits is not None else
+              "at max(x_bits, w_bits)" if spec.width == "operands" else "at acc_bits")
+        lines.append(f"  {cls:<9} {spec.unit} {at}")
+    lines += ["", f"clock: {tech.clock_pj_per_bit_cycle.value * 1e3:.4f} fJ per enabled register "
+                  f"bit per cycle", "sram: pJ per access (power law in capacity, linear in "
+                                    f"width; write = {tech.sram_write_to_read.value:g} x read):"]
+    rows = []
+    for kib in sorted({4.0, 16.0, 64.0, 256.0, *(p.at for p in tech.sram_read_pj)}):
+        cells = [f"{kib:g}"]
+        for bits in (8, 32, tech.sram_word_bits):
+            value, status = tech.sram_access_pj(kib, bits)
+            cells.append(f"{value:.3f}" + ("" if status == "table" else f" ({status})"))
+        rows.append(tuple(cells))
+    lines.append(format_columns(("capacity KiB", "8-bit word", "32-bit word",
+                                 f"{tech.sram_word_bits}-bit word"), rows, left=set()))
+    lines.append(f"dram: {tech.dram_pj_per_byte.value:g} pJ per byte + "
+                 f"{tech.dram_pj_per_activation.value:g} pJ per row activation")
+    leak = {k: v.value for k, v in tech.leakage.items()}
+    lines.append(f"leakage: {pe_leakage_pw(tech, 8, 8, 32) / 1e6:.4f} µW per 8x8-bit PE with a "
+                 f"32-bit accumulator; {leak['sram_pw_per_kib'] / 1e6:.3f} µW per KiB of SRAM")
+    lines += ["", "sources:"]
+    lines += [f"  {key}: {source}" for key, source in tech.sources()]
     return "\n".join(lines)
 
 

@@ -1,8 +1,26 @@
-"""Energy accounting: toggles, enabled register bits and time -> pJ (SPEC §5.6).
+"""Energy model (SPEC §5.6, §6; ``docs/energy.md``): technology tables (``tech``), the calibration
+of per-toggle energies against them (``calibrate``) and the per-layer accounting (``account``)."""
 
-PROVISIONAL model; see ``accelsim.energy.account``.
-"""
+from accelsim.energy.account import (
+    class_toggle_pj,
+    enabled_bit_cycles,
+    energy_pj,
+    leakage_pw,
+    power_trace_pj,
+)
+from accelsim.energy.calibrate import Calibration, calibrate, calibration
+from accelsim.energy.tech import Tech, builtin_names, load_tech
 
-from accelsim.energy.account import Tech, energy_pj, load_tech
-
-__all__ = ["Tech", "energy_pj", "load_tech"]
+__all__ = [
+    "Calibration",
+    "Tech",
+    "builtin_names",
+    "calibrate",
+    "calibration",
+    "class_toggle_pj",
+    "enabled_bit_cycles",
+    "energy_pj",
+    "leakage_pw",
+    "load_tech",
+    "power_trace_pj",
+]

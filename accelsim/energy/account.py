@@ -1,141 +1,312 @@
-"""Toggle counts -> energy in pJ. PROVISIONAL first energy model.
+"""Energy accounting: toggles, enabled register bits, memory accesses and time -> pJ (SPEC §5.6).
 
-The per-toggle energies of ``tech/45nm.yaml`` are hand-derived from Horowitz (ISSCC 2014)
-per-operation energies divided by an assumed toggle count per operation; clock and leakage are
-order-of-magnitude estimates. A later issue calibrates the table properly (SPEC §5.6, §6) and adds
-SRAM and DRAM energies; until then memory is ideal and contributes no energy, so there are no
-``sram``/``dram`` entries.
+Per layer (``docs/energy.md`` has the full model and its assumptions):
 
-Model, per layer:
-
-- dynamic: ``Σ_class toggles[class] × toggle_energy_pj[class]``;
-- clock: ``clock_pj_per_bit_cycle ×`` enabled register bit-cycles, counted as the registers that
-  load valid data in an enabled PE cycle (one per MAC): ``ws`` x_reg + psum_reg, ``os`` x_reg +
-  w_reg + acc_reg, ``is`` w_reg + psum_reg. Preloads of stationary registers and ``idle: zero``
-  zero-loads are not counted yet;
-- leakage: ``leakage_pw_per_pe × rows × cols ×`` layer time (cycles / clock).
+- **toggle classes** (``x_reg``, ``w_reg``, ``psum_reg``/``acc_reg``, ``mult``, ``adder``, and any
+  other class a PE kind reports, e.g. ``rescale``, ``rowsum``): toggles × the calibrated pJ per
+  toggle of the unit the technology table prices that class with (:mod:`accelsim.energy.calibrate`);
+- **clock**: ``clock_pj_per_bit_cycle`` × enabled register bit-cycles. With ``idle: hold`` registers
+  are clock-gated and a bit is clocked only when its register loads valid data (moving registers
+  once per MAC, stationary ones on their preload shifts, ``acc_reg`` once per MAC); with
+  ``idle: zero`` moving registers are not gated and are clocked in every compute cycle of every PE;
+  nothing is clocked in memory stall cycles. Exact for ``mac`` (checked against the reference
+  model); for ``pann`` it counts the register transfers of the mac schedule (both accumulators of
+  a dual pair) but not the accumulator's repeated loads in a stretched step's extra cycles;
+- **sram** / **dram** (only when a memory result measured them; with ideal memory the keys are
+  absent): per word read/written, the table's 64-bit access energy interpolated at the capacity of
+  one bank of one half of the double buffer and scaled to the buffer's word width; DRAM per byte
+  plus per row activation;
+- **leakage**: (array + SRAM leakage power) × layer time (total cycles at ``clock_mhz``).
 """
 
 from __future__ import annotations
 
 import functools
-import importlib.resources
-import math
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import yaml
+import numpy as np
 
+from accelsim.dataflows import REGISTRY as DATAFLOWS
+from accelsim.energy.calibrate import Calibration, calibration
+from accelsim.energy.tech import Tech, load_tech
 from accelsim.errors import ConfigError
 from accelsim.sim.types import LayerSim
 
-#: Register classes that load valid data once per MAC, per dataflow (see module docstring).
-_LOADED_PER_MAC = {
-    "ws": ("x_reg", "psum_reg"),
-    "os": ("x_reg", "w_reg", "acc_reg"),
-    "is": ("w_reg", "psum_reg"),
-}
-_TOP_KEYS = {"version", "name", "status", "toggle_energy_pj", "clock_pj_per_bit_cycle",
-             "leakage_pw_per_pe"}
+#: Buffers of ``arch.buffers`` in report order.
+BUFFERS = ("ifmap", "filter", "ofmap")
 
 
-@dataclass(frozen=True)
-class Tech:
-    """A technology table: ``toggle_pj`` per class (pJ/toggle), ``clock_pj_per_bit_cycle``
-    (pJ per enabled register bit per cycle), ``leakage_pw_per_pe`` (pW); ``file`` it came from."""
+def class_toggle_pj(arch: Any, classes: Any) -> dict[str, tuple[float, str]]:
+    """pJ per toggle (and its calibration status) of each toggle class in ``classes`` on ``arch``.
 
-    name: str
-    toggle_pj: dict[str, float]
-    clock_pj_per_bit_cycle: float
-    leakage_pw_per_pe: float
-    file: str
-
-
-def builtin_names() -> tuple[str, ...]:
-    """Names of the technology tables shipped in ``accelsim/energy/tech/``."""
-    folder = importlib.resources.files("accelsim.energy") / "tech"
-    return tuple(sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml")))
-
-
-@functools.lru_cache(maxsize=None)
-def load_tech(technology: str) -> Tech:
-    """Load a built-in table by name (``"45nm"``) or a technology YAML by path.
-
-    Raises ConfigError naming the file and key for a missing file or an invalid entry.
+    Raises ConfigError naming the technology file if it does not price a class.
     """
-    if technology in builtin_names():
-        resource = importlib.resources.files("accelsim.energy") / "tech" / f"{technology}.yaml"
-        return _parse(yaml.safe_load(resource.read_text(encoding="utf-8")), str(resource))
-    path = Path(technology)
-    if not path.is_file():
-        expected = f"a built-in table ({', '.join(builtin_names())}) or a technology YAML file"
-        raise ConfigError(technology, "energy.technology", expected, technology)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ConfigError(technology, "", "valid YAML", str(exc).splitlines()[0]) from None
-    return _parse(data, technology)
+    cal = calibration(arch.energy.technology)
+    out = {}
+    for cls in classes:
+        if cls not in cal.tech.toggle_classes:
+            raise ConfigError(cal.tech.file, f"toggle_classes.{cls}",
+                              f"an entry pricing toggle class {cls!r} (unit and width)")
+        out[cls] = cal.class_pj(cls, arch.pe.x_bits, arch.pe.w_bits, arch.pe.acc_bits)
+    return out
 
 
-def _parse(data: Any, file: str) -> Tech:
-    """Validate a technology table's mapping and build a Tech."""
-    if not isinstance(data, dict):
-        raise ConfigError(file, "", "a mapping at the top level", type(data).__name__)
-    unknown = sorted(set(data) - _TOP_KEYS)
-    if unknown:
-        raise ConfigError(file, unknown[0], f"one of {', '.join(sorted(_TOP_KEYS))}", unknown[0])
-    if data.get("version") != 1:
-        raise ConfigError(file, "version", "1 (only version 1 is supported)", data.get("version"))
-    toggles = data.get("toggle_energy_pj")
-    if not isinstance(toggles, dict) or not toggles:
-        expected = "a mapping of class -> {value, source}"
-        raise ConfigError(file, "toggle_energy_pj", expected, toggles)
-    return Tech(
-        name=str(data.get("name", file)),
-        toggle_pj={c: _entry(v, file, f"toggle_energy_pj.{c}") for c, v in toggles.items()},
-        clock_pj_per_bit_cycle=_entry(data.get("clock_pj_per_bit_cycle"), file,
-                                      "clock_pj_per_bit_cycle"),
-        leakage_pw_per_pe=_entry(data.get("leakage_pw_per_pe"), file, "leakage_pw_per_pe"),
-        file=file,
-    )
+def energy_pj(arch: Any, layer_sim: LayerSim, memory: Any = None) -> dict[str, float]:
+    """Energy of one simulated layer (pJ) by class: the toggle classes, ``clock``, ``sram`` and
+    ``dram`` (only when ``memory`` is given), ``leakage`` and ``total``.
 
-
-def _entry(node: Any, file: str, key: str) -> float:
-    """``{value: number >= 0, source: non-empty str}`` -> value."""
-    expected = "{value: a finite number >= 0, source: a non-empty string}"
-    if not isinstance(node, dict) or set(node) != {"value", "source"}:
-        raise ConfigError(file, key, expected, node)
-    value, source = node["value"], node["source"]
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ConfigError(file, f"{key}.value", "a finite number >= 0", value)
-    if not math.isfinite(value) or value < 0:
-        raise ConfigError(file, f"{key}.value", "a finite number >= 0", value)
-    if not isinstance(source, str) or not source.strip():
-        raise ConfigError(file, f"{key}.source", "a non-empty string", source)
-    return float(value)
-
-
-def energy_pj(arch: Any, layer_sim: LayerSim) -> dict[str, float]:
-    """Energy of one simulated layer (pJ): one entry per toggle class, then ``clock``, ``leakage``
-    and ``total``.
-
-    ``arch`` is a loaded ``accelsim.config.Arch``. Raises ConfigError if the technology table has
-    no per-toggle energy for a class the layer reports.
+    ``arch`` is a loaded ``accelsim.config.Arch``; ``memory`` the layer's memory-system result
+    (duck-typed: ``cycles_total``, ``sram`` {buffer: {"reads", "writes"}} in words, ``dram``
+    {"read_bytes", "write_bytes", "activations", ...}) or None for ideal memory.
     """
     tech = load_tech(arch.energy.technology)
     result = layer_sim.result
     out: dict[str, float] = {}
-    for cls, count in result.toggles.items():
-        if cls not in tech.toggle_pj:
-            raise ConfigError(tech.file, f"toggle_energy_pj.{cls}", "a per-toggle energy (pJ)")
-        out[cls] = int(count) * tech.toggle_pj[cls]
-    reg_bits = {"x_reg": arch.pe.x_bits, "w_reg": arch.pe.w_bits,
-                "psum_reg": arch.pe.acc_bits, "acc_reg": arch.pe.acc_bits}
-    bits_per_mac = sum(reg_bits[c] for c in _LOADED_PER_MAC[arch.array.dataflow])
-    out["clock"] = tech.clock_pj_per_bit_cycle * bits_per_mac * result.macs
-    # Ideal memory: total cycles = compute cycles. pW * s = pJ.
-    seconds = result.cycles_compute / (arch.clock_mhz * 1e6)
-    out["leakage"] = tech.leakage_pw_per_pe * arch.array.rows * arch.array.cols * seconds
+    for cls, (pj, _) in class_toggle_pj(arch, result.toggles).items():
+        out[cls] = int(result.toggles[cls]) * pj
+    out["clock"] = tech.clock_pj_per_bit_cycle.value * enabled_bit_cycles(arch, layer_sim)
+    cycles = result.cycles_compute
+    if memory is not None:
+        if arch.buffers is not None and memory.sram:
+            out["sram"] = sram_pj(arch, tech, memory.sram)
+        if memory.dram:
+            out["dram"] = dram_pj(tech, memory.dram)
+        cycles = int(memory.cycles_total)
+    out["leakage"] = leakage_pw(arch)["total"] * cycles / (arch.clock_mhz * 1e6)  # pW·s = pJ
     out["total"] = sum(out.values())
     return out
+
+
+# ------------------------------------------------------------------------------------ memory
+
+
+def sram_word_pj(arch: Any, tech: Tech, buffer: str) -> dict[str, float]:
+    """pJ per word ``read`` / ``write`` of one of ``arch.buffers`` (and the capacity ``bank_kib``
+    the table was read at: one bank of one half of a double buffer, or of the whole buffer with
+    ``buffers.double_buffered: false``)."""
+    cfg = getattr(arch.buffers, buffer)
+    halves = 2 if getattr(arch.buffers, "double_buffered", True) else 1
+    bank_kib = cfg.size_kib / (halves * cfg.banks)
+    read, _ = tech.sram_access_pj(bank_kib, cfg.word_bits)
+    write, _ = tech.sram_access_pj(bank_kib, cfg.word_bits, write=True)
+    return {"read": read, "write": write, "bank_kib": bank_kib}
+
+
+def sram_pj(arch: Any, tech: Tech, sram: dict[str, dict[str, int]]) -> float:
+    """Energy (pJ) of the SRAM reads and writes (words) per buffer."""
+    total = 0.0
+    for buffer in BUFFERS:
+        counts = sram.get(buffer)
+        if counts:
+            word = sram_word_pj(arch, tech, buffer)
+            total += int(counts.get("reads", 0)) * word["read"]
+            total += int(counts.get("writes", 0)) * word["write"]
+    return total
+
+
+def dram_pj(tech: Tech, dram: dict[str, int]) -> float:
+    """Energy (pJ) of the DRAM traffic: bytes read + written, plus row activations."""
+    moved = int(dram.get("read_bytes", 0)) + int(dram.get("write_bytes", 0))
+    return (moved * tech.dram_pj_per_byte.value
+            + int(dram.get("activations", 0)) * tech.dram_pj_per_activation.value)
+
+
+# ----------------------------------------------------------------------------------- leakage
+
+
+def pe_leakage_pw(tech: Tech, x_bits: int, w_bits: int, acc_bits: int) -> float:
+    """Leakage (pW) of one ``mac`` PE: an x_bits×w_bits multiplier (per partial product), an
+    acc_bits adder and its x, w and acc registers (per bit)."""
+    lk = {k: v.value for k, v in tech.leakage.items()}
+    return (lk["multiplier_pw_per_partial_product"] * x_bits * w_bits
+            + lk["adder_pw_per_bit"] * acc_bits
+            + lk["register_pw_per_bit"] * (x_bits + w_bits + acc_bits))
+
+
+def structure(arch: Any) -> dict[str, int]:
+    """What a PE and a column edge are built of, per PE kind: multiplier ``partial_products``,
+    ``pe_adder_bits`` and ``pe_register_bits`` per PE, ``acc_registers`` (acc_bits registers that
+    move or accumulate together), ``column_adder_bits`` at each column's bottom edge (ws/is).
+
+    ``mac`` (datapath.md): one multiplier, one adder, x/w/acc registers, an edge accumulator.
+    ``pann`` (pann.md): no multiplier; ``pann.adders`` chained adders; with ``dual_accumulator`` two
+    accumulators and a P − N subtractor per column (ws/is) or per PE (os). Other kinds are
+    priced as ``mac`` until they declare their structure.
+    """
+    pe = arch.pe
+    preload = DATAFLOWS[arch.array.dataflow].preload
+    params = getattr(pe, "params", None)
+    if getattr(pe, "kind", "mac") == "pann" and params is not None:
+        dual = params.sign == "dual_accumulator"
+        acc_regs = 2 if dual else 1
+        pe_adders = params.adders + (1 if dual and not preload else 0)
+        col_adders = (1 + (1 if dual else 0)) if preload else 0
+        return {"partial_products": 0, "pe_adder_bits": pe_adders * pe.acc_bits,
+                "pe_register_bits": pe.x_bits + pe.w_bits + acc_regs * pe.acc_bits,
+                "acc_registers": acc_regs, "column_adder_bits": col_adders * pe.acc_bits}
+    return {"partial_products": pe.x_bits * pe.w_bits, "pe_adder_bits": pe.acc_bits,
+            "pe_register_bits": pe.x_bits + pe.w_bits + pe.acc_bits, "acc_registers": 1,
+            "column_adder_bits": pe.acc_bits if preload else 0}
+
+
+def pe_leakage_of(arch: Any) -> float:
+    """Leakage (pW) of one PE of ``arch`` from its :func:`structure`."""
+    lk = {k: v.value for k, v in load_tech(arch.energy.technology).leakage.items()}
+    st = structure(arch)
+    return (lk["multiplier_pw_per_partial_product"] * st["partial_products"]
+            + lk["adder_pw_per_bit"] * st["pe_adder_bits"]
+            + lk["register_pw_per_bit"] * st["pe_register_bits"])
+
+
+def leakage_pw(arch: Any) -> dict[str, float]:
+    """Leakage power (pW) of the machine: ``array`` (its PEs and column-edge adders, see
+    :func:`structure`), ``sram`` (all buffers, per KiB; 0 without buffers), ``total``."""
+    tech = load_tech(arch.energy.technology)
+    lk = {k: v.value for k, v in tech.leakage.items()}
+    st = structure(arch)
+    array = (arch.array.rows * arch.array.cols * pe_leakage_of(arch)
+             + arch.array.cols * st["column_adder_bits"] * lk["adder_pw_per_bit"])
+    kib = sum(getattr(arch.buffers, b).size_kib for b in BUFFERS) if arch.buffers else 0.0
+    sram = kib * lk["sram_pw_per_kib"]
+    return {"array": array, "sram": sram, "total": array + sram}
+
+
+# ------------------------------------------------------------------------------------- clock
+
+
+def _fold_shapes(arch: Any, sim: LayerSim) -> dict[tuple[int, int], int]:
+    """{(r_act, c_act): number of folds} of a layer."""
+    df = DATAFLOWS[arch.array.dataflow]
+    R, C = arch.array.rows, arch.array.cols
+    rdim, cdim, _ = df.dims(sim.M, sim.K, sim.N)
+
+    def sizes(dim: int, n: int) -> dict[int, int]:
+        out = {n: dim // n} if dim // n else {}
+        if dim % n:
+            out[dim % n] = 1
+        return out
+
+    return {(ra, ca): sim.groups * nr * nc for ra, nr in sizes(rdim, R).items()
+            for ca, nc in sizes(cdim, C).items()}
+
+
+@functools.lru_cache(maxsize=256)
+def fold_enabled_bits(dataflow: str, R: int, C: int, T: int, ra: int, ca: int, x_bits: int,
+                      w_bits: int, acc_bits: int, idle_zero: bool) -> np.ndarray:
+    """Enabled (clocked) register bits in each cycle of one fold window of an ``ra × ca`` active
+    region (int64 [fold cycles], read-only); see the module docstring for the rule."""
+    df = DATAFLOWS[dataflow]
+    L = df.fold_cycles(R, C, T)
+    pre = R if df.preload else 0
+    d = np.arange(ra + ca - 1)
+    per_diag = np.minimum.reduce([d + 1, np.full_like(d, ra), np.full_like(d, ca),
+                                 ra + ca - 1 - d])  # PEs with r + c = d
+    prefix = np.concatenate([[0], np.cumsum(per_diag)])
+    s = np.arange(L - pre)
+    hi = np.clip(s + 1, 0, len(per_diag))
+    lo = np.clip(s - T + 1, 0, len(per_diag))
+    enabled = prefix[hi] - prefix[lo]  # PEs enabled at stream step s
+    out = np.zeros(L, dtype=np.int64)
+    if dataflow == "os":
+        moving, stationary = x_bits + w_bits, acc_bits
+        out += enabled * stationary + (R * C * moving if idle_zero else enabled * moving)
+    else:
+        mov, sta = (x_bits, w_bits) if dataflow == "ws" else (w_bits, x_bits)
+        moving = mov + acc_bits
+        out[pre:] = R * C * moving if idle_zero else enabled * moving
+        if idle_zero:
+            out[:pre] = R * C * (sta + moving)
+        else:
+            p = np.arange(pre)
+            out[:pre] = ca * np.clip(p - (R - ra) + 1, 0, ra) * sta
+    out.setflags(write=False)
+    return out
+
+
+def _fold_args(arch: Any, sim: LayerSim) -> tuple[Any, ...]:
+    df = DATAFLOWS[arch.array.dataflow]
+    _, _, T = df.dims(sim.M, sim.K, sim.N)
+    return (arch.array.dataflow, arch.array.rows, arch.array.cols, T)
+
+
+def _widths(arch: Any) -> tuple[Any, ...]:
+    acc = arch.pe.acc_bits * structure(arch)["acc_registers"]
+    return (arch.pe.x_bits, arch.pe.w_bits, acc, arch.array.idle == "zero")
+
+
+def enabled_bit_cycles(arch: Any, sim: LayerSim) -> int:
+    """Enabled register bit-cycles of a layer (sum over its folds; see the module docstring)."""
+    head = _fold_args(arch, sim)
+    return int(sum(n * int(fold_enabled_bits(*head, ra, ca, *_widths(arch)).sum())
+                   for (ra, ca), n in _fold_shapes(arch, sim).items()))
+
+
+def enabled_bits_per_cycle(arch: Any, sim: LayerSim) -> np.ndarray:
+    """Enabled register bits in each compute cycle of a layer (int64 [cycles.compute])."""
+    df = DATAFLOWS[arch.array.dataflow]
+    head = _fold_args(arch, sim)
+    folds = df.folds(sim.groups, sim.M, sim.K, sim.N, arch.array.rows, arch.array.cols)
+    parts = [fold_enabled_bits(*head, f.r1 - f.r0, f.c1 - f.c0, *_widths(arch)) for f in folds]
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+
+
+# ------------------------------------------------------------------------------------- trace
+
+
+def power_trace_pj(arch: Any, sim: LayerSim) -> tuple[tuple[str, ...], np.ndarray]:
+    """Energy (pJ) in each compute cycle of a layer by column: the toggle classes, ``clock``,
+    ``leakage`` (array + SRAM) and ``total`` (float64 [cycles.compute, columns]).
+
+    Memory access energy is not in the per-cycle trace (it is in the layer totals). Needs the
+    layer's per-cycle toggle trace (simulated with ``trace=True``).
+    """
+    r = sim.result
+    if r.trace is None:
+        raise ValueError(f"layer {sim.name!r} was simulated without a trace")
+    classes = tuple(r.toggles)
+    prices = class_toggle_pj(arch, classes)
+    tech = load_tech(arch.energy.technology)
+    toggles = np.asarray(r.trace, dtype=np.float64)[:, : len(classes)]
+    cols = [toggles * np.array([prices[c][0] for c in classes])]
+    clock = tech.clock_pj_per_bit_cycle.value * enabled_bits_per_cycle(arch, sim)
+    if len(clock) != len(toggles):  # a stretched schedule (pann): spread the clock evenly
+        clock = np.full(len(toggles), clock.sum() / max(1, len(toggles)))
+    cols.append(clock[:, None])
+    leak = leakage_pw(arch)["total"] / (arch.clock_mhz * 1e6)
+    cols.append(np.full((len(toggles), 1), leak))
+    table = np.hstack(cols)
+    table = np.hstack([table, table.sum(axis=1, keepdims=True)])
+    return (*classes, "clock", "leakage", "total"), table
+
+
+def kind_classes(arch: Any) -> tuple[str, ...]:
+    """The toggle classes the arch's PE kind reports (its module's ``toggle_classes`` or
+    ``class_names`` function, else the mac array's)."""
+    import importlib
+
+    from accelsim.sim.types import class_names
+
+    try:
+        module = importlib.import_module(f"accelsim.pe.{arch.pe.kind}")
+    except ImportError:
+        module = None
+    names = getattr(module, "toggle_classes", getattr(module, "class_names", class_names))
+    return tuple(names(arch.array.dataflow))
+
+
+def describe(arch: Any) -> dict[str, Any]:
+    """What prices this arch's energy: per-class pJ/toggle (with status and width), clock, leakage
+    per PE and per machine part, SRAM pJ per word per buffer (for ``inspect``)."""
+    cal: Calibration = calibration(arch.energy.technology)
+    tech = cal.tech
+    classes = [c for c in kind_classes(arch) if c in tech.toggle_classes]
+    priced = class_toggle_pj(arch, classes)
+    pe = arch.pe
+    return {
+        "tech": tech,
+        "classes": {c: (*priced[c], cal.class_width(c, pe.x_bits, pe.w_bits, pe.acc_bits))
+                    for c in classes},
+        "pe_leakage_pw": pe_leakage_of(arch),
+        "leakage_pw": leakage_pw(arch),
+        "sram": ({b: sram_word_pj(arch, tech, b) for b in BUFFERS} if arch.buffers else {}),
+    }

@@ -2,7 +2,10 @@
 
 from accelsim.report.model import Report, WorkloadInfo, build_report
 from accelsim.report.write import (
+    compare_png,
     format_columns,
+    format_compare,
+    format_summary,
     format_table,
     outputs_npz,
     report_csv,
@@ -15,7 +18,10 @@ __all__ = [
     "Report",
     "WorkloadInfo",
     "build_report",
+    "compare_png",
     "format_columns",
+    "format_compare",
+    "format_summary",
     "format_table",
     "outputs_npz",
     "report_csv",

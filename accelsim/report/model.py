@@ -1,8 +1,14 @@
 """The run report (SPEC §7) as one frozen dataclass tree, built from the simulation results.
 
 Every float is rounded to ``DECIMALS`` places when the tree is built, so the serialized report is
-byte-identical for identical inputs. Memory is ideal for now: ``cycles.stall`` is 0 and
-``cycles.total`` equals ``cycles.compute``.
+byte-identical for identical inputs. Without a memory result (ideal memory) ``cycles.stall`` is 0,
+``cycles.total`` equals ``cycles.compute`` and the ``sram`` / ``dram`` sections are absent; with one
+(duck-typed ``MemoryResult``: ``cycles_total``, ``cycles_stall``, ``sram``, ``dram``) they are
+filled from it.
+
+Derived energy figures (``docs/energy.md``): ``energy_per_mac_pj`` = energy / MACs;
+``energy_per_inference_pj`` = energy / ``inferences`` (the batch size N of the first reported
+layer's ``x``, 1 for a ``gemm`` layer); ``power_mw`` = energy / (cycles.total / clock_mhz).
 """
 
 from __future__ import annotations
@@ -51,8 +57,11 @@ class Cycles:
 @dataclass(frozen=True)
 class LayerReport:
     """One layer's figures. ``utilization`` = macs / (rows·cols·cycles.total), a fraction;
-    ``energy_pj`` per toggle class plus ``clock``, ``leakage`` and ``total`` (pJ); ``reference``
-    says where the checked reference came from (``workload`` | ``numpy-int64``)."""
+    ``energy_pj`` per toggle class plus ``clock``, ``sram``/``dram`` (measured memory only),
+    ``leakage`` and ``total`` (pJ); ``energy_per_mac_pj`` (pJ/MAC), ``energy_per_inference_pj``
+    (pJ), ``power_mw`` (average, mW); ``sram`` reads/writes (words) per buffer and ``dram`` traffic,
+    None (absent from JSON) with ideal memory; ``reference`` says where the checked reference came
+    from (``workload`` | ``numpy-int64``)."""
 
     name: str
     op: str
@@ -64,14 +73,20 @@ class LayerReport:
     overflows: int
     toggles: dict[str, int]
     energy_pj: dict[str, float]
+    energy_per_mac_pj: float
+    energy_per_inference_pj: float
+    power_mw: float
     check: str
     reference: str
+    sram: dict[str, dict[str, int]] | None = None
+    dram: dict[str, int] | None = None
 
 
 @dataclass(frozen=True)
 class TotalReport:
     """Sums over the reported layers; ``utilization`` over the summed cycles; ``check`` is
-    ``exact`` if every layer is exact, else ``mismatch``."""
+    ``exact`` if every layer is exact, else ``mismatch``; ``inferences`` the batch size the
+    per-inference energy divides by."""
 
     folds: int
     cycles: Cycles
@@ -80,7 +95,17 @@ class TotalReport:
     overflows: int
     toggles: dict[str, int]
     energy_pj: dict[str, float]
+    energy_per_mac_pj: float
+    energy_per_inference_pj: float
+    inferences: int
+    power_mw: float
     check: str
+    sram: dict[str, dict[str, int]] | None = None
+    dram: dict[str, int] | None = None
+
+
+#: Optional sections left out of the JSON when None (ideal memory: nothing was measured).
+_OPTIONAL = ("sram", "dram")
 
 
 @dataclass(frozen=True)
@@ -94,8 +119,13 @@ class Report:
     total: TotalReport
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON-ready dict of SPEC §7."""
-        return dataclasses.asdict(self)
+        """The JSON-ready dict of SPEC §7 (``sram``/``dram`` only where measured)."""
+        doc = dataclasses.asdict(self)
+        for part in (*doc["layers"], doc["total"]):
+            for key in _OPTIONAL:
+                if part[key] is None:
+                    del part[key]
+        return doc
 
 
 def _round(value: float) -> float:
@@ -115,11 +145,37 @@ def _sum_maps(maps: Sequence[Mapping[str, float]]) -> dict[str, float]:
     return out
 
 
-def layer_report(sim: LayerSim, energy: Mapping[str, float], pes: int) -> LayerReport:
-    """Report of one simulated layer on an array of ``pes`` PEs, with its energy (pJ)."""
+def _per(value: float, count: int) -> float:
+    return _round(value / count) if count else 0.0
+
+
+def power_mw(energy_pj: float, cycles: int, clock_mhz: float) -> float:
+    """Average power (mW) of ``energy_pj`` spent over ``cycles`` at ``clock_mhz``:
+    pJ · MHz / cycles = µW."""
+    return energy_pj * clock_mhz / cycles / 1e3 if cycles else 0.0
+
+
+def _memory_sections(memory: Any) -> dict[str, Any]:
+    """``sram`` {buffer: {reads, writes, ...}} and ``dram`` {...} (ints) of a memory result, each
+    None when the memory result has none (no buffers / no DRAM configured), or {} without one."""
+    if memory is None:
+        return {}
+    sram = {b: {k: int(v) for k, v in counts.items()} for b, counts in memory.sram.items()}
+    dram = {k: int(v) for k, v in (memory.dram or {}).items()}
+    return {"sram": sram or None, "dram": dram or None}
+
+
+def layer_report(sim: LayerSim, energy: Mapping[str, float], pes: int, clock_mhz: float = 500.0,
+                 inferences: int = 1, memory: Any = None) -> LayerReport:
+    """Report of one simulated layer on an array of ``pes`` PEs at ``clock_mhz``, with its energy
+    (pJ) and, if given, its memory-system result."""
     r = sim.result
-    cycles = Cycles(total=r.cycles_compute, compute=r.cycles_compute, stall=0,
+    total, stall = r.cycles_compute, 0
+    if memory is not None:
+        total, stall = int(memory.cycles_total), int(memory.cycles_stall)
+    cycles = Cycles(total=total, compute=r.cycles_compute, stall=stall,
                     compute_active=r.cycles_active)
+    e_total = float(energy.get("total", 0.0))
     return LayerReport(
         name=sim.name,
         op=sim.op,
@@ -131,9 +187,28 @@ def layer_report(sim: LayerSim, energy: Mapping[str, float], pes: int) -> LayerR
         overflows=int(r.overflows),
         toggles={c: int(t) for c, t in r.toggles.items()},
         energy_pj={k: _round(v) for k, v in energy.items()},
+        energy_per_mac_pj=_per(e_total, int(r.macs)),
+        energy_per_inference_pj=_per(e_total, inferences),
+        power_mw=_round(power_mw(e_total, cycles.total, clock_mhz)),
         check=sim.check,
         reference=sim.reference_source,
+        **_memory_sections(memory),
     )
+
+
+def _sum_nested(parts: Sequence[Mapping[str, Any] | None]) -> dict[str, Any] | None:
+    """Key-wise sums of (possibly nested) int maps; None if every part is None."""
+    present = [p for p in parts if p is not None]
+    if not present:
+        return None
+    out: dict[str, Any] = {}
+    for part in present:
+        for key, value in part.items():
+            if isinstance(value, Mapping):
+                out[key] = _sum_nested([out.get(key), value])
+            else:
+                out[key] = out.get(key, 0) + value
+    return out
 
 
 def build_report(
@@ -141,17 +216,24 @@ def build_report(
     workload: WorkloadInfo,
     sims: Sequence[LayerSim],
     energies: Sequence[Mapping[str, float]],
+    inferences: int = 1,
+    memories: Sequence[Any] | None = None,
 ) -> Report:
-    """Assemble the report from the resolved arch dict, the simulated layers and their energies
-    (pJ).
+    """Assemble the report from the resolved arch dict, the simulated layers, their energies (pJ),
+    the batch size ``inferences`` and optionally each layer's memory-system result.
 
     Totals are summed from the unrounded energies, then rounded.
     """
     pes = arch["array"]["rows"] * arch["array"]["cols"]
-    layers = tuple(layer_report(s, e, pes) for s, e in zip(sims, energies, strict=True))
+    clock = float(arch.get("clock_mhz", 500.0))
+    mems = list(memories) if memories is not None else [None] * len(sims)
+    layers = tuple(layer_report(s, e, pes, clock, inferences, m)
+                   for s, e, m in zip(sims, energies, mems, strict=True))
     cycles = Cycles(*(sum(getattr(lr.cycles, f) for lr in layers)
                       for f in ("total", "compute", "stall", "compute_active")))
     macs = sum(lr.macs for lr in layers)
+    energy = _sum_maps(energies)
+    e_total = float(energy.get("total", 0.0))
     total = TotalReport(
         folds=sum(lr.folds for lr in layers),
         cycles=cycles,
@@ -159,7 +241,13 @@ def build_report(
         macs=macs,
         overflows=sum(lr.overflows for lr in layers),
         toggles={c: int(t) for c, t in _sum_maps([lr.toggles for lr in layers]).items()},
-        energy_pj={k: _round(v) for k, v in _sum_maps(energies).items()},
+        energy_pj={k: _round(v) for k, v in energy.items()},
+        energy_per_mac_pj=_per(e_total, macs),
+        energy_per_inference_pj=_per(e_total, inferences),
+        inferences=inferences,
+        power_mw=_round(power_mw(e_total, cycles.total, clock)),
         check="exact" if all(lr.check == "exact" for lr in layers) else "mismatch",
+        sram=_sum_nested([lr.sram for lr in layers]),
+        dram=_sum_nested([lr.dram for lr in layers]),
     )
     return Report(accelsim.__version__, arch, workload, layers, total)

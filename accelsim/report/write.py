@@ -15,9 +15,10 @@ import math
 import os
 import re
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import suppress
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -39,13 +40,20 @@ def _float(value: float) -> str:
 
 
 def report_csv(report: Report) -> bytes:
-    """One row per layer; snake_case headers with units; floats with ``DECIMALS`` places."""
+    """One row per layer; snake_case headers with units; floats with ``DECIMALS`` places.
+    ``sram_<buffer>_<reads|writes>`` (words) and ``dram_<key>`` columns appear only when the
+    memory system was simulated."""
     classes = list(dict.fromkeys(c for lr in report.layers for c in lr.toggles))
     energy_keys = list(dict.fromkeys(k for lr in report.layers for k in lr.energy_pj))
+    sram_keys = list(dict.fromkeys((b, k) for lr in report.layers for b, counts in
+                                   (lr.sram or {}).items() for k in counts))
+    dram_keys = list(dict.fromkeys(k for lr in report.layers for k in (lr.dram or {})))
     header = ["layer", "op", "groups", "gemm_m", "gemm_k", "gemm_n", "folds", "cycles_total",
               "cycles_compute", "cycles_stall", "cycles_compute_active", "utilization_fraction",
               "macs", "overflows"]
     header += [f"toggles_{c}" for c in classes] + [f"energy_{k}_pj" for k in energy_keys]
+    header += ["energy_per_mac_pj", "energy_per_inference_pj", "power_mw"]
+    header += [f"sram_{b}_{k}" for b, k in sram_keys] + [f"dram_{k}" for k in dram_keys]
     header += ["check", "reference"]
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
@@ -57,6 +65,10 @@ def report_csv(report: Report) -> bytes:
              c.compute, c.stall, c.compute_active, _float(lr.utilization), lr.macs, lr.overflows]
             + [lr.toggles.get(k, 0) for k in classes]
             + [_float(lr.energy_pj.get(k, 0.0)) for k in energy_keys]
+            + [_float(lr.energy_per_mac_pj), _float(lr.energy_per_inference_pj),
+               _float(lr.power_mw)]
+            + [(lr.sram or {}).get(b, {}).get(k, "") for b, k in sram_keys]
+            + [(lr.dram or {}).get(k, "") for k in dram_keys]
             + [lr.check, lr.reference]
         )
     return buf.getvalue().encode("utf-8")
@@ -85,27 +97,30 @@ def trace_csv(trace: np.ndarray, classes: Sequence[str]) -> bytes:
     return buf.getvalue().encode("utf-8")
 
 
-def trace_png(trace: np.ndarray, classes: Sequence[str], title: str) -> bytes:
-    """A PNG of toggles per cycle per class and in total; traces longer than ``PLOT_MAX_POINTS``
-    cycles are shown as means over bins of ``ceil(cycles / PLOT_MAX_POINTS)`` cycles."""
-    from matplotlib.figure import Figure  # Agg canvas, no pyplot state; imported only for traces
-
-    trace = np.asarray(trace, dtype=np.int64)
-    series = np.column_stack([trace, trace.sum(axis=1)]).astype(float)
-    cycles = len(series)
-    size = max(1, math.ceil(cycles / PLOT_MAX_POINTS))
-    bins = math.ceil(cycles / size)
+def _bin_means(series: np.ndarray, size: int) -> np.ndarray:
+    """Means of ``series`` rows over consecutive bins of ``size`` rows (the last may be shorter)."""
+    rows = len(series)
+    bins = math.ceil(rows / size)
     padded = np.zeros((bins * size, series.shape[1]))
-    padded[:cycles] = series
-    counts = np.minimum(size, cycles - np.arange(bins) * size)[:, None]
-    means = padded.reshape(bins, size, -1).sum(axis=1) / counts
+    padded[:rows] = series
+    counts = np.minimum(size, rows - np.arange(bins) * size)[:, None]
+    return padded.reshape(bins, size, -1).sum(axis=1) / counts
+
+
+def _line_plot(series: np.ndarray, names: Sequence[str], title: str, ylabel: str) -> bytes:
+    """PNG of the columns of ``series`` (one row per cycle) over time, as means over bins of
+    ``ceil(cycles / PLOT_MAX_POINTS)`` cycles when longer than ``PLOT_MAX_POINTS``."""
+    from matplotlib.figure import Figure  # Agg canvas, no pyplot state; imported only for plots
+
+    size = max(1, math.ceil(len(series) / PLOT_MAX_POINTS))
+    means = _bin_means(series, size)
     fig = Figure(figsize=(9, 4), dpi=100)
     ax = fig.add_subplot()
-    for i, name in enumerate([*classes, "total"]):
+    for i, name in enumerate(names):
         width = 1.5 if name == "total" else 0.8
-        ax.plot(np.arange(bins) * size, means[:, i], label=name, linewidth=width)
+        ax.plot(np.arange(len(means)) * size, means[:, i], label=name, linewidth=width)
     ax.set_xlabel("cycle" if size == 1 else f"cycle (bins of {size} cycles)")
-    ax.set_ylabel("toggles per cycle" if size == 1 else "toggles per cycle (bin mean)")
+    ax.set_ylabel(ylabel if size == 1 else f"{ylabel} (bin mean)")
     ax.set_title(title)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
     fig.tight_layout()
@@ -114,10 +129,49 @@ def trace_png(trace: np.ndarray, classes: Sequence[str], title: str) -> bytes:
     return buf.getvalue()
 
 
+def trace_png(trace: np.ndarray, classes: Sequence[str], title: str) -> bytes:
+    """A PNG of toggles per cycle per class and in total; traces longer than ``PLOT_MAX_POINTS``
+    cycles are shown as means over bins of ``ceil(cycles / PLOT_MAX_POINTS)`` cycles."""
+    trace = np.asarray(trace, dtype=np.int64)
+    series = np.column_stack([trace, trace.sum(axis=1)]).astype(float)
+    return _line_plot(series, [*classes, "total"], title, "toggles per cycle")
+
+
+def power_csv(columns: Sequence[str], energy_pj: np.ndarray, clock_mhz: float,
+              bin_cycles: int = 1) -> bytes:
+    """Average power (mW) per bin of ``bin_cycles`` cycles from per-cycle energies (pJ):
+    columns ``cycle`` (first cycle of the bin), ``cycles`` (bin length: the stated bin size, the
+    last bin may be shorter), then ``<column>_mw``."""
+    energy_pj = np.asarray(energy_pj, dtype=np.float64).reshape(-1, len(columns))
+    cycles = len(energy_pj)
+    means = _bin_means(energy_pj, bin_cycles) * clock_mhz / 1e3  # pJ/cycle · MHz = µW
+    starts = np.arange(len(means)) * bin_cycles
+    lengths = np.minimum(bin_cycles, cycles - starts)
+    buf = io.StringIO()
+    buf.write(",".join(["cycle", "cycles", *(f"{c}_mw" for c in columns)]) + "\n")
+    for start, length, row in zip(starts, lengths, means):
+        buf.write(f"{start},{length}," + ",".join(_float(v) for v in row) + "\n")
+    return buf.getvalue().encode("utf-8")
+
+
+def power_png(columns: Sequence[str], energy_pj: np.ndarray, clock_mhz: float,
+              title: str) -> bytes:
+    """A PNG of power (mW) over time per column (binned like :func:`trace_png`)."""
+    series = np.asarray(energy_pj, dtype=np.float64) * clock_mhz / 1e3
+    return _line_plot(series, list(columns), title, "power mW")
+
+
 def trace_files(
-    sims: Sequence[LayerSim], classes: Sequence[str], folder: Path
+    sims: Sequence[LayerSim],
+    classes: Sequence[str],
+    folder: Path,
+    power: Mapping[str, tuple[Sequence[str], np.ndarray]] | None = None,
+    clock_mhz: float = 500.0,
+    bin_cycles: int = 1,
 ) -> dict[Path, bytes]:
-    """``folder/<layer>.trace.csv`` and ``.trace.png`` for every layer (needs their traces)."""
+    """``folder/<layer>.trace.csv`` and ``.trace.png`` (toggles per cycle) for every layer (needs
+    their traces); with ``power`` ({layer: (columns, per-cycle pJ)}) also ``<layer>.power.csv``
+    (average mW per bin of ``bin_cycles``) and ``<layer>.power.png``."""
     files: dict[Path, bytes] = {}
     for s in sims:
         if s.result.trace is None:
@@ -126,6 +180,11 @@ def trace_files(
         files[folder / f"{stem}.trace.csv"] = trace_csv(s.result.trace, classes)
         files[folder / f"{stem}.trace.png"] = trace_png(s.result.trace, classes,
                                                         f"{s.name}: toggles per cycle")
+        if power is not None:
+            columns, table = power[s.name]
+            files[folder / f"{stem}.power.csv"] = power_csv(columns, table, clock_mhz, bin_cycles)
+            files[folder / f"{stem}.power.png"] = power_png(
+                columns, table, clock_mhz, f"{s.name}: power at {clock_mhz:g} MHz")
     return files
 
 
@@ -196,3 +255,92 @@ def format_table(report: Report) -> str:
     footer = ("TOTAL", f"{t.cycles.total:,}", f"{100 * t.utilization:.2f}", f"{t.cycles.stall:,}",
               f"{t.energy_pj['total'] / 1e6:.6f}", _top_components(t.energy_pj), t.check)
     return format_columns(header, rows, left={0, 5, 6}, footer=footer)
+
+
+def _uj(pj: float) -> str:
+    return f"{pj / 1e6:.6f}"
+
+
+def format_summary(report: Report, clock_mhz: float) -> str:
+    """Lines below the table: energy per MAC, per inference and average power, then the total
+    energy by class (µJ and share)."""
+    t = report.total
+    e = t.energy_pj
+    head = (f"energy: {_uj(e.get('total', 0.0))} µJ total, {t.energy_per_mac_pj:.4f} pJ/MAC, "
+            f"{_uj(t.energy_per_inference_pj)} µJ/inference ({t.inferences} inferences); "
+            f"average power {t.power_mw:.3f} mW at {clock_mhz:g} MHz")
+    total = e.get("total", 0.0)
+    parts = [f"{k} {_uj(v)} ({100 * v / total:.1f}%)" if total > 0 else f"{k} {_uj(v)}"
+             for k, v in e.items() if k != "total"]
+    return head + "\nenergy by class, µJ: " + ", ".join(parts)
+
+
+#: Display order of energy classes (unknown toggle classes go before ``clock``).
+ENERGY_ORDER = ("x_reg", "w_reg", "psum_reg", "acc_reg", "mult", "adder", "rescale", "rowsum",
+                "clock", "sram", "dram", "leakage")
+
+
+def energy_classes(runs: Sequence[tuple[str, Report]]) -> list[str]:
+    """The energy classes of all runs' totals (not ``total``) in :data:`ENERGY_ORDER`."""
+    keys = dict.fromkeys(k for _, r in runs for k in r.total.energy_pj if k != "total")
+    clock = ENERGY_ORDER.index("clock")
+
+    def rank(key: str) -> int:
+        return ENERGY_ORDER.index(key) if key in ENERGY_ORDER else clock - 1
+
+    return sorted(keys, key=rank)  # stable: unknown classes keep their order
+
+
+def format_compare(runs: Sequence[tuple[str, Report]]) -> str:
+    """Architectures side by side: cycles, energy, energy per MAC / inference, power, the
+    breakdown by class (µJ) and the output check, one column per architecture."""
+    header = ("", *(label for label, _ in runs))
+    keys = energy_classes(runs)
+
+    def row(name: str, cell: Callable[[Report], str]) -> tuple[str, ...]:
+        return (name, *(cell(r) for _, r in runs))
+
+    rows = [
+        row("cycles", lambda r: f"{r.total.cycles.total:,}"),
+        row("stall cycles", lambda r: f"{r.total.cycles.stall:,}"),
+        row("utilization %", lambda r: f"{100 * r.total.utilization:.2f}"),
+        row("energy µJ", lambda r: _uj(r.total.energy_pj.get("total", 0.0))),
+        row("energy / MAC pJ", lambda r: f"{r.total.energy_per_mac_pj:.4f}"),
+        row("energy / inference µJ", lambda r: _uj(r.total.energy_per_inference_pj)),
+        row("average power mW", lambda r: f"{r.total.power_mw:.3f}"),
+    ]
+    rows += [row(f"  {k} µJ", lambda r, k=k: _uj(r.total.energy_pj[k])
+                 if k in r.total.energy_pj else "-") for k in keys]
+    rows.append(row("check", lambda r: r.total.check))
+    return format_columns(header, rows, left={0})
+
+
+def compare_png(runs: Sequence[tuple[str, Report]], title: str) -> bytes:
+    """A stacked bar per architecture of its total energy (µJ) by class."""
+    from matplotlib.figure import Figure
+
+    keys = energy_classes(runs)
+    labels = [label for label, _ in runs]
+    fig = Figure(figsize=(max(5.0, 1.6 * len(runs) + 3), 4.5), dpi=100)
+    ax = fig.add_subplot()
+    bottom = np.zeros(len(runs))
+    cmap = matplotlib_colors(len(keys))
+    for i, key in enumerate(keys):
+        values = np.array([r.total.energy_pj.get(key, 0.0) / 1e6 for _, r in runs])
+        ax.bar(labels, values, bottom=bottom, label=key, color=cmap[i])
+        bottom += values
+    ax.set_ylabel("energy µJ")
+    ax.set_title(title)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", metadata={"Software": None})
+    return buf.getvalue()
+
+
+def matplotlib_colors(n: int) -> list[Any]:
+    """``n`` distinct colours (tab20)."""
+    from matplotlib import colormaps
+
+    cmap = colormaps["tab20"]
+    return [cmap(i % 20) for i in range(n)]

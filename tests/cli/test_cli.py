@@ -121,11 +121,15 @@ def test_all_outputs(out: Path, capsys) -> None:
         for name in ("conv1", "conv2", "fc"):
             np.testing.assert_array_equal(y[f"{name}/y"], wl[f"{name}.y"])
     traces = sorted(p.name for p in (out / "trace").iterdir())
-    assert traces == [f"{n}.trace.{e}" for n in ("conv1", "conv2", "fc") for e in ("csv", "png")]
+    assert traces == [f"{n}.{kind}.{e}" for n in ("conv1", "conv2", "fc")
+                      for kind in ("power", "trace") for e in ("csv", "png")]
     lines = (out / "trace" / "fc.trace.csv").read_text().splitlines()
     assert lines[0] == "cycle,x_reg,w_reg,psum_reg,mult,adder,total"
     fc = next(lr for lr in doc["layers"] if lr["name"] == "fc")
     assert len(lines) == 1 + fc["cycles"]["total"]
+    power = (out / "trace" / "fc.power.csv").read_text().splitlines()
+    assert power[0].startswith("cycle,cycles,x_reg_mw") and power[0].endswith(",total_mw")
+    assert len(power) == 1 + fc["cycles"]["total"]
     assert not [p for p in out.rglob("*") if p.name.endswith(".tmp")]
 
 
@@ -155,7 +159,7 @@ def test_help_lists_every_command(capsys) -> None:
         assert command in text
 
 
-@pytest.mark.parametrize("command", ["compare", "sweep", "export"])
+@pytest.mark.parametrize("command", ["sweep", "export"])
 def test_not_implemented_commands(command: str, capsys) -> None:
     assert main([command, "a", "b"]) == 2
     assert_one_line_error(capsys.readouterr().err, command, "not implemented yet")

@@ -11,7 +11,7 @@ import yaml
 
 from accelsim.config import Arch, arch_to_dict, load_arch
 from accelsim.config import load as load_module
-from accelsim.config.schema import BufferConfig, EnergyConfig
+from accelsim.config.schema import BufferConfig, DramConfig, EnergyConfig
 from accelsim.errors import ConfigError
 from accelsim.pe import REGISTRY
 from accelsim.pe.base import PeKind
@@ -73,8 +73,8 @@ def round_trip(arch: Arch, tmp_path: Path) -> Arch:
 def test_shipped_configs_load_and_round_trip(path: Path, tmp_path: Path) -> None:
     arch = load_arch(path)
     assert arch.name == path.stem
-    assert arch.pe.kind == "mac" and arch.pe.acc_bits == 32
-    assert arch.buffers is None and arch.dram is None
+    assert arch.pe.kind in path.stem or (arch.pe.kind == "mac" and "int8" in path.stem)
+    assert (arch.buffers is None) == (arch.dram is None)  # ideal memory, or both blocks
     assert path.read_text().startswith("# ")
     assert round_trip(arch, tmp_path) == arch
 
@@ -145,6 +145,61 @@ def test_pe_kind_params_block_parsed_by_its_dataclass(tmp_path: Path, fake_kind:
     assert arch.pe.params == FakeParams(adders=3, sign="subtract")
     assert arch_to_dict(arch)["pe"]["fake"] == {"adders": 3, "sign": "subtract"}
     assert round_trip(arch, tmp_path) == arch
+
+
+def test_memory_block_defaults(tmp_path: Path) -> None:
+    arch = load_arch(write(tmp_path, MINIMAL + BUFFERS))
+    assert arch.buffers is not None and arch.buffers.double_buffered is True
+    assert arch.dram == DramConfig(
+        bandwidth_bytes_per_cycle=16.0, latency_cycles=100, burst_bytes=64, banks=8,
+        row_bytes=2048, t_rcd_cycles=0.0, t_rp_cycles=0.0, t_cl_cycles=0.0, page_policy="open",
+        address_mapping="row_bank_col",
+    )
+
+
+def test_memory_block_all_keys_round_trip(tmp_path: Path) -> None:
+    text = MINIMAL + BUFFERS.replace("dram:", "  double_buffered: false\ndram:").replace(
+        "burst_bytes: 64}",
+        "burst_bytes: 64, banks: 16, row_bytes: 8192, t_rcd_cycles: 7.08, t_rp_cycles: 7,"
+        " t_cl_cycles: 7.08, page_policy: closed, address_mapping: row_bank_col_xor}",
+    )
+    arch = load_arch(write(tmp_path, text))
+    assert arch.buffers is not None and arch.buffers.double_buffered is False
+    assert arch.dram is not None
+    assert (arch.dram.banks, arch.dram.row_bytes, arch.dram.t_rp_cycles) == (16, 8192, 7.0)
+    assert (arch.dram.page_policy, arch.dram.address_mapping) == ("closed", "row_bank_col_xor")
+    assert arch_to_dict(arch)["buffers"]["double_buffered"] is False
+    assert round_trip(arch, tmp_path) == arch
+
+
+MEMORY_BAD_INPUTS = [
+    ("page-policy", "burst_bytes: 64}", "burst_bytes: 64, page_policy: lazy}", "dram.page_policy",
+     "open, closed"),
+    ("mapping", "burst_bytes: 64}", "burst_bytes: 64, address_mapping: bank_row}",
+     "dram.address_mapping", "row_bank_col, row_bank_col_xor"),
+    ("t-rcd-negative", "burst_bytes: 64}", "burst_bytes: 64, t_rcd_cycles: -1}",
+     "dram.t_rcd_cycles", ">= 0"),
+    ("banks-zero", "burst_bytes: 64}", "burst_bytes: 64, banks: 0}", "dram.banks", ">= 1"),
+    ("row-bytes-float", "burst_bytes: 64}", "burst_bytes: 64, row_bytes: 2048.5}",
+     "dram.row_bytes", "an integer"),
+    ("double-buffered-string", "dram:", "  double_buffered: yes please\ndram:",
+     "buffers.double_buffered", "true or false"),
+    ("t-rp-typo", "burst_bytes: 64}", "burst_bytes: 64, t_rp_cycle: 3}", "dram.t_rp_cycle",
+     "did you mean 't_rp_cycles'?"),
+]
+
+
+@pytest.mark.parametrize(
+    "old, new, key_path, fragment",
+    [case[1:] for case in MEMORY_BAD_INPUTS],
+    ids=[case[0] for case in MEMORY_BAD_INPUTS],
+)
+def test_bad_memory_block(tmp_path: Path, old: str, new: str, key_path: str,
+                          fragment: str) -> None:
+    text = MINIMAL + BUFFERS.replace(old, new)
+    with pytest.raises(ConfigError) as info:
+        load_arch(write(tmp_path, text, "bad-arch.yaml"))
+    assert info.value.key == key_path and fragment in info.value.one_line()
 
 
 # (case id, file text, key path the error must name, another fragment the message must contain)

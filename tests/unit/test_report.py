@@ -1,5 +1,5 @@
 """Report layer without the simulator: hand-built LayerSim objects -> JSON, CSV, npz, table, traces,
-atomic writes; and the provisional energy model."""
+power traces, compare table and plot, atomic writes. (Energy model: tests/unit/test_energy.py.)"""
 
 from __future__ import annotations
 
@@ -7,19 +7,20 @@ import csv
 import io
 import json
 import os
+import re
 from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
-import yaml
 
 import accelsim
-from accelsim.energy import energy_pj, load_tech
-from accelsim.errors import ConfigError
 from accelsim.report import (
     WorkloadInfo,
     build_report,
+    compare_png,
+    format_compare,
+    format_summary,
     format_table,
     outputs_npz,
     report_csv,
@@ -27,6 +28,7 @@ from accelsim.report import (
     trace_files,
     write_atomically,
 )
+from accelsim.report.write import power_csv
 from accelsim.sim.types import GemmResult, LayerSim, class_names
 
 ARCH = {
@@ -93,13 +95,15 @@ def test_json_key_layout_matches_spec() -> None:
     assert doc["workload"] == {"name": "tiny", "sha256": "ab" * 32}
     layer = doc["layers"][0]
     assert set(layer) == {"name", "op", "gemm", "folds", "cycles", "utilization", "macs",
-                          "overflows", "toggles", "energy_pj", "check", "reference"}
+                          "overflows", "toggles", "energy_pj", "energy_per_mac_pj",
+                          "energy_per_inference_pj", "power_mw", "check", "reference"}
     assert set(layer["gemm"]) == {"M", "K", "N", "groups"}
     assert set(layer["cycles"]) == {"total", "compute", "stall", "compute_active"}
     assert set(layer["toggles"]) == set(CLASSES)
     assert set(layer["energy_pj"]) == set(CLASSES) | {"clock", "leakage", "total"}
     assert set(doc["total"]) == {"folds", "cycles", "utilization", "macs", "overflows",
-                                 "toggles", "energy_pj", "check"}
+                                 "toggles", "energy_pj", "energy_per_mac_pj",
+                                 "energy_per_inference_pj", "inferences", "power_mw", "check"}
 
 
 def test_json_is_sorted_indented_and_ends_with_newline() -> None:
@@ -155,7 +159,8 @@ def test_csv_headers_and_rows() -> None:
         "overflows", "toggles_x_reg", "toggles_w_reg", "toggles_psum_reg", "toggles_mult",
         "toggles_adder", "energy_x_reg_pj", "energy_w_reg_pj", "energy_psum_reg_pj",
         "energy_mult_pj", "energy_adder_pj", "energy_clock_pj", "energy_leakage_pj",
-        "energy_total_pj", "check", "reference",
+        "energy_total_pj", "energy_per_mac_pj", "energy_per_inference_pj", "power_mw", "check",
+        "reference",
     ]  # fmt: skip
     assert len(rows) == 1 + len(report.layers)
     assert all(len(r) == len(rows[0]) for r in rows)
@@ -255,73 +260,110 @@ def test_trace_files_need_traces(tmp_path: Path) -> None:
         trace_files([make_sim("a", 0)], CLASSES, tmp_path)
 
 
-# ----------------------------------------------------------------------------------- energy
+# ------------------------------------------------------------------ derived energy figures
 
 
-def fake_arch(dataflow: str = "ws", technology: str = "45nm") -> SimpleNamespace:
-    return SimpleNamespace(
-        clock_mhz=500.0,
-        array=SimpleNamespace(rows=4, cols=4, dataflow=dataflow, idle="hold"),
-        pe=SimpleNamespace(x_bits=8, w_bits=8, acc_bits=32),
-        energy=SimpleNamespace(technology=technology),
-    )
+def test_energy_per_mac_inference_and_power() -> None:
+    sims = [make_sim(f"l{i}", i) for i in range(2)]
+    energies = [make_energy(i) for i in range(2)]
+    report = build_report(ARCH, WORKLOAD, sims, energies, inferences=4)
+    for lr, e in zip(report.layers, energies):
+        assert lr.energy_per_mac_pj == round(e["total"] / 30, 6)
+        assert lr.energy_per_inference_pj == round(e["total"] / 4, 6)
+        # e pJ over 40 cycles of 2 ns = e / 80 ns = e / 80 * 1e-12 / 1e-9 W = e / 80 mW
+        assert lr.power_mw == round(e["total"] / 80, 6)
+    total = energies[0]["total"] + energies[1]["total"]
+    t = report.total
+    assert t.inferences == 4 and t.energy_per_inference_pj == round(total / 4, 6)
+    assert t.energy_per_mac_pj == round(total / 60, 6)
+    assert t.power_mw == round(total / 160, 6)
 
 
-def test_builtin_table_has_a_source_for_every_number() -> None:
-    tech = load_tech("45nm")
-    assert set(tech.toggle_pj) == {"x_reg", "w_reg", "psum_reg", "acc_reg", "mult", "adder"}
-    assert tech.toggle_pj["adder"] == pytest.approx(0.03 / 8)
-    assert tech.toggle_pj["mult"] == pytest.approx(0.2 / 88, abs=1e-5)
+def memory_result(seed: int, compute: int = 40) -> SimpleNamespace:
+    """A hand-built object shaped like accelsim.sim.memory.MemoryResult."""
+    rng = np.random.default_rng(seed)
+    sram = {b: {"reads": int(rng.integers(1, 99)), "writes": int(rng.integers(0, 99))}
+            for b in ("ifmap", "filter", "ofmap")}
+    dram = {"read_bytes": 640, "write_bytes": 64, "row_hits": 9, "row_misses": 2,
+            "activations": 2}
+    return SimpleNamespace(cycles_total=compute + 10 + seed, cycles_stall=10 + seed, sram=sram,
+                           dram=dram, dram_bandwidth_utilization=0.5, timeline=None)
 
 
-@pytest.mark.parametrize("dataflow, bits_per_mac", [("ws", 8 + 32), ("os", 8 + 8 + 32),
-                                                    ("is", 8 + 32)])
-def test_energy_pj(dataflow: str, bits_per_mac: int) -> None:
-    sim = make_sim("a", 0)
-    toggles = dict(zip(class_names(dataflow), sim.result.toggles.values()))
-    sim = LayerSim(**{**sim.__dict__, "result": GemmResult(**{**sim.result.__dict__,
-                                                              "toggles": toggles})})
-    e = energy_pj(fake_arch(dataflow), sim)
-    tech = load_tech("45nm")
-    assert list(e) == [*class_names(dataflow), "clock", "leakage", "total"]
-    for c, t in toggles.items():
-        assert e[c] == pytest.approx(t * tech.toggle_pj[c])
-    assert e["clock"] == pytest.approx(tech.clock_pj_per_bit_cycle * bits_per_mac * 30)
-    # 5 uW per PE x 16 PEs x 40 cycles at 500 MHz (80 ns) = 6.4 pJ
-    assert e["leakage"] == pytest.approx(6.4)
-    assert e["total"] == pytest.approx(sum(v for k, v in e.items() if k != "total"))
+def test_memory_sections_only_when_measured() -> None:
+    sims = [make_sim(f"l{i}", i) for i in range(2)]
+    energies = [make_energy(i) for i in range(2)]
+    ideal = json.loads(report_json(build_report(ARCH, WORKLOAD, sims, energies)))
+    assert not {"sram", "dram"} & (set(ideal["layers"][0]) | set(ideal["total"]))
+    mems = [memory_result(0), memory_result(1)]
+    report = build_report(ARCH, WORKLOAD, sims, energies, memories=mems)
+    doc = json.loads(report_json(report))
+    for layer, mem in zip(doc["layers"], mems):
+        assert layer["sram"] == mem.sram and layer["dram"] == mem.dram
+        assert layer["cycles"]["total"] == mem.cycles_total
+        assert layer["cycles"]["stall"] == mem.cycles_stall
+        assert layer["cycles"]["compute"] == 40
+    assert doc["total"]["sram"]["ifmap"]["reads"] == sum(m.sram["ifmap"]["reads"] for m in mems)
+    assert doc["total"]["dram"]["read_bytes"] == 1280
+    assert doc["total"]["cycles"]["stall"] == 21 and doc["total"]["cycles"]["total"] == 101
+    rows = list(csv.reader(io.StringIO(report_csv(report).decode())))
+    row = dict(zip(rows[0], rows[1]))
+    assert int(row["sram_filter_writes"]) == mems[0].sram["filter"]["writes"]
+    assert int(row["dram_activations"]) == 2 and int(row["cycles_stall"]) == 10
 
 
-def _tech_file(tmp_path: Path, **changes: object) -> str:
-    doc = yaml.safe_load((Path(accelsim.__file__).parent / "energy/tech/45nm.yaml").read_text())
-    doc.update(changes)
-    path = tmp_path / "tech.yaml"
-    path.write_text(yaml.safe_dump(doc))
-    return str(path)
+# ------------------------------------------------------------------------------ power trace
 
 
-def test_user_tech_file(tmp_path: Path) -> None:
-    path = _tech_file(tmp_path, name="mine")
-    assert load_tech(path).name == "mine"
-    assert load_tech(path).file == path
+def test_power_csv_bins_and_units() -> None:
+    columns = ("mult", "clock", "total")
+    energy = np.array([[1.0, 2.0, 3.0], [3.0, 2.0, 5.0], [5.0, 0.0, 5.0]])  # pJ per cycle
+    rows = list(csv.reader(io.StringIO(power_csv(columns, energy, 500.0, 2).decode())))
+    assert rows[0] == ["cycle", "cycles", "mult_mw", "clock_mw", "total_mw"]
+    # bin 0: mean 2 pJ of mult per 2 ns cycle = 1 mW; bin 1 is the last, 1 cycle long
+    assert rows[1] == ["0", "2", "1.000000", "1.000000", "2.000000"]
+    assert rows[2] == ["2", "1", "2.500000", "0.000000", "2.500000"]
+    per_cycle = list(csv.reader(io.StringIO(power_csv(columns, energy, 1000.0).decode())))
+    assert len(per_cycle) == 4 and per_cycle[2][1] == "1" and per_cycle[2][2] == "3.000000"
 
 
-@pytest.mark.parametrize("changes, key", [
-    ({"version": 2}, "version"),
-    ({"clock_pj_per_bit_cycle": {"value": -1, "source": "x"}}, "clock_pj_per_bit_cycle.value"),
-    ({"leakage_pw_per_pe": {"value": 1.0}}, "leakage_pw_per_pe"),
-    ({"toggle_energy_pj": {"mult": {"value": 0.1, "source": ""}}}, "toggle_energy_pj.mult.source"),
-    ({"sram": 1}, "sram"),
-])  # fmt: skip
-def test_bad_tech_file(tmp_path: Path, changes: dict, key: str) -> None:
-    path = _tech_file(tmp_path, **changes)
-    with pytest.raises(ConfigError) as err:
-        load_tech(path)
-    assert err.value.file == path and err.value.key == key
+def test_trace_files_with_power(tmp_path: Path) -> None:
+    sims = [make_sim("a", 0, cycles=50, trace=True)]
+    table = np.ones((50, 3))
+    files = trace_files(sims, CLASSES, tmp_path, {"a": (("mult", "clock", "total"), table)},
+                        250.0, 7)
+    assert sorted(p.name for p in files) == ["a.power.csv", "a.power.png", "a.trace.csv",
+                                             "a.trace.png"]
+    lines = files[tmp_path / "a.power.csv"].decode().splitlines()
+    assert len(lines) == 1 + 8 and lines[-1].startswith("49,1,")
+    assert files[tmp_path / "a.power.png"].startswith(b"\x89PNG")
 
 
-def test_missing_class_energy_is_a_config_error(tmp_path: Path) -> None:
-    path = _tech_file(tmp_path, toggle_energy_pj={"mult": {"value": 0.1, "source": "s"}})
-    with pytest.raises(ConfigError) as err:
-        energy_pj(fake_arch(technology=path), make_sim("a", 0))
-    assert err.value.key == "toggle_energy_pj.x_reg"
+# ------------------------------------------------------------------- summary and compare
+
+
+def test_summary_lines() -> None:
+    report = build_report(ARCH, WORKLOAD, [make_sim("a", 0)], [make_energy(0)], inferences=2)
+    text = format_summary(report, 500.0)
+    t = report.total
+    assert f"{t.energy_per_mac_pj:.4f} pJ/MAC" in text and "(2 inferences)" in text
+    assert f"{t.power_mw:.3f} mW at 500 MHz" in text
+    share = 100 * t.energy_pj["mult"] / t.energy_pj["total"]
+    assert f"mult {t.energy_pj['mult'] / 1e6:.6f} ({share:.1f}%)" in text
+
+
+def test_compare_table_and_plot() -> None:
+    a = build_report(ARCH, WORKLOAD, [make_sim("a", 0)], [make_energy(0)])
+    os_energy = {"acc_reg": 5.0, "clock": 1.0, "total": 6.0}
+    b = build_report(ARCH, WORKLOAD, [make_sim("a", 1, check="mismatch")], [os_energy])
+    lines = format_compare([("A", a), ("B", b)]).splitlines()
+    assert lines[0].split() == ["A", "B"]
+    cells = [re.split(r"\s{2,}", line.strip()) for line in lines[2:]]
+    rows = {c[0]: c[1:] for c in cells}
+    assert rows["energy µJ"] == [f"{a.total.energy_pj['total'] / 1e6:.6f}", "0.000006"]
+    assert rows["psum_reg µJ"][1] == "-" and rows["acc_reg µJ"] == ["-", "0.000005"]
+    assert rows["check"] == ["exact", "mismatch"]
+    order = [c[0] for c in cells]
+    assert order.index("psum_reg µJ") < order.index("acc_reg µJ") < order.index("mult µJ")
+    assert order.index("mult µJ") < order.index("clock µJ") < order.index("leakage µJ")
+    assert compare_png([("A", a), ("B", b)], "t").startswith(b"\x89PNG")
