@@ -81,6 +81,11 @@ class BuffersConfig:
     """Weight buffer. Required."""
     ofmap: BufferConfig
     """Output / partial-sum buffer. Required."""
+    double_buffered: bool = True
+    """Whether every buffer is split into two halves, one feeding the array while the other is
+    filled from (or drained to) DRAM (true), or used whole, so a tile's transfer and the compute
+    that uses it never overlap (false). Tiles must fit one half (true) or the whole buffer
+    (false); see docs/memory.md. Default true."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -93,6 +98,31 @@ class DramConfig:
     """Access latency (cycles, >= 0). Required."""
     burst_bytes: int = field(metadata={"min": 1})
     """Transfer granularity (bytes, >= 1); transfers round up to whole bursts. Required."""
+    banks: int = field(default=8, metadata={"min": 1})
+    """Banks, each with one row buffer (count, >= 1). Default 8 (an LPDDR4 channel)."""
+    row_bytes: int = field(default=2048, metadata={"min": 1})
+    """Row (page) size of one bank (bytes, >= 1, a multiple of ``burst_bytes``). Default 2048
+    (an LPDDR4 x16 channel: 1024 columns × 16 bits)."""
+    t_rcd_cycles: float = field(default=0.0, metadata={"min": 0})
+    """ACTIVATE-to-READ/WRITE delay paid by a row miss (cycles of ``clock_mhz``, >= 0).
+    Default 0: the row model counts hits, misses and activations for energy, adding no time."""
+    t_rp_cycles: float = field(default=0.0, metadata={"min": 0})
+    """PRECHARGE time paid by a row miss that must first close another open row (cycles,
+    >= 0). Default 0."""
+    t_cl_cycles: float = field(default=0.0, metadata={"min": 0})
+    """CAS (read) latency, added to ``latency_cycles`` for every read transfer (cycles,
+    >= 0). Default 0."""
+    page_policy: str = field(default="open", metadata={"choices": ("open", "closed")})
+    """Row-buffer policy: ``open`` (a row stays open until another row of its bank is needed:
+    hits are free, a conflict pays t_rp + t_rcd) or ``closed`` (auto-precharge after every
+    visit: each row visit is an activation paying t_rcd, never t_rp). Default ``open``."""
+    address_mapping: str = field(
+        default="row_bank_col", metadata={"choices": ("row_bank_col", "row_bank_col_xor")}
+    )
+    """How a byte address splits into row, bank and column, most significant first:
+    ``row_bank_col`` (consecutive rows of the address space go to consecutive banks) or
+    ``row_bank_col_xor`` (the same, with the bank index XORed with the row's low bits,
+    permutation-based interleaving). Default ``row_bank_col``; see docs/memory.md."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -1,0 +1,223 @@
+"""The memory system in time (SPEC §5.5; docs/memory.md): SRAM buffers, DRAM, SimPy scheduling.
+
+``simulate_memory(arch, layers)`` plans every layer's DRAM↔SRAM traffic from the buffer
+capacities (``tiling``), then runs prefetch, compute and writeback as SimPy processes over all
+layers in order (``scheduler``) against a DRAM channel with banks and row buffers (``dram``). The
+array's compute cycles per fold come from the geometry (the kernels' SCALE-Sim count); the memory
+system adds the stalls. With neither ``buffers`` nor ``dram`` in the arch, memory is ideal and
+``simulate_memory`` returns None.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from accelsim.config.schema import Arch
+from accelsim.dataflows import REGISTRY as DATAFLOWS
+from accelsim.errors import ConfigError
+from accelsim.sim.memory.dram import DramChannel
+from accelsim.sim.memory.scheduler import DramSpan, FoldSpan, Schedule
+from accelsim.sim.memory.sram import buffer_slots
+from accelsim.sim.memory.tiling import LayerPlan, Planner
+from accelsim.sim.memory.timeline import write_timeline
+
+__all__ = ["DramSpan", "FoldSpan", "LayerGeometry", "MemoryResult", "layer_geometry",
+           "plan_memory", "simulate_memory", "write_timeline"]
+
+
+@dataclass(frozen=True)
+class LayerGeometry:
+    """One layer as the memory system sees it.
+
+    ``x_bytes_unique``: the ifmap tensor as stored in DRAM (bytes): unpadded (padding is made on
+    chip), ``x_elem_bytes`` per element. ``w_bytes``, ``y_bytes``: weights and outputs in DRAM
+    (bytes). ``*_elem_bytes``: bytes per element in DRAM and SRAM (``psum_elem_bytes``: a partial
+    sum in the ofmap buffer or spilled). ``fold_cycles``: compute cycles of every fold (SCALE-Sim
+    convention). ``conv``: ``(N, C, H, W, kh, kw, stride, padding, dilation)`` for conv2d
+    (stride/padding/dilation an int or a (rows, cols) pair), else None (X is row-major [M, K]).
+    """
+
+    name: str
+    dataflow: str
+    rows: int
+    cols: int
+    groups: int
+    M: int
+    K: int
+    N: int
+    x_bytes_unique: int
+    w_bytes: int
+    y_bytes: int
+    x_elem_bytes: float
+    w_elem_bytes: float
+    psum_elem_bytes: float
+    fold_cycles: int
+    conv: tuple | None
+
+
+@dataclass(frozen=True)
+class MemoryResult:
+    """One layer's memory-system figures.
+
+    ``cycles_total`` (cycles from the end of the previous layer's last fold to the end of this
+    one's; the last layer also includes the final writeback) and ``cycles_stall`` = total − the
+    layer's compute cycles. ``sram``: ``{buffer: {"reads", "writes", "read_bytes",
+    "write_bytes"}}`` (words of the buffer's ``word_bits``; bytes), empty without ``buffers:``.
+    ``dram``: ``{"read_bytes", "write_bytes", "row_hits", "row_misses", "activations"}``, empty
+    without ``dram:``. ``dram_bandwidth_utilization``: fraction of the layer's cycles the DRAM bus
+    spent moving data (any layer's). ``timeline``: the layer's ``FoldSpan``s, then its
+    ``DramSpan``s.
+    """
+
+    cycles_total: int
+    cycles_stall: int
+    sram: dict[str, dict[str, int]]
+    dram: dict[str, int]
+    dram_bandwidth_utilization: float
+    timeline: list[tuple]
+
+
+def _check(arch: Arch, layers: list[LayerGeometry], file: str) -> None:
+    """Cross-field rules of the memory blocks, and geometry/arch agreement."""
+    d = arch.dram
+    if d is not None:
+        if d.row_bytes % d.burst_bytes:
+            raise ConfigError(file, "dram.row_bytes",
+                              f"a multiple of dram.burst_bytes = {d.burst_bytes}", d.row_bytes)
+        if d.address_mapping == "row_bank_col_xor" and d.banks & (d.banks - 1):
+            raise ConfigError(file, "dram.banks",
+                              "a power of two (address_mapping row_bank_col_xor)", d.banks)
+    a = arch.array
+    for g in layers:
+        if (g.dataflow, g.rows, g.cols) != (a.dataflow, a.rows, a.cols):
+            raise ValueError(f"layer {g.name!r}: geometry is for {g.dataflow} {g.rows}x{g.cols},"
+                             f" arch is {a.dataflow} {a.rows}x{a.cols}")
+
+
+def plan_memory(arch: Arch, layers: list[LayerGeometry], file: str | None = None):
+    """Plan every layer's tiles (no simulation): ``(plans, planner, dram channel)``.
+
+    Raises
+    ------
+    ConfigError
+        A buffer cannot hold even the smallest tile of a fold, or a ``dram`` cross-field rule
+        fails (``row_bytes`` not a multiple of ``burst_bytes``; XOR mapping with non-power-of-two
+        banks). ``file`` names the arch file in the message (default: the arch's name).
+    """
+    file = file or arch.name
+    _check(arch, layers, file)
+    slots = buffer_slots(arch)
+    dram = DramChannel(arch.dram)
+    double = arch.buffers is None or arch.buffers.double_buffered
+    planner = Planner(DATAFLOWS[arch.array.dataflow], arch.array.rows, arch.array.cols, slots,
+                      dram.burst_bytes, dram.row_bytes, double, file)
+    plans = [planner.plan(i, g) for i, g in enumerate(layers)]
+    planner.finalize()
+    return plans, planner, dram
+
+
+def simulate_memory(
+    arch: Arch, layers: list[LayerGeometry], file: str | None = None
+) -> list[MemoryResult] | None:
+    """Simulate the memory system for ``layers`` run in order on ``arch``.
+
+    Parameters
+    ----------
+    arch : Arch
+        The loaded architecture; its ``buffers`` and ``dram`` blocks drive the model.
+    layers : list of LayerGeometry
+        In execution order.
+    file : str, optional
+        The arch file, named in configuration errors.
+
+    Returns
+    -------
+    list of MemoryResult or None
+        One per layer; None when memory is ideal (no ``buffers`` and no ``dram``).
+    """
+    if arch.buffers is None and arch.dram is None:
+        return None
+    plans, planner, dram = plan_memory(arch, layers, file)
+    sched = Schedule(plans, dram, [a[1] for a in planner.allocs])
+    makespan = sched.run()
+    return _results(arch, plans, sched, makespan, buffer_slots(arch))
+
+
+def _results(arch: Arch, plans: list[LayerPlan], sched: Schedule, makespan: float,
+             slots) -> list[MemoryResult]:
+    """Per-layer ``MemoryResult``s from a finished schedule."""
+    steps, starts, waits = sched.steps, sched.step_start, sched.step_wait
+    bw = arch.dram.bandwidth_bytes_per_cycle if arch.dram is not None else math.inf
+    spans = sched.dram_spans
+    s_start = np.array([s.start for s in spans])
+    s_end = np.array([s.end for s in spans])
+    s_data = np.array([s.bytes / bw for s in spans]) if spans else np.zeros(0)
+    out, i, prev_t = [], 0, 0
+    for li, plan in enumerate(plans):
+        folds: list[FoldSpan] = []
+        compute = 0
+        for st in plan.steps:
+            if st.first:
+                f_start, f_stall = starts[i], 0.0
+            f_stall += waits[i]
+            compute += st.compute
+            if st.last:
+                folds.append(FoldSpan(plan.name, st.fold, f_start, starts[i] + st.duration,
+                                      f_stall))
+            i += 1
+        end = makespan if li == len(plans) - 1 else (starts[i - 1] + steps[i - 1].duration
+                                                       if plan.steps else prev_t)
+        t_end = max(prev_t, int(math.ceil(end - 1e-9)))
+        total = t_end - prev_t
+        util = 0.0
+        if total > 0 and spans:
+            lo, hi = np.maximum(s_start, prev_t), np.minimum(s_end, t_end)
+            length = np.maximum(s_end - s_start, 1e-12)
+            util = float(np.sum(np.clip(hi - lo, 0, None) / length * s_data) / total)
+        acc = sched.layer_dram[li]
+        dram = {} if arch.dram is None else {
+            "read_bytes": int(acc[0]), "write_bytes": int(acc[1]), "row_hits": int(acc[2]),
+            "row_misses": int(acc[3]), "activations": int(acc[3])}
+        sram = {} if arch.buffers is None else plan.sram.report(slots)
+        timeline = list(folds) + [s for s in spans if s.layer == plan.name]
+        out.append(MemoryResult(total, total - compute, sram, dram, min(util, 1.0), timeline))
+        prev_t = t_end
+    return out
+
+
+def layer_geometry(arch: Arch, layer) -> LayerGeometry:
+    """The ``LayerGeometry`` of a workload ``Layer`` on ``arch`` (one convention, documented in
+    docs/memory.md §1): elements stored in whole bytes of the PE widths, ``ceil(x_bits/8)``,
+    ``ceil(w_bits/8)``; partial sums ``ceil(acc_bits/8)``; outputs ``ceil(y_bits/8)`` for the
+    lsqplus scheme (requantized), else the accumulator width; the ifmap unpadded; fold cycles
+    SCALE-Sim's ``df.fold_cycles`` (a PE kind that lengthens folds replaces ``fold_cycles``)."""
+    df = DATAFLOWS[arch.array.dataflow]
+    pe = arch.pe
+    xeb, web, peb = -(-pe.x_bits // 8), -(-pe.w_bits // 8), -(-pe.acc_bits // 8)
+    quant = getattr(layer, "quant", None) or {}
+    yeb = -(-int(quant["y_bits"]) // 8) if quant.get("scheme") == "lsqplus" else peb
+    x, w = layer.x, layer.w
+    conv = None
+    if layer.op == "conv2d":
+        n, c, h, wd = x.shape
+        o, cg, kh, kw = w.shape
+        (sh, sw), (ph, pw), (dh, dw) = layer.stride, layer.padding, layer.dilation
+        ho = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1
+        wo = (wd + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+        groups, M, K, N = layer.groups, n * ho * wo, cg * kh * kw, o // layer.groups
+        conv = (n, c, h, wd, kh, kw, (sh, sw), (ph, pw), (dh, dw))
+    elif layer.op == "linear":
+        groups, (M, K), N = 1, x.shape, w.shape[0]
+    else:
+        groups, (M, K), N = 1, x.shape, w.shape[1]
+    _, _, T = df.dims(M, K, N)
+    return LayerGeometry(
+        name=layer.name, dataflow=df.name, rows=arch.array.rows, cols=arch.array.cols,
+        groups=groups, M=M, K=K, N=N, x_bytes_unique=int(x.size) * xeb,
+        w_bytes=int(w.size) * web, y_bytes=groups * M * N * yeb, x_elem_bytes=xeb,
+        w_elem_bytes=web, psum_elem_bytes=peb,
+        fold_cycles=df.fold_cycles(arch.array.rows, arch.array.cols, T), conv=conv,
+    )
