@@ -225,25 +225,54 @@ def _load_checked(arch_path: str, workload: Any, layers: Sequence[Any]) -> Any:
     from accelsim.energy.account import kind_classes
     from accelsim.sim.layer import check_layer
 
+    from accelsim.sim.memory import layer_geometry, plan_memory
+
     arch = load_arch(arch_path)
     for layer in layers:
         check_layer(arch, layer, workload.path)
     class_toggle_pj(arch, kind_classes(arch))  # loads and calibrates the table
+    if arch.buffers is not None or arch.dram is not None:  # buffers too small for any tile
+        plan_memory(arch, [layer_geometry(arch, layer) for layer in layers], arch_path)
     return arch
 
 
 def _simulate_report(arch: Any, workload: Any, layers: Sequence[Any], trace: bool,
-                     quiet: bool) -> tuple[Any, list[Any]]:
+                     quiet: bool) -> tuple[Any, list[Any], list[Any] | None]:
     """Simulate ``layers`` on ``arch``, account their energy and build the report."""
     from accelsim.config import arch_to_dict
     from accelsim.energy import energy_pj
     from accelsim.report import WorkloadInfo, build_report
 
     sims = _simulate(arch, layers, trace=trace, quiet=quiet)
-    energies = [energy_pj(arch, s) for s in sims]
+    memories = _simulate_memory(arch, layers, sims)
+    energies = [energy_pj(arch, s, m) for s, m in zip(sims, memories or [None] * len(sims))]
     report = build_report(arch_to_dict(arch), WorkloadInfo(workload.name, workload.sha256),
-                          sims, energies, inferences=_inferences(layers))
-    return report, sims
+                          sims, energies, inferences=_inferences(layers), memories=memories)
+    return report, sims, memories
+
+
+def _simulate_memory(arch: Any, layers: Sequence[Any], sims: Sequence[Any]) -> list[Any] | None:
+    """Schedule the layers' folds against the SRAM/DRAM model (None when memory is ideal).
+
+    A PE kind whose folds are longer than SCALE-Sim's (pann) hands the scheduler its mean fold
+    length; the stall cycles are then approximate and ``cycles.total`` = compute + stall.
+    """
+    import dataclasses
+
+    from accelsim.sim.memory import layer_geometry, simulate_memory
+
+    if arch.buffers is None and arch.dram is None:
+        return None
+    geoms = []
+    for layer, sim in zip(layers, sims):
+        geom = layer_geometry(arch, layer)
+        r = sim.result
+        if r.cycles_compute != r.folds * geom.fold_cycles:
+            geom = dataclasses.replace(geom, fold_cycles=-(-r.cycles_compute // r.folds))
+        geoms.append(geom)
+    memories = simulate_memory(arch, geoms)
+    return [dataclasses.replace(m, cycles_total=s.result.cycles_compute + m.cycles_stall)
+            for m, s in zip(memories, sims)]
 
 
 def _mismatch_message(report: Any, arch: Any, label: str = "") -> str:
@@ -267,12 +296,17 @@ def _run(args: argparse.Namespace) -> int:
     arch = _load_checked(args.arch, workload, layers)
 
     _warmup(args.quiet)
-    report, sims = _simulate_report(arch, workload, layers, args.trace is not None, args.quiet)
+    report, sims, memories = _simulate_report(arch, workload, layers, args.trace is not None,
+                                              args.quiet)
     files = _output_files(args, arch, report, sims)
     try:
         if args.trace is not None:
             args.trace.mkdir(exist_ok=True)
         write_atomically(files)
+        if args.trace is not None and memories is not None:
+            from accelsim.sim.memory import write_timeline
+
+            write_timeline(memories, [s.name for s in sims], args.trace)
     except OSError as exc:
         _error(f"writing outputs: {exc.strerror or exc}: {exc.filename}")
         return EXIT_BAD_INPUT
@@ -313,7 +347,7 @@ def _compare(args: argparse.Namespace) -> int:
     _warmup(args.quiet)
     runs = []
     for label, arch in zip(labels, archs):
-        report, _ = _simulate_report(arch, workload, layers, trace=False, quiet=args.quiet)
+        report, _, _ = _simulate_report(arch, workload, layers, trace=False, quiet=args.quiet)
         runs.append((label, report))
     if args.plot is not None:
         title = f"{workload.name}: energy by class"
