@@ -1,0 +1,309 @@
+"""The host stage of an exported network: everything between two array layers, in integers.
+
+NumPy only (no torch), so anyone holding a workload file can re-run its integer pipeline: the
+exporter stores the *host graph* in the manifest (``source["graph"]``) and this module executes it.
+An exported network runs as: quantize the input once (float → integer, :class:`Grid`), then per
+node in topological order
+
+- ``layer``   the accelerator's layer: ``x = value(input) + x_offset``; ``y`` = what the array
+  computes (:func:`layer_output`); then on the host
+  ``acc = y − x_offset · Σ_window w`` (undoes the unsigned-offset trick, border-exact), and
+  ``requant`` — none (lsqplus: ``y`` is already requantized; the value is ``y``), ``{"bias"}``
+  only (the logits: ``acc + bias``), or ``{"bias", "multiplier", "shift"}``:
+  ``q = clamp(z + MultiplyByQuantizedMultiplier(acc + bias[o], multiplier[o], shift[o]), min, max)``
+  on the node's output ``grid`` (a ReLU right after the layer is this clamp at ``z``);
+- ``relu``    ``max(q, z)``;            ``maxpool2d`` max over the window (padding never wins);
+- ``avgpool2d`` ``floor((2·Σq + n) / 2n)`` — the window mean rounded half up;
+- ``flatten`` ``[N, …] → [N, prod]``;    ``identity`` (dropout in eval mode);
+- ``add``     ``clamp(z + RoundingDivideByPOT(Σ_i MBQM((q_i − z_i)·2^L, m_i, s_i), L), min, max)``
+  with ``L = left_shift`` (TFLite's ADD: both inputs rescaled to the output grid with ``L`` extra
+  fraction bits, summed, rounded once).
+
+MBQM is TFLite's MultiplyByQuantizedMultiplier (:mod:`accelsim.export.quantize`). The network's
+prediction is ``argmax`` over the output node's value flattened per sample (:func:`predictions`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from accelsim.export.quantize import (
+    multiply_by_quantized_multiplier,
+    rounding_divide_by_pot,
+)
+from accelsim.workload.npz import Layer, value_range
+
+GRAPH_VERSION = 1
+_EXACT_FLOAT = float(1 << 52)
+
+
+# ----------------------------------------------------------------------------- array layers
+
+
+def int_conv2d(
+    x: np.ndarray,
+    w: np.ndarray,
+    stride: Sequence[int] = (1, 1),
+    padding: Sequence[int] = (0, 0),
+    dilation: Sequence[int] = (1, 1),
+    groups: int = 1,
+    pad_value: int = 0,
+) -> np.ndarray:
+    """Exact int64 ``conv2d`` (PyTorch semantics) of integer ``x`` [N, C, H, W] and ``w``.
+
+    Uses a float64 GEMM when every partial sum stays below 2^52 (then it is exact whatever the
+    summation order), else an int64 einsum.
+    """
+    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
+    o, cg, kh, kw = w.shape
+    xp = np.pad(np.asarray(x), ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=pad_value)
+    span = (dh * (kh - 1) + 1, dw * (kw - 1) + 1)
+    win = sliding_window_view(xp, span, axis=(2, 3))[:, :, ::sh, ::sw, ::dh, ::dw]
+    bound = float(np.abs(xp).max(initial=0)) * float(np.abs(w).max(initial=0)) * cg * kh * kw
+    exact_float = bound < _EXACT_FLOAT
+    dtype = np.float64 if exact_float else np.int64
+    og = o // groups
+    outs = []
+    for g in range(groups):
+        xs = win[:, g * cg : (g + 1) * cg].astype(dtype)  # [N, cg, Ho, Wo, kh, kw]
+        ws = np.asarray(w[g * og : (g + 1) * og], dtype=dtype)  # [og, cg, kh, kw]
+        if exact_float:
+            outs.append(np.tensordot(xs, ws, axes=([1, 4, 5], [1, 2, 3])))  # [N, Ho, Wo, og]
+        else:
+            outs.append(np.einsum("nchwij,ocij->nhwo", xs, ws))
+    y = np.concatenate(outs, axis=3).transpose(0, 3, 1, 2)
+    return np.rint(y).astype(np.int64) if exact_float else y.astype(np.int64)
+
+
+def int_linear(x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Exact int64 ``x @ w.T`` (x [N, K], w [O, K])."""
+    bound = float(np.abs(x).max(initial=0)) * float(np.abs(w).max(initial=0)) * x.shape[1]
+    if bound < _EXACT_FLOAT:
+        return np.rint(np.asarray(x, np.float64) @ np.asarray(w, np.float64).T).astype(np.int64)
+    return np.asarray(x, np.int64) @ np.asarray(w, np.int64).T
+
+
+def accumulate(layer: Layer, x: np.ndarray, x_zero: int = 0, w_zero: Any = 0) -> np.ndarray:
+    """Exact ``Σ (x − x_zero)(w − w_zero)`` of ``layer``'s op on ``x`` (padding encodes 0)."""
+    w = np.asarray(layer.w, dtype=np.int64)
+    if not np.isscalar(w_zero) or w_zero != 0:
+        w = w - np.asarray(w_zero, dtype=np.int64).reshape((-1,) + (1,) * (w.ndim - 1))
+    xs = np.asarray(x, dtype=np.int64) - x_zero
+    if layer.op == "conv2d":
+        return int_conv2d(xs, w, layer.stride, layer.padding, layer.dilation, layer.groups)
+    if layer.op == "linear":
+        return int_linear(xs, w)
+    return int_linear(xs, w.T)  # gemm: w is [K, N]
+
+
+def layer_output(layer: Layer, x: np.ndarray | None = None) -> np.ndarray:
+    """The exact integer output the accelerator must produce for ``layer`` (SPEC §4, §5.4).
+
+    ``int`` and ``pann``: the accumulator sum ``Σ x·w``. ``lsqplus``:
+    ``clamp(z_y + MBQM(Σ(x − z_x)(w − z_w) + bias, multiplier, shift), y range)``.
+
+    Parameters
+    ----------
+    layer : Layer
+    x : numpy.ndarray, optional
+        Inputs to use instead of ``layer.x``.
+    """
+    x = layer.x if x is None else x
+    q = layer.quant
+    if q.get("scheme", "int") != "lsqplus":
+        return accumulate(layer, x)
+    acc = accumulate(layer, x, q["x_zero_point"], q["w_zero_point"])
+    shape = (1, -1) + (1,) * (acc.ndim - 2)
+    bias = np.asarray(q["bias"], dtype=np.int64).reshape(shape)
+    mult = np.asarray(q["multiplier"], dtype=np.int64).reshape(shape)
+    shift = np.asarray(q["shift"], dtype=np.int64).reshape(shape)
+    y = q["y_zero_point"] + multiply_by_quantized_multiplier(acc + bias, mult, shift)
+    return np.clip(y, *value_range(q["y_bits"], q["y_signed"]))
+
+
+def window_sums(layer: Layer, batch_shape: tuple[int, ...]) -> np.ndarray:
+    """``Σ w`` over the taps that fall on real (unpadded) inputs, per output element, [1, O, …]."""
+    w = np.asarray(layer.w, dtype=np.int64)
+    if layer.op == "conv2d":
+        ones = np.ones((1, *batch_shape[1:]), dtype=np.int64)
+        return int_conv2d(ones, w, layer.stride, layer.padding, layer.dilation, layer.groups)
+    return (w.sum(axis=1) if layer.op == "linear" else w.sum(axis=0))[None, :]
+
+
+# -------------------------------------------------------------------------------- host ops
+
+
+def _channel(values: Sequence[int], ndim: int) -> np.ndarray:
+    return np.asarray(values, dtype=np.int64).reshape((1, -1) + (1,) * (ndim - 2))
+
+
+def after_layer(node: Mapping[str, Any], layer: Layer, y: np.ndarray) -> np.ndarray:
+    """The host stage after an array layer: offset correction, then requantization (module doc)."""
+    acc = np.asarray(y, dtype=np.int64)
+    if node.get("x_offset", 0):
+        acc = acc - node["x_offset"] * window_sums(layer, layer.x.shape)
+    requant = node.get("requant")
+    if requant is None:
+        return acc
+    biased = acc + _channel(requant["bias"], acc.ndim)
+    if "multiplier" not in requant:
+        return biased
+    grid = node["grid"]
+    mult, shift = _channel(requant["multiplier"], acc.ndim), _channel(requant["shift"], acc.ndim)
+    q = grid["zero_point"] + multiply_by_quantized_multiplier(biased, mult, shift)
+    return np.clip(q, grid["min"], grid["max"])
+
+
+def max_pool(q: np.ndarray, kernel: Sequence[int], stride: Sequence[int],
+             padding: Sequence[int], dilation: Sequence[int]) -> np.ndarray:
+    """Integer max pooling (PyTorch semantics, ``ceil_mode=False``; padding never wins)."""
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel, stride, padding, dilation
+    xp = np.pad(q, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=np.iinfo(np.int64).min)
+    span = (dh * (kh - 1) + 1, dw * (kw - 1) + 1)
+    win = sliding_window_view(xp, span, axis=(2, 3))[:, :, ::sh, ::sw, ::dh, ::dw]
+    return win.max(axis=(4, 5))
+
+
+def avg_pool(q: np.ndarray, kernel: Sequence[int], stride: Sequence[int]) -> np.ndarray:
+    """Integer average pooling without padding: window mean rounded half up,
+    ``floor((2·Σ + n) / 2n)``."""
+    (kh, kw), (sh, sw) = kernel, stride
+    win = sliding_window_view(q, (kh, kw), axis=(2, 3))[:, :, ::sh, ::sw]
+    n = kh * kw
+    return (2 * win.sum(axis=(4, 5), dtype=np.int64) + n) // (2 * n)
+
+
+def add(node: Mapping[str, Any], inputs: Sequence[np.ndarray], grids: Sequence[dict]) -> np.ndarray:
+    """Integer residual add onto the node's output grid (module doc)."""
+    left = node["left_shift"]
+    total = 0
+    for q, g, m, s in zip(inputs, grids, node["multiplier"], node["shift"]):
+        shifted = (np.asarray(q, dtype=np.int64) - g["zero_point"]) << left
+        total = total + multiply_by_quantized_multiplier(shifted, np.int64(m), np.int64(s))
+    grid = node["grid"]
+    out = grid["zero_point"] + rounding_divide_by_pot(total, np.int64(left))
+    return np.clip(out, grid["min"], grid["max"])
+
+
+def _unary(node: Mapping[str, Any], v: np.ndarray) -> np.ndarray:
+    op = node["op"]
+    if op == "relu":
+        return np.maximum(v, node["grid"]["zero_point"])
+    if op == "maxpool2d":
+        return max_pool(v, node["kernel"], node["stride"], node["padding"], node["dilation"])
+    if op == "avgpool2d":
+        return avg_pool(v, node["kernel"], node["stride"])
+    if op == "flatten":
+        return v.reshape(v.shape[0], -1)
+    if op == "identity":
+        return v
+    raise ValueError(f"host graph node {node['name']!r}: unknown op {op!r}")
+
+
+# ------------------------------------------------------------------------------ the graph
+
+
+def run_graph(
+    graph: Mapping[str, Any],
+    layers: Mapping[str, Layer],
+    input_q: np.ndarray,
+    compute: Callable[[Layer, np.ndarray], np.ndarray] | None = None,
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Execute a host graph on an integer input.
+
+    Parameters
+    ----------
+    graph : mapping
+        ``{"version": 1, "nodes": [...], "output": name}`` (module doc).
+    layers : mapping of str to Layer
+        The array layers by name (their ``w``, conv parameters and ``quant`` are used).
+    input_q : numpy.ndarray
+        The ``input`` node's integer value.
+    compute : callable, optional
+        ``compute(layer, x) -> y``, the array's output; default :func:`layer_output`.
+
+    Returns
+    -------
+    (values, xs, ys) : three dicts
+        Every node's value; every array layer's ``x`` and ``y`` by layer name.
+    """
+    compute = layer_output if compute is None else compute
+    values: dict[str, np.ndarray] = {}
+    grids: dict[str, dict] = {}
+    xs: dict[str, np.ndarray] = {}
+    ys: dict[str, np.ndarray] = {}
+    for node in graph["nodes"]:
+        name, op = node["name"], node["op"]
+        if op == "input":
+            values[name] = np.asarray(input_q, dtype=np.int64)
+        elif op == "layer":
+            layer = layers[node["layer"]]
+            x = values[node["input"]] + node.get("x_offset", 0)
+            layer = _with_x(layer, x)
+            y = np.asarray(compute(layer, x), dtype=np.int64)
+            xs[layer.name], ys[layer.name] = x, y
+            values[name] = after_layer(node, layer, y)
+        elif op == "add":
+            ins = node["inputs"]
+            values[name] = add(node, [values[i] for i in ins], [grids[i] for i in ins])
+        else:
+            values[name] = _unary(node, values[node["input"]])
+        grids[name] = node.get("grid") or grids.get(node.get("input", ""), {})
+    return values, xs, ys
+
+
+def _with_x(layer: Layer, x: np.ndarray) -> Layer:
+    """``layer`` with inputs ``x`` (same everything else; no validation)."""
+    return Layer(
+        layer.name, layer.op, x, layer.w, None, layer.x_bits, layer.w_bits, layer.x_signed,
+        layer.w_signed, layer.stride, layer.padding, layer.dilation, layer.groups, layer.quant,
+    )  # fmt: skip
+
+
+def output_chain(graph: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The nodes from the last array layer to the output (the layer first).
+
+    Raises
+    ------
+    ValueError
+        The output does not depend on one array layer through unary host ops only.
+    """
+    by_name = {n["name"]: n for n in graph["nodes"]}
+    chain = [by_name[graph["output"]]]
+    while chain[-1]["op"] != "layer":
+        node = chain[-1]
+        if node["op"] in ("add", "input"):
+            raise ValueError(f"the network output depends on {node['op']} node {node['name']!r}")
+        chain.append(by_name[node["input"]])
+    return chain[::-1]
+
+
+def predictions(graph: Mapping[str, Any], last: Layer, y_last: np.ndarray) -> np.ndarray:
+    """Predicted class per sample from the last array layer's output ``y_last``.
+
+    Runs the host stage after the last layer (offset correction, bias or requantization, then
+    the unary ops up to the output) and takes ``argmax`` of each sample's flattened value
+    (first maximum wins). Works on simulated outputs as well as on the workload's ``y``.
+    """
+    chain = output_chain(graph)
+    v = after_layer(chain[0], last, y_last)
+    for node in chain[1:]:
+        v = _unary(node, v)
+    return np.argmax(v.reshape(v.shape[0], -1), axis=1)
+
+
+def workload_predictions(source: Mapping[str, Any], layers: Sequence[Layer],
+                         y_last: np.ndarray | None = None) -> np.ndarray:
+    """:func:`predictions` for a loaded exported workload (``source`` holds the host graph).
+
+    ``y_last`` defaults to the last layer's ``y`` in the file; pass the simulated outputs to get
+    the accelerator's predictions.
+    """
+    graph = source["graph"]
+    by_name = {layer.name: layer for layer in layers}
+    last = by_name[output_chain(graph)[0]["layer"]]
+    return predictions(graph, last, last.y if y_last is None else y_last)
