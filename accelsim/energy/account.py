@@ -280,18 +280,10 @@ def power_trace_pj(arch: Any, sim: LayerSim) -> tuple[tuple[str, ...], np.ndarra
 
 
 def kind_classes(arch: Any) -> tuple[str, ...]:
-    """The toggle classes the arch's PE kind reports (its module's ``toggle_classes`` or
-    ``class_names`` function, else the mac array's)."""
-    import importlib
+    """The toggle classes the arch's PE kind reports (``PeKind.classes``)."""
+    from accelsim.pe import REGISTRY
 
-    from accelsim.sim.types import class_names
-
-    try:
-        module = importlib.import_module(f"accelsim.pe.{arch.pe.kind}")
-    except ImportError:
-        module = None
-    names = getattr(module, "toggle_classes", getattr(module, "class_names", class_names))
-    return tuple(names(arch.array.dataflow))
+    return tuple(REGISTRY[arch.pe.kind].classes(arch.array.dataflow))
 
 
 def describe(arch: Any) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from numba.extending import intrinsic, overload
 
 def popcount(v):
     """Number of set bits of the 64-bit pattern ``v`` (pure-Python form; njit uses ``llvm.ctpop``)."""
-    return int(v & 0xFFFFFFFFFFFFFFFF).bit_count()
+    return (int(v) & 0xFFFFFFFFFFFFFFFF).bit_count()
 
 
 @intrinsic

@@ -14,7 +14,9 @@ class PeKind:
     runs a lowered GEMM (``params``: the parsed ``pe.<name>:`` block; ``layer``: the workload layer,
     for its ``quant`` block). Optional hooks: ``check(arch, layer, file)`` raises WorkloadError for
     a layer this kind cannot run; ``reference(lowered, layer)`` gives the exact expected outputs
-    (shaped like the layer's ``y``) when the workload has no ``y`` (default: the int64 GEMM).
+    (shaped like the layer's ``y``) when the workload has no ``y`` (default: the int64 GEMM);
+    ``warmup()`` compiles the kind's kernels on tiny inputs (``accelsim.kernels.warmup`` calls it);
+    ``classes(dataflow)`` names the toggle classes the kind reports, in trace-column order.
     """
 
     name: str
@@ -23,3 +25,5 @@ class PeKind:
     simulate: Callable | None = None
     check: Callable | None = None
     reference: Callable | None = None
+    warmup: Callable | None = None
+    classes: Callable[[str], tuple[str, ...]] | None = None

@@ -15,7 +15,7 @@ from accelsim.dataflows import REGISTRY as DATAFLOWS
 from accelsim.kernels.bits import mult_table, node_words
 from accelsim.kernels.mac_array import fold_output_stationary, fold_stationary
 from accelsim.pe.base import PeKind
-from accelsim.sim.types import ArraySpec, GemmOperands, GemmResult, class_names
+from accelsim.sim.types import ArraySpec, DenseGemm, GemmOperands, GemmResult, class_names
 
 #: Largest x_bits + w_bits for which the multiplier's node vectors are tabulated (2^18 rows).
 TABLE_MAX_BITS = 18
@@ -128,4 +128,15 @@ def simulate_mac_gemm(
     )
 
 
-MAC = PeKind(name="mac", dataflows=("os", "ws", "is"), params=None, simulate=simulate_mac_gemm)
+def warmup() -> None:
+    """Compile (or load from numba's cache) the mac kernels: os and ws/is fold kernels with the
+    tabulated and the row-by-row multiplier, traced (one signature each)."""
+    x = np.ones((1, 2, 2), dtype=np.int64)
+    for dataflow in ("os", "ws"):
+        for bits in (2, 10):  # tabulated and direct multiplier paths
+            spec = ArraySpec(2, 2, dataflow, False, bits, bits, 2 * bits, False, True, True)
+            simulate_mac_gemm(DenseGemm(x, x), spec, trace=True)
+
+
+MAC = PeKind(name="mac", dataflows=("os", "ws", "is"), params=None, simulate=simulate_mac_gemm,
+             warmup=warmup, classes=class_names)

@@ -7,13 +7,14 @@ from typing import Protocol
 
 import numpy as np
 
-#: Toggle classes of the array, in the order of the kernels' counter arrays and trace columns.
-#: Index 2 is named ``acc_reg`` for the ``os`` dataflow and ``psum_reg`` otherwise.
+#: Toggle classes of the ``mac`` array, in the order of its kernels' counters and trace columns.
+#: Index 2 is named ``acc_reg`` for the ``os`` dataflow and ``psum_reg`` otherwise. Other PE kinds
+#: report their own classes (``GemmResult.toggles`` keys give the trace column order).
 ARRAY_CLASSES = ("x_reg", "w_reg", "psum_reg", "mult", "adder")
 
 
 def class_names(dataflow: str) -> tuple[str, ...]:
-    """Toggle-class names for a dataflow, in counter order."""
+    """Toggle-class names of the mac array for a dataflow, in counter order."""
     names = list(ARRAY_CLASSES)
     if dataflow == "os":
         names[2] = "acc_reg"
