@@ -20,6 +20,7 @@ import numpy as np
 from numba import njit
 
 from accelsim.kernels.bits import mult_nodes, popcount
+from accelsim.kernels.preload import preload_stationary
 
 X_REG, W_REG, PSUM_REG, MULT, ADDER, RESCALE, ROWSUM, OVERFLOWS = 0, 1, 2, 3, 4, 5, 6, 7
 
@@ -85,24 +86,8 @@ def operands_stationary(
     mov_cls = X_REG if mov_is_x else W_REG
     sta_cls = W_REG if mov_is_x else X_REG
     tracing = trace.shape[0] > 0
-    for c in range(C):  # preload, fold cycles 0..R-1: stationary registers shift down
-        for r in range(R):
-            v = sta_reg[r, c]
-            first_valid = r + R - r_act if (r < r_act and c < c_act) else R
-            if idle_zero and first_valid > 0 and v != 0:
-                t0 = popcount(v)
-                counts[sta_cls] += t0
-                if tracing:
-                    trace[0, sta_cls] += t0
-                v = 0
-            for p in range(first_valid, R):
-                nv = S[R - 1 - (p - r), c] & sta_mask
-                t1 = popcount(v ^ nv)
-                counts[sta_cls] += t1
-                if tracing:
-                    trace[p, sta_cls] += t1
-                v = nv
-            sta_reg[r, c] = v
+    # preload, fold cycles 0..R-1: stationary registers shift down
+    preload_stationary(S, R, C, sta_mask, sta_cls, idle_zero, sta_reg, counts, trace)
     for c in range(C):  # stream, fold cycles R + s
         for r in range(R):
             mreg = mov_reg[r, c]

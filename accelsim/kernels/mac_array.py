@@ -16,6 +16,7 @@ from numba import njit
 from numba.extending import overload
 
 from accelsim.kernels.bits import mult_toggles_direct, popcount
+from accelsim.kernels.preload import preload_stationary
 
 X_REG, W_REG, PSUM_REG, MULT, ADDER, OVERFLOWS = 0, 1, 2, 3, 4, 5
 
@@ -125,24 +126,7 @@ def fold_stationary(
     colbuf = np.zeros(T, dtype=np.int64)
 
     # Preload, fold cycles 0..R-1: stationary registers form a shift chain per column.
-    for c in range(C):
-        for r in range(R):
-            v = sta_reg[r, c]
-            first_valid = r + R - r_act if (r < r_act and c < c_act) else R
-            if idle_zero and first_valid > 0 and v != 0:
-                t0 = popcount(v)
-                counts[sta_cls] += t0
-                if tracing:
-                    trace[0, sta_cls] += t0
-                v = 0
-            for p in range(first_valid, R):
-                nv = S[R - 1 - (p - r), c] & sta_mask
-                t1 = popcount(v ^ nv)
-                counts[sta_cls] += t1
-                if tracing:
-                    trace[p, sta_cls] += t1
-                v = nv
-            sta_reg[r, c] = v
+    preload_stationary(S, R, C, sta_mask, sta_cls, idle_zero, sta_reg, counts, trace)
 
     # Stream, fold cycles R + s: PE (r, c) handles H[t, r] at s = t + r + c.
     for c in range(C):

@@ -24,6 +24,7 @@ from numba import njit, types
 from numba.extending import overload
 
 from accelsim.kernels.bits import popcount
+from accelsim.kernels.preload import preload_stationary
 
 X_REG, W_REG, PSUM_REG, ADDER, OVERFLOWS, ADDITIONS = 0, 1, 2, 3, 4, 5
 
@@ -280,24 +281,7 @@ def fold_stationary(
     nbuf = np.zeros(T, dtype=np.int64)  # N (dual mode)
 
     # Preload, steps 0..R-1 (one cycle each): stationary registers form a shift chain per column.
-    for c in range(C):
-        for r in range(R):
-            v = sta_reg[r, c]
-            first_valid = r + R - r_act if (r < r_act and c < c_act) else R
-            if idle_zero and first_valid > 0 and v != 0:
-                t0 = popcount(v)
-                counts[sta_cls] += t0
-                if tracing:
-                    trace[0, sta_cls] += t0
-                v = 0
-            for p in range(first_valid, R):
-                nv = S[R - 1 - (p - r), c] & sta_mask
-                t1 = popcount(v ^ nv)
-                counts[sta_cls] += t1
-                if tracing:
-                    trace[p, sta_cls] += t1
-                v = nv
-            sta_reg[r, c] = v
+    preload_stationary(S, R, C, sta_mask, sta_cls, idle_zero, sta_reg, counts, trace)
 
     # Stream, steps R + s: PE (r, c) handles H[t, r] in step R + t + r + c.
     for c in range(C):
