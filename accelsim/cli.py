@@ -24,7 +24,6 @@ EXIT_OK, EXIT_MISMATCH, EXIT_BAD_INPUT = 0, 1, 2
 #: Commands of SPEC §2 that are registered but not implemented yet: name -> (help, issue).
 NOT_YET = {
     "sweep": ("design-space sweep from a SWEEP.yaml", "'accelsim sweep'"),
-    "export": ("trained PyTorch network -> WORKLOAD.npz", "'accelsim export'"),
 }
 
 
@@ -57,6 +56,11 @@ def _parser() -> argparse.ArgumentParser:
                      help="bin size of the power trace CSV in cycles (default 1: every cycle)")
     run.add_argument("--quiet", action="store_true",
                      help="no progress bar and no notes on stderr (the table is still printed)")
+    run.add_argument("--chain", action="store_true",
+                     help="run the network end to end on the accelerator: every layer after the "
+                          "first takes its x from the simulated outputs of the earlier layers "
+                          "through the workload's integer host stage (needs an exported workload "
+                          "with source.graph; all layers)")
     run.set_defaults(handler=_run)
 
     compare = sub.add_parser(
@@ -82,6 +86,12 @@ def _parser() -> argparse.ArgumentParser:
                          help="a built-in technology table name (e.g. 45nm) or a technology YAML")
     inspect.set_defaults(handler=_inspect)
 
+    export = sub.add_parser(
+        "export", help="trained PyTorch network -> WORKLOAD.npz (accelsim export --help)",
+        add_help=False)
+    export.add_argument("args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    export.set_defaults(handler=lambda args: _export(args.args))
+
     for name, (help_text, _) in NOT_YET.items():
         p = sub.add_parser(name, help=f"{help_text} (not implemented yet)")
         p.add_argument("args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
@@ -91,19 +101,35 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with ``argv`` (default ``sys.argv[1:]``); return the exit code."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["export"]:  # its own parser (accelsim.export.export), options and --help
+        return _guarded(lambda: _export(argv[1:]))
     parser = _parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help / --version (0) or a usage error (2), already printed
         return exc.code if isinstance(exc.code, int) else EXIT_BAD_INPUT
+    return _guarded(lambda: args.handler(args))
+
+
+def _guarded(command: Callable[[], int]) -> int:
+    """Run ``command``; an AccelsimError becomes one line on stderr and exit 2."""
     try:
-        return args.handler(args)
+        return command()
     except AccelsimError as exc:
         _error(exc.one_line())
     except KeyboardInterrupt:
         _error("interrupted")
         return 130
     return EXIT_BAD_INPUT
+
+
+def _export(argv: Sequence[str]) -> int:
+    """``accelsim export ARGV``: :func:`accelsim.export.export_main` (imported here, so the rest
+    of the command line never loads the exporter)."""
+    from accelsim.export import export_main
+
+    return export_main(list(argv))
 
 
 def _positive_int(text: str) -> int:
@@ -172,21 +198,118 @@ def _warmup(quiet: bool) -> None:
         warmup()
 
 
-def _simulate(arch: Any, layers: Sequence[Any], trace: bool, quiet: bool) -> list[Any]:
-    """Simulate every layer, with a tqdm bar over all folds on stderr when it is a terminal."""
+def _simulate(arch: Any, layers: Sequence[Any], trace: bool, quiet: bool,
+              graph: dict[str, Any] | None = None, file: str = "") -> list[Any]:
+    """Simulate every layer, with a tqdm bar over all folds on stderr when it is a terminal.
+
+    With a host ``graph`` (``--chain``) the layers run in graph order and every layer after the
+    first takes its ``x`` from the host stage applied to the simulated outputs of the earlier
+    layers (:func:`_chained`); the results are returned in ``layers`` order either way.
+    """
     from tqdm import tqdm
 
     from accelsim.sim.layer import count_folds, simulate_layer
 
-    if quiet or not sys.stderr.isatty():
-        return [simulate_layer(arch, layer, trace=trace) for layer in layers]
-    total = sum(count_folds(arch, layer) for layer in layers)
-    sims = []
-    with tqdm(total=total, unit="fold", file=sys.stderr, dynamic_ncols=True) as bar:
-        for layer in layers:
+    bar = None
+    if not quiet and sys.stderr.isatty():
+        bar = tqdm(total=sum(count_folds(arch, layer) for layer in layers), unit="fold",
+                   file=sys.stderr, dynamic_ncols=True)
+
+    def simulate(layer: Any) -> Any:
+        if bar is not None:
             bar.set_description(layer.name)
-            sims.append(simulate_layer(arch, layer, trace=trace, progress=bar.update))
-    return sims
+        return simulate_layer(arch, layer, trace=trace,
+                              progress=None if bar is None else bar.update)
+
+    try:
+        if graph is None:
+            return [simulate(layer) for layer in layers]
+        return _chained(graph, layers, simulate, file)
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def _chained(graph: dict[str, Any], layers: Sequence[Any], simulate: Callable[[Any], Any],
+             file: str) -> list[Any]:
+    """The chained run: :func:`accelsim.export.host.run_chained` with the simulator as the array.
+
+    Each layer keeps the file's ``y`` as its reference, so the check says whether the accelerator,
+    fed by its own earlier outputs, still produces the exporter's integers.
+    """
+    import dataclasses
+
+    from accelsim.export import host
+    from accelsim.workload.npz import value_range
+
+    by_name = {layer.name: layer for layer in layers}
+    sims: dict[str, Any] = {}
+
+    def compute(stub: Any, x: Any) -> Any:
+        layer = dataclasses.replace(by_name[stub.name], x=x)
+        lo, hi = value_range(layer.x_bits, layer.x_signed)
+        if x.size and (int(x.min()) < lo or int(x.max()) > hi):
+            raise WorkloadError(file, f"--chain: layers[{layer.name!r}].x", f"chained inputs in "
+                                f"the declared range [{lo}, {hi}] (an earlier layer's outputs "
+                                f"differ from the reference)", f"[{int(x.min())}, {int(x.max())}]")
+        sims[layer.name] = simulate(layer)
+        return sims[layer.name].y
+
+    host.run_chained(graph, layers, compute)
+    return [sims[layer.name] for layer in layers]
+
+
+def _host_graph(workload: Any, layers: Sequence[Any], chain: bool) -> dict[str, Any] | None:
+    """The workload's host graph (``source.graph``), checked; None when it has none.
+
+    Raises WorkloadError before any simulation: ``chain`` without a graph or without every layer,
+    or a graph that is not a valid host graph for the workload.
+    """
+    from accelsim.export import host
+
+    graph = workload.source.get("graph")
+    if graph is None:
+        if chain:
+            raise WorkloadError(workload.path, "--chain", "an exported workload whose manifest "
+                                "holds the integer host stage between layers (source.graph, "
+                                "written by accelsim export)", "no source.graph")
+        return None
+    if chain and len(layers) != len(workload.layers):
+        raise WorkloadError(workload.path, "--chain", "every layer (a chained run feeds each "
+                            "layer from the ones before it; drop --layers)",
+                            ",".join(layer.name for layer in layers))
+    try:
+        host.check_graph(graph, [layer.name for layer in workload.layers])
+        host.output_layer(workload.source, workload.layers)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise WorkloadError(workload.path, "manifest.source.graph",
+                            "a host graph as accelsim export writes it (docs/export.md)",
+                            str(exc)) from None
+    return graph
+
+
+def _accuracy(workload: Any, sims: Sequence[Any]) -> Any:
+    """Top-1 accuracy of the simulated outputs of the workload's last layer
+    (:class:`accelsim.report.Accuracy`), or None without labels or when that layer was not
+    simulated."""
+    import numpy as np
+
+    from accelsim.export import host
+    from accelsim.report import Accuracy
+
+    if workload.labels is None:
+        return None
+    last = host.output_layer(workload.source, workload.layers)
+    sim = next((s for s in sims if s.name == last), None)
+    if sim is None:
+        return None
+    pred = host.workload_predictions(workload.source, workload.layers, sim.y)
+    acc = workload.accuracy
+    exporter = acc.get("quantized") if isinstance(acc, dict) else None
+    if isinstance(exporter, bool) or not isinstance(exporter, (int, float)):
+        exporter = None
+    return Accuracy(simulated=float(np.mean(pred == workload.labels)), exporter=exporter,
+                    samples=int(len(workload.labels)))
 
 
 def _output_files(args: argparse.Namespace, arch: Any, report: Any,
@@ -237,17 +360,20 @@ def _load_checked(arch_path: str, workload: Any, layers: Sequence[Any]) -> Any:
 
 
 def _simulate_report(arch: Any, workload: Any, layers: Sequence[Any], trace: bool,
-                     quiet: bool) -> tuple[Any, list[Any], list[Any] | None]:
-    """Simulate ``layers`` on ``arch``, account their energy and build the report."""
+                     quiet: bool, graph: dict[str, Any] | None = None,
+                     ) -> tuple[Any, list[Any], list[Any] | None]:
+    """Simulate ``layers`` on ``arch`` (chained through the host ``graph`` if given), account
+    their energy and build the report (with the accuracy when the workload has labels)."""
     from accelsim.config import arch_to_dict
     from accelsim.energy import energy_pj
     from accelsim.report import WorkloadInfo, build_report
 
-    sims = _simulate(arch, layers, trace=trace, quiet=quiet)
+    sims = _simulate(arch, layers, trace=trace, quiet=quiet, graph=graph, file=workload.path)
     memories = _simulate_memory(arch, layers, sims)
     energies = [energy_pj(arch, s, m) for s, m in zip(sims, memories or [None] * len(sims))]
     report = build_report(arch_to_dict(arch), WorkloadInfo(workload.name, workload.sha256),
-                          sims, energies, inferences=_inferences(layers), memories=memories)
+                          sims, energies, inferences=_inferences(layers), memories=memories,
+                          accuracy=_accuracy(workload, sims))
     return report, sims, memories
 
 
@@ -293,11 +419,14 @@ def _run(args: argparse.Namespace) -> int:
     _check_output_paths(args)
     workload = load_workload(args.workload)
     layers = _select_layers(workload, args.layers)
+    graph = None
+    if args.chain or workload.labels is not None:  # check the host graph before simulating
+        graph = _host_graph(workload, layers, args.chain)
     arch = _load_checked(args.arch, workload, layers)
 
     _warmup(args.quiet)
     report, sims, memories = _simulate_report(arch, workload, layers, args.trace is not None,
-                                              args.quiet)
+                                              args.quiet, graph if args.chain else None)
     files = _output_files(args, arch, report, sims)
     try:
         if args.trace is not None:
@@ -313,6 +442,9 @@ def _run(args: argparse.Namespace) -> int:
 
     print(format_table(report))
     print(format_summary(report, arch.clock_mhz))
+    if args.chain:
+        print("chained: every layer after the first was fed by the host stage from the simulated "
+              "outputs of the layers before it")
     overflows = report.total.overflows
     if report.total.check == "exact":
         if overflows:
@@ -340,6 +472,8 @@ def _compare(args: argparse.Namespace) -> int:
             raise AccelsimError(str(plot), "--plot", "a file path in an existing, writable folder")
     workload = load_workload(workload_path)
     layers = _select_layers(workload, args.layers)
+    if workload.labels is not None:
+        _host_graph(workload, layers, chain=False)
     archs = [_load_checked(path, workload, layers) for path in arch_paths]
     names = [a.name for a in archs]
     labels = [n if names.count(n) == 1 else f"{n} ({p})" for n, p in zip(names, arch_paths)]

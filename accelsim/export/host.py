@@ -21,6 +21,11 @@ node in topological order
 
 MBQM is TFLite's MultiplyByQuantizedMultiplier (:mod:`accelsim.export.quantize`). The network's
 prediction is ``argmax`` over the output node's value flattened per sample (:func:`predictions`).
+
+One driver, :func:`run_graph`, executes the graph for both users: the exporter (the array's
+output is the exact :func:`layer_output`, giving every layer's reference ``x`` and ``y``) and
+``accelsim run --chain`` (:func:`run_chained`: the array's output is the simulator's, so every
+layer after the first is fed by the host stage applied to simulated outputs).
 """
 
 from __future__ import annotations
@@ -210,10 +215,15 @@ def _unary(node: Mapping[str, Any], v: np.ndarray) -> np.ndarray:
 def run_graph(
     graph: Mapping[str, Any],
     layers: Mapping[str, Layer],
-    input_q: np.ndarray,
+    input_q: np.ndarray | None,
     compute: Callable[[Layer, np.ndarray], np.ndarray] | None = None,
+    given_x: Mapping[str, np.ndarray] | None = None,
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """Execute a host graph on an integer input.
+    """Execute a host graph on an integer input: the one driver of the integer pipeline.
+
+    The exporter runs it with the default ``compute`` to make every layer's reference ``x`` and
+    ``y``; ``accelsim run --chain`` (:func:`run_chained`) runs it with the simulator as
+    ``compute``, so each layer's ``x`` comes from the *simulated* outputs of the earlier layers.
 
     Parameters
     ----------
@@ -221,28 +231,49 @@ def run_graph(
         ``{"version": 1, "nodes": [...], "output": name}`` (module doc).
     layers : mapping of str to Layer
         The array layers by name (their ``w``, conv parameters and ``quant`` are used).
-    input_q : numpy.ndarray
-        The ``input`` node's integer value.
+    input_q : numpy.ndarray or None
+        The ``input`` node's integer value; may be None when ``given_x`` makes it unnecessary.
     compute : callable, optional
-        ``compute(layer, x) -> y``, the array's output; default :func:`layer_output`.
+        ``compute(layer, x) -> y``, the array's output; ``layer`` is the named layer with inputs
+        ``x`` (and no ``y``). Default :func:`layer_output`.
+    given_x : mapping of str to numpy.ndarray, optional
+        Array layers whose ``x`` (offset included) is given rather than computed from their input
+        node; nodes needed only to compute those inputs are not evaluated.
 
     Returns
     -------
     (values, xs, ys) : three dicts
-        Every node's value; every array layer's ``x`` and ``y`` by layer name.
+        The value of every evaluated node; every array layer's ``x`` and ``y`` by layer name.
+
+    Raises
+    ------
+    ValueError
+        The graph needs the network input but ``input_q`` is None.
     """
     compute = layer_output if compute is None else compute
-    values: dict[str, np.ndarray] = {}
+    given_x = {} if given_x is None else given_x
+    nodes = graph["nodes"]
+    needed = _needed(graph, given_x)
     grids: dict[str, dict] = {}
+    for node in nodes:  # the grid of every node, evaluated or not (add needs its inputs' grids)
+        grids[node["name"]] = node.get("grid") or grids.get(node.get("input", ""), {})
+    values: dict[str, np.ndarray] = {}
     xs: dict[str, np.ndarray] = {}
     ys: dict[str, np.ndarray] = {}
-    for node in graph["nodes"]:
+    for node in nodes:
         name, op = node["name"], node["op"]
+        if name not in needed:
+            continue
         if op == "input":
+            if input_q is None:
+                raise ValueError(f"host graph: the network input (node {name!r}) is needed")
             values[name] = np.asarray(input_q, dtype=np.int64)
         elif op == "layer":
             layer = layers[node["layer"]]
-            x = values[node["input"]] + node.get("x_offset", 0)
+            if layer.name in given_x:
+                x = np.asarray(given_x[layer.name], dtype=np.int64)
+            else:
+                x = values[node["input"]] + node.get("x_offset", 0)
             layer = _with_x(layer, x)
             y = np.asarray(compute(layer, x), dtype=np.int64)
             xs[layer.name], ys[layer.name] = x, y
@@ -252,8 +283,106 @@ def run_graph(
             values[name] = add(node, [values[i] for i in ins], [grids[i] for i in ins])
         else:
             values[name] = _unary(node, values[node["input"]])
-        grids[name] = node.get("grid") or grids.get(node.get("input", ""), {})
     return values, xs, ys
+
+
+def _needed(graph: Mapping[str, Any], given_x: Mapping[str, np.ndarray]) -> set[str]:
+    """Names of the nodes to evaluate: the output and every array layer, with what they read
+    (a layer in ``given_x`` reads nothing)."""
+    by_name = {n["name"]: n for n in graph["nodes"]}
+    todo = [graph["output"], *(n["name"] for n in graph["nodes"] if n["op"] == "layer")]
+    needed: set[str] = set()
+    while todo:
+        name = todo.pop()
+        if name in needed:
+            continue
+        needed.add(name)
+        node = by_name[name]
+        if node["op"] == "layer" and node["layer"] in given_x:
+            continue
+        todo += node.get("inputs", []) or ([node["input"]] if "input" in node else [])
+    return needed
+
+
+def run_chained(
+    graph: Mapping[str, Any],
+    layers: Sequence[Layer],
+    compute: Callable[[Layer, np.ndarray], np.ndarray],
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """:func:`run_graph` from the first array layer's stored ``x``: every later layer's ``x`` is
+    the host stage applied to the ``compute``-d outputs of the earlier layers.
+
+    The first layer (in graph order) takes its ``x`` from ``layers``; when it reads the network
+    input directly, that input is recovered exactly (``x − x_offset``) for any other node that
+    reads it. ``compute(layer, x)`` is called once per layer, in graph order.
+
+    Raises
+    ------
+    ValueError
+        The graph is not a valid host graph for ``layers`` (:func:`check_graph`), or it needs the
+        network input elsewhere and the first layer does not read it directly.
+    """
+    check_graph(graph, [layer.name for layer in layers])
+    by_name = {layer.name: layer for layer in layers}
+    nodes = {n["name"]: n for n in graph["nodes"]}
+    first = next(n for n in graph["nodes"] if n["op"] == "layer")
+    x0 = np.asarray(by_name[first["layer"]].x, dtype=np.int64)
+    input_q = None
+    if nodes[first["input"]]["op"] == "input":
+        input_q = x0 - first.get("x_offset", 0)
+    return run_graph(graph, by_name, input_q, compute, {first["layer"]: x0})
+
+
+#: Host-graph ops and the keys each needs besides ``name`` and ``op``.
+_NODE_KEYS = {
+    "input": ("grid",), "layer": ("input", "layer"), "relu": ("input", "grid"),
+    "maxpool2d": ("input", "kernel", "stride", "padding", "dilation"),
+    "avgpool2d": ("input", "kernel", "stride"), "flatten": ("input",), "identity": ("input",),
+    "add": ("inputs", "multiplier", "shift", "left_shift", "grid"),
+}  # fmt: skip
+
+
+def check_graph(graph: Any, layer_names: Sequence[str]) -> None:
+    """Check the structure of a host graph for a workload whose layers are ``layer_names``.
+
+    Version 1; every node has a unique name, a known op and that op's keys; nodes read only
+    earlier nodes; every array layer appears in exactly one ``layer`` node; the output exists.
+    (The values inside the nodes are the exporter's and are not re-derived.)
+
+    Raises
+    ------
+    ValueError
+        Naming the first problem found.
+    """
+    if not isinstance(graph, Mapping) or graph.get("version") != GRAPH_VERSION:
+        got = graph.get("version") if isinstance(graph, Mapping) else type(graph).__name__
+        raise ValueError(f"host graph version {GRAPH_VERSION} (got {got!r})")
+    nodes = graph.get("nodes")
+    if not isinstance(nodes, list) or not nodes:
+        raise ValueError("host graph: a non-empty list of nodes")
+    seen: set[str] = set()
+    used: list[str] = []
+    for i, node in enumerate(nodes):
+        if not isinstance(node, Mapping) or not isinstance(node.get("name"), str):
+            raise ValueError(f"host graph: node {i} is not an object with a name")
+        name, op = node["name"], node.get("op")
+        if op not in _NODE_KEYS or name in seen:
+            raise ValueError(f"host graph node {name!r}: a known op and a unique name "
+                             f"(got op {op!r})")
+        missing = [k for k in _NODE_KEYS[op] if k not in node]
+        reads = list(node.get("inputs") or []) + ([node["input"]] if "input" in node else [])
+        unknown = [r for r in reads if r not in seen]
+        if missing or unknown:
+            raise ValueError(f"host graph node {name!r}: missing keys {missing} or reads "
+                             f"nodes not defined before it {unknown}")
+        if op == "layer":
+            used.append(node["layer"])
+        seen.add(name)
+    if sorted(used) != sorted(layer_names):
+        raise ValueError(f"host graph: one layer node per workload layer ({sorted(layer_names)}, "
+                         f"got {sorted(map(str, used))})")
+    if graph.get("output") not in seen:
+        raise ValueError(f"host graph: an output node (got {graph.get('output')!r})")
 
 
 def _with_x(layer: Layer, x: np.ndarray) -> Layer:
@@ -296,14 +425,25 @@ def predictions(graph: Mapping[str, Any], last: Layer, y_last: np.ndarray) -> np
     return np.argmax(v.reshape(v.shape[0], -1), axis=1)
 
 
+def output_layer(source: Mapping[str, Any], layers: Sequence[Layer]) -> str:
+    """Name of the array layer whose output gives the predictions: the layer at the head of the
+    host graph's output chain, or the workload's last layer when there is no graph."""
+    graph = source.get("graph")
+    return layers[-1].name if graph is None else output_chain(graph)[0]["layer"]
+
+
 def workload_predictions(source: Mapping[str, Any], layers: Sequence[Layer],
                          y_last: np.ndarray | None = None) -> np.ndarray:
-    """:func:`predictions` for a loaded exported workload (``source`` holds the host graph).
+    """:func:`predictions` for a loaded workload (``source`` holds the host graph).
 
-    ``y_last`` defaults to the last layer's ``y`` in the file; pass the simulated outputs to get
-    the accelerator's predictions.
+    ``y_last`` (the output of :func:`output_layer`) defaults to that layer's ``y`` in the file;
+    pass the simulated outputs to get the accelerator's predictions. A workload without a host
+    graph (``source["graph"]``) predicts ``argmax`` of each sample's flattened ``y_last``.
     """
-    graph = source["graph"]
     by_name = {layer.name: layer for layer in layers}
-    last = by_name[output_chain(graph)[0]["layer"]]
-    return predictions(graph, last, last.y if y_last is None else y_last)
+    last = by_name[output_layer(source, layers)]
+    y = last.y if y_last is None else y_last
+    if source.get("graph") is None:
+        y = np.asarray(y)
+        return np.argmax(y.reshape(y.shape[0], -1), axis=1)
+    return predictions(source["graph"], last, y)

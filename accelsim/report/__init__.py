@@ -1,6 +1,6 @@
 """The run report: a dataclass tree (``model``) and its serializations (``write``)."""
 
-from accelsim.report.model import Report, WorkloadInfo, build_report
+from accelsim.report.model import Accuracy, Report, WorkloadInfo, build_report
 from accelsim.report.write import (
     compare_png,
     format_columns,
@@ -15,6 +15,7 @@ from accelsim.report.write import (
 )
 
 __all__ = [
+    "Accuracy",
     "Report",
     "WorkloadInfo",
     "build_report",

@@ -9,6 +9,20 @@ filled from it.
 Derived energy figures (``docs/energy.md``): ``energy_per_mac_pj`` = energy / MACs;
 ``energy_per_inference_pj`` = energy / ``inferences`` (the batch size N of the first reported
 layer's ``x``, 1 for a ``gemm`` layer); ``power_mw`` = energy / (cycles.total / clock_mhz).
+
+Optional keys (left out of the JSON when they do not apply):
+
+- ``additions`` (int) and ``additions_per_mac`` (PANN's R = additions / MACs, 6 decimals), per
+  layer and in ``total``: only when the PE kind counts additions (``pann``: the |w| repeated
+  additions of each MAC, ``GemmResult.additions``).
+- ``total.accuracy`` = ``{"simulated": float, "exporter": float | null, "samples": int}``: only
+  when the workload has ``labels`` and its last layer (the one the predictions are read from,
+  ``accelsim.export.host.output_layer``) was simulated. ``simulated`` is the top-1 accuracy of
+  the predictions made from the *simulated* outputs of that layer through the workload's host
+  stage (``accelsim.export.host.workload_predictions``; ``argmax`` per sample without a host
+  graph); ``exporter`` is the manifest's ``accuracy.quantized`` (null if the file has none);
+  ``samples`` the number of labels. Under ``accelsim run --chain`` the last layer's inputs, and so
+  its outputs, come from the simulated outputs of every earlier layer.
 """
 
 from __future__ import annotations
@@ -41,6 +55,17 @@ class Gemm:
     K: int
     N: int
     groups: int
+
+
+@dataclass(frozen=True)
+class Accuracy:
+    """Top-1 accuracy of the simulated last-layer outputs (``simulated``, a fraction), the
+    exporter's figure for the same samples (``exporter``, the manifest's ``accuracy.quantized``,
+    None if absent) and the number of labelled ``samples``."""
+
+    simulated: float
+    exporter: float | None
+    samples: int
 
 
 @dataclass(frozen=True)
@@ -80,13 +105,15 @@ class LayerReport:
     reference: str
     sram: dict[str, dict[str, int]] | None = None
     dram: dict[str, int] | None = None
+    additions: int | None = None
+    additions_per_mac: float | None = None
 
 
 @dataclass(frozen=True)
 class TotalReport:
     """Sums over the reported layers; ``utilization`` over the summed cycles; ``check`` is
     ``exact`` if every layer is exact, else ``mismatch``; ``inferences`` the batch size the
-    per-inference energy divides by."""
+    per-inference energy divides by; ``accuracy`` see the module doc."""
 
     folds: int
     cycles: Cycles
@@ -102,10 +129,14 @@ class TotalReport:
     check: str
     sram: dict[str, dict[str, int]] | None = None
     dram: dict[str, int] | None = None
+    additions: int | None = None
+    additions_per_mac: float | None = None
+    accuracy: Accuracy | None = None
 
 
-#: Optional sections left out of the JSON when None (ideal memory: nothing was measured).
-_OPTIONAL = ("sram", "dram")
+#: Optional keys left out of the JSON when None: memory sections (ideal memory: nothing was
+#: measured), PANN's additions (other PE kinds), the accuracy (no labels, or last layer not run).
+_OPTIONAL = ("sram", "dram", "additions", "additions_per_mac", "accuracy")
 
 
 @dataclass(frozen=True)
@@ -123,7 +154,7 @@ class Report:
         doc = dataclasses.asdict(self)
         for part in (*doc["layers"], doc["total"]):
             for key in _OPTIONAL:
-                if part[key] is None:
+                if key in part and part[key] is None:
                     del part[key]
         return doc
 
@@ -176,6 +207,7 @@ def layer_report(sim: LayerSim, energy: Mapping[str, float], pes: int, clock_mhz
     cycles = Cycles(total=total, compute=r.cycles_compute, stall=stall,
                     compute_active=r.cycles_active)
     e_total = float(energy.get("total", 0.0))
+    additions = None if r.additions is None else int(r.additions)
     return LayerReport(
         name=sim.name,
         op=sim.op,
@@ -193,6 +225,8 @@ def layer_report(sim: LayerSim, energy: Mapping[str, float], pes: int, clock_mhz
         check=sim.check,
         reference=sim.reference_source,
         **_memory_sections(memory),
+        additions=additions,
+        additions_per_mac=None if additions is None else _per(additions, int(r.macs)),
     )
 
 
@@ -218,9 +252,11 @@ def build_report(
     energies: Sequence[Mapping[str, float]],
     inferences: int = 1,
     memories: Sequence[Any] | None = None,
+    accuracy: Accuracy | None = None,
 ) -> Report:
     """Assemble the report from the resolved arch dict, the simulated layers, their energies (pJ),
-    the batch size ``inferences`` and optionally each layer's memory-system result.
+    the batch size ``inferences``, optionally each layer's memory-system result and the accuracy
+    of the simulated outputs (module doc).
 
     Totals are summed from the unrounded energies, then rounded.
     """
@@ -234,6 +270,8 @@ def build_report(
     macs = sum(lr.macs for lr in layers)
     energy = _sum_maps(energies)
     e_total = float(energy.get("total", 0.0))
+    counted = [lr.additions for lr in layers]
+    additions = None if not counted or None in counted else sum(counted)
     total = TotalReport(
         folds=sum(lr.folds for lr in layers),
         cycles=cycles,
@@ -249,5 +287,11 @@ def build_report(
         check="exact" if all(lr.check == "exact" for lr in layers) else "mismatch",
         sram=_sum_nested([lr.sram for lr in layers]),
         dram=_sum_nested([lr.dram for lr in layers]),
+        additions=additions,
+        additions_per_mac=None if additions is None else _per(additions, macs),
+        accuracy=None if accuracy is None else Accuracy(
+            simulated=_round(accuracy.simulated),
+            exporter=None if accuracy.exporter is None else _round(accuracy.exporter),
+            samples=int(accuracy.samples)),
     )
     return Report(accelsim.__version__, arch, workload, layers, total)

@@ -42,15 +42,17 @@ def _float(value: float) -> str:
 def report_csv(report: Report) -> bytes:
     """One row per layer; snake_case headers with units; floats with ``DECIMALS`` places.
     ``sram_<buffer>_<reads|writes>`` (words) and ``dram_<key>`` columns appear only when the
-    memory system was simulated."""
+    memory system was simulated; ``additions`` and ``additions_per_mac`` (PANN's R) only when the
+    PE kind counts additions."""
     classes = list(dict.fromkeys(c for lr in report.layers for c in lr.toggles))
     energy_keys = list(dict.fromkeys(k for lr in report.layers for k in lr.energy_pj))
     sram_keys = list(dict.fromkeys((b, k) for lr in report.layers for b, counts in
                                    (lr.sram or {}).items() for k in counts))
     dram_keys = list(dict.fromkeys(k for lr in report.layers for k in (lr.dram or {})))
+    adds = any(lr.additions is not None for lr in report.layers)
     header = ["layer", "op", "groups", "gemm_m", "gemm_k", "gemm_n", "folds", "cycles_total",
               "cycles_compute", "cycles_stall", "cycles_compute_active", "utilization_fraction",
-              "macs", "overflows"]
+              "macs"] + (["additions", "additions_per_mac"] if adds else []) + ["overflows"]
     header += [f"toggles_{c}" for c in classes] + [f"energy_{k}_pj" for k in energy_keys]
     header += ["energy_per_mac_pj", "energy_per_inference_pj", "power_mw"]
     header += [f"sram_{b}_{k}" for b, k in sram_keys] + [f"dram_{k}" for k in dram_keys]
@@ -60,9 +62,12 @@ def report_csv(report: Report) -> bytes:
     writer.writerow(header)
     for lr in report.layers:
         c = lr.cycles
+        r = ([] if not adds else ["", ""] if lr.additions is None else
+             [lr.additions, _float(lr.additions_per_mac or 0.0)])
         writer.writerow(
             [lr.name, lr.op, lr.gemm.groups, lr.gemm.M, lr.gemm.K, lr.gemm.N, lr.folds, c.total,
-             c.compute, c.stall, c.compute_active, _float(lr.utilization), lr.macs, lr.overflows]
+             c.compute, c.stall, c.compute_active, _float(lr.utilization), lr.macs, *r,
+             lr.overflows]
             + [lr.toggles.get(k, 0) for k in classes]
             + [_float(lr.energy_pj.get(k, 0.0)) for k in energy_keys]
             + [_float(lr.energy_per_mac_pj), _float(lr.energy_per_inference_pj),
@@ -262,8 +267,9 @@ def _uj(pj: float) -> str:
 
 
 def format_summary(report: Report, clock_mhz: float) -> str:
-    """Lines below the table: energy per MAC, per inference and average power, then the total
-    energy by class (µJ and share)."""
+    """Lines below the table: energy per MAC, per inference and average power, the total energy
+    by class (µJ and share), then PANN's additions per MAC and the accuracy of the simulated
+    outputs when the report has them."""
     t = report.total
     e = t.energy_pj
     head = (f"energy: {_uj(e.get('total', 0.0))} µJ total, {t.energy_per_mac_pj:.4f} pJ/MAC, "
@@ -272,7 +278,15 @@ def format_summary(report: Report, clock_mhz: float) -> str:
     total = e.get("total", 0.0)
     parts = [f"{k} {_uj(v)} ({100 * v / total:.1f}%)" if total > 0 else f"{k} {_uj(v)}"
              for k, v in e.items() if k != "total"]
-    return head + "\nenergy by class, µJ: " + ", ".join(parts)
+    lines = [head, "energy by class, µJ: " + ", ".join(parts)]
+    if t.additions is not None:
+        lines.append(f"additions: {t.additions:,} ({t.additions_per_mac:.4f} per MAC)")
+    if t.accuracy is not None:
+        a = t.accuracy
+        exporter = "none in the file" if a.exporter is None else f"{a.exporter:.4f}"
+        lines.append(f"accuracy (top-1, {a.samples} samples): simulated {a.simulated:.4f}, "
+                     f"exporter {exporter}")
+    return "\n".join(lines)
 
 
 #: Display order of energy classes (unknown toggle classes go before ``clock``).
