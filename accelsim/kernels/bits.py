@@ -34,6 +34,21 @@ def _popcount_njit(v):
     return impl
 
 
+@njit(cache=True, nogil=True, inline="always")
+def ripple_add(a, b, cin, mask, sign, saturate):
+    """The ripple-carry adder of datapath.md §3 on patterns ``a + b + cin`` (``mask``: its width's
+    all-ones, ``sign``: its top bit). Returns (result pattern, sum nodes, carry nodes, overflowed):
+    the nodes are those of the raw sum; the result is clamped on signed overflow if ``saturate``."""
+    s = a + b + cin
+    sums = s & mask
+    carries = ((s ^ a ^ b) >> 1) & mask
+    overflow = (a & sign) == (b & sign) and (sums & sign) != (a & sign)
+    res = sums
+    if overflow and saturate:
+        res = sign if a & sign else sign - 1
+    return res, sums, carries, overflow
+
+
 def node_words(n: int, m: int) -> int:
     """64-bit words that hold the node vector of an n×m multiplier (n·m + 2n(m−1) bits)."""
     return (n * m + 2 * n * (m - 1) + 63) // 64

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from accelsim.kernels.bits import mult_nodes, popcount
+from accelsim.kernels.bits import mult_nodes, popcount, ripple_add
 from accelsim.kernels.preload import preload_stationary
 
 X_REG, W_REG, PSUM_REG, MULT, ADDER, RESCALE, ROWSUM, OVERFLOWS = 0, 1, 2, 3, 4, 5, 6, 7
@@ -50,17 +50,8 @@ def _sub_toggles(v0, z0, v1, z1, nbits):
 
 @njit(cache=True, nogil=True, inline="always")
 def _add(a, b, acc_bits, saturate):
-    """datapath.md §3 adder: (result pattern, sum nodes, carry nodes, overflowed)."""
-    mask = (1 << acc_bits) - 1
-    sign = 1 << (acc_bits - 1)
-    s = a + b
-    sums = s & mask
-    carries = ((s ^ a ^ b) >> 1) & mask
-    overflow = (a & sign) == (b & sign) and (sums & sign) != (a & sign)
-    res = sums
-    if overflow and saturate:
-        res = sign if a & sign else sign - 1
-    return res, sums, carries, overflow
+    """datapath.md §3 adder (``bits.ripple_add``) of acc_bits patterns a + b."""
+    return ripple_add(a, b, 0, (1 << acc_bits) - 1, 1 << (acc_bits - 1), saturate)
 
 
 # ------------------------------------------------------------------------------ placement pe

@@ -15,7 +15,7 @@ import numpy as np
 from numba import njit
 from numba.extending import overload
 
-from accelsim.kernels.bits import mult_toggles_direct, popcount
+from accelsim.kernels.bits import mult_toggles_direct, popcount, ripple_add
 from accelsim.kernels.preload import preload_stationary
 
 X_REG, W_REG, PSUM_REG, MULT, ADDER, OVERFLOWS = 0, 1, 2, 3, 4, 5
@@ -75,23 +75,8 @@ def _mult_step_njit(q0, q1, q2, q3, xp, wp, w_major, x_bits, w_bits, n, m, sa, s
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _add(a, b, acc_bits, saturate):
-    """Ripple-carry add of acc_bits patterns: (result pattern, sum nodes, carry nodes, overflowed)."""
-    mask = (1 << acc_bits) - 1
-    sign = 1 << (acc_bits - 1)
-    s = a + b
-    sums = s & mask
-    carries = ((s ^ a ^ b) >> 1) & mask
-    overflow = (a & sign) == (b & sign) and (sums & sign) != (a & sign)
-    res = sums
-    if overflow and saturate:
-        res = sign if a & sign else sign - 1
-    return res, sums, carries, overflow
-
-
-@njit(cache=True, nogil=True, inline="always")
 def _zero_load(a, cls_a, b, cls_b, cycle, counts, trace):
-    """``idle: zero``: two moving registers holding patterns ``a``, ``b`` load 0 in fold ``cycle``."""
+    """``idle: zero``: moving registers holding patterns ``a``, ``b`` load 0 in fold ``cycle``."""
     ta = popcount(a)
     tb = popcount(b)
     counts[cls_a] += ta
@@ -118,6 +103,8 @@ def fold_stationary(
     c_act = S.shape[1]
     mov_mask = (1 << mov_bits) - 1
     sta_mask = (1 << sta_bits) - 1
+    acc_mask = (1 << acc_bits) - 1
+    acc_sign = 1 << (acc_bits - 1)
     mov_cls = X_REG if mov_is_x else W_REG
     sta_cls = W_REG if mov_is_x else X_REG
     tracing = trace.shape[0] > 0
@@ -161,8 +148,8 @@ def fold_stationary(
                     pw = s_pat if mov_is_x else hp
                     tmul, q0, q1, q2, q3 = _mult_step(q0, q1, q2, q3, px, pw, w_major, mx, mw,
                                                       mn, mm, msa, msb, x_is_a, table)
-                    res, sums, carries, ovf = _add(colbuf[t], (h * s_val) & ((1 << acc_bits) - 1),
-                                                   acc_bits, saturate)
+                    res, sums, carries, ovf = ripple_add(colbuf[t], (h * s_val) & acc_mask, 0,
+                                                         acc_mask, acc_sign, saturate)
                     tadd = popcount(sums ^ a_s) + popcount(carries ^ a_c)
                     a_s = sums
                     a_c = carries
@@ -213,7 +200,8 @@ def _edge_accumulate(colbuf, out, c, first, cycle0, acc_bits, saturate, edge_s, 
     e_s = edge_s[c]
     e_c = edge_c[c]
     for t in range(T):
-        res, sums, carries, ovf = _add(out[t, c], colbuf[t], acc_bits, saturate)
+        res, sums, carries, ovf = ripple_add(out[t, c], colbuf[t], 0, (1 << acc_bits) - 1,
+                                                 1 << (acc_bits - 1), saturate)
         tadd = popcount(sums ^ e_s) + popcount(carries ^ e_c)
         e_s = sums
         e_c = carries
@@ -242,6 +230,7 @@ def fold_output_stationary(
     x_mask = (1 << x_bits) - 1
     w_mask = (1 << w_bits) - 1
     acc_mask = (1 << acc_bits) - 1
+    acc_sign = 1 << (acc_bits - 1)
     tracing = trace.shape[0] > 0
     w_major, x_is_a = mult[8] != 0, mult[7] != 0
     mx, mw, mn, mm, msa, msb = mult[1], mult[2], mult[3], mult[4], mult[5] != 0, mult[6] != 0
@@ -280,8 +269,8 @@ def fold_output_stationary(
                                                       mm, msa, msb, x_is_a, table)
                     px = xp
                     pw = wp
-                    res, sums, carries, ovf = _add(acc if k > 0 else 0, (xv * wv) & acc_mask,
-                                                   acc_bits, saturate)
+                    res, sums, carries, ovf = ripple_add(acc if k > 0 else 0, (xv * wv) & acc_mask,
+                                                         0, acc_mask, acc_sign, saturate)
                     tadd = popcount(sums ^ a_s) + popcount(carries ^ a_c)
                     a_s = sums
                     a_c = carries

@@ -23,7 +23,7 @@ import numpy as np
 from numba import njit, types
 from numba.extending import overload
 
-from accelsim.kernels.bits import popcount
+from accelsim.kernels.bits import popcount, ripple_add
 from accelsim.kernels.preload import preload_stationary
 
 X_REG, W_REG, PSUM_REG, ADDER, OVERFLOWS, ADDITIONS = 0, 1, 2, 3, 4, 5
@@ -162,19 +162,14 @@ def _repeat_njit(reg, base, b, cin, mag, A, mask, sign, saturate, s0, c0, rest_s
             n_ovf = 0
             v = base
             for _ in range(mag):
-                s = v + b + cin
-                sums = s & mask
-                carries = ((s ^ v ^ b) >> 1) & mask
+                res, sums, carries, ovf = ripple_add(v, b, cin, mask, sign, saturate)
                 ta = popcount(sums ^ s0) + popcount(carries ^ c0)
                 s0 = sums
                 c0 = carries
-                if ((v ^ sums) & ~(v ^ b) & sign) != 0:  # overflow
-                    n_ovf += 1
-                    if saturate:
-                        sums = sign if v & sign else sign - 1
-                tr = popcount(reg ^ sums)
-                reg = sums
-                v = sums
+                n_ovf += ovf
+                tr = popcount(reg ^ res)
+                reg = res
+                v = res
                 t_reg += tr
                 t_add += ta
                 if tracing:
@@ -195,29 +190,17 @@ def _repeat_njit(reg, base, b, cin, mag, A, mask, sign, saturate, s0, c0, rest_s
         left = mag
         while left > 0:
             k = A if left > A else left
-            s = v + b + cin  # adder 0
-            sums = s & mask
-            carries = ((s ^ v ^ b) >> 1) & mask
+            v, sums, carries, ovf = ripple_add(v, b, cin, mask, sign, saturate)  # adder 0
             ta = popcount(sums ^ s0) + popcount(carries ^ c0)
             s0 = sums
             c0 = carries
-            if ((v ^ sums) & ~(v ^ b) & sign) != 0:
-                n_ovf += 1
-                if saturate:
-                    sums = sign if v & sign else sign - 1
-            v = sums
+            n_ovf += ovf
             for i in range(k - 1):  # adders 1 … k-1
-                s = v + b + cin
-                sums = s & mask
-                carries = ((s ^ v ^ b) >> 1) & mask
+                v, sums, carries, ovf = ripple_add(v, b, cin, mask, sign, saturate)
                 ta += popcount(sums ^ rest_s[i]) + popcount(carries ^ rest_c[i])
                 rest_s[i] = sums
                 rest_c[i] = carries
-                if ((v ^ sums) & ~(v ^ b) & sign) != 0:
-                    n_ovf += 1
-                    if saturate:
-                        sums = sign if v & sign else sign - 1
-                v = sums
+                n_ovf += ovf
             tr = popcount(reg ^ v)
             reg = v
             t_reg += tr
@@ -230,19 +213,6 @@ def _repeat_njit(reg, base, b, cin, mag, A, mask, sign, saturate, s0, c0, rest_s
         return reg, t_reg, t_add, n_ovf, s0, c0
 
     return chain
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _add(a, b, cin, mask, sign, saturate):
-    """Ripple-carry a + b + cin: (result pattern, sum nodes, carry nodes, overflowed)."""
-    s = a + b + cin
-    sums = s & mask
-    carries = ((s ^ a ^ b) >> 1) & mask
-    overflow = (a & sign) == (b & sign) and (sums & sign) != (a & sign)
-    res = sums
-    if overflow and saturate:
-        res = sign if a & sign else sign - 1
-    return res, sums, carries, overflow
 
 
 # --------------------------------------------------------------------------------------------------
@@ -416,7 +386,7 @@ def _column_out(pbuf, nbuf, out, c, first, dual, starts, step0, acc_bits, satura
         cyc = starts[step0 + t + 1] - 1
         col = pbuf[t]
         if dual:
-            col, sums, carries, ovf = _add(col, (~nbuf[t]) & mask, 1, mask, sign, saturate)
+            col, sums, carries, ovf = ripple_add(col, (~nbuf[t]) & mask, 1, mask, sign, saturate)
             tsub = popcount(sums ^ d_s) + popcount(carries ^ d_c)
             d_s = sums
             d_c = carries
@@ -428,7 +398,7 @@ def _column_out(pbuf, nbuf, out, c, first, dual, starts, step0, acc_bits, satura
         if first:
             out[t, c] = col
         else:
-            res, sums, carries, ovf = _add(out[t, c], col, 0, mask, sign, saturate)
+            res, sums, carries, ovf = ripple_add(out[t, c], col, 0, mask, sign, saturate)
             tadd = popcount(sums ^ e_s) + popcount(carries ^ e_c)
             e_s = sums
             e_c = carries
@@ -554,7 +524,8 @@ def fold_output_stationary(
                     n_ovf += no
                     n_adds += mag
                 if dual:  # the PE's output subtractor, last cycle of its last step
-                    res, sums, carries, ovf = _add(preg, (~nreg) & mask, 1, mask, sign, saturate)
+                    res, sums, carries, ovf = ripple_add(preg, (~nreg) & mask, 1, mask, sign,
+                                                         saturate)
                     tsub = popcount(sums ^ sub_s[r, c]) + popcount(carries ^ sub_c[r, c])
                     sub_s[r, c] = sums
                     sub_c[r, c] = carries

@@ -31,7 +31,7 @@ from accelsim.energy.calibrate import adder_nodes, mean_toggles
 from accelsim.energy.tech import RefPoint, parse_tech, power_law
 from accelsim.errors import ConfigError
 from accelsim.kernels.bits import mult_toggles_direct
-from accelsim.kernels.mac_array import _add
+from accelsim.kernels.bits import ripple_add
 from accelsim.sim.array import simulate_gemm
 from accelsim.sim.types import ArraySpec, DenseGemm, GemmResult, LayerSim
 from tests.reference import array_model
@@ -231,7 +231,7 @@ def test_adder_node_model_is_the_kernels() -> None:
     a, b = rng.integers(0, 1 << 16, 500), rng.integers(0, 1 << 16, 500)
     sums, carries = adder_nodes(a, b, 16)
     for i in range(500):
-        _, s, c, _ = _add(int(a[i]), int(b[i]), 16, False)
+        _, s, c, _ = ripple_add(int(a[i]), int(b[i]), 0, 0xFFFF, 0x8000, False)
         assert (s, c) == (sums[i], carries[i])
 
 
@@ -281,7 +281,7 @@ def test_random_uniform_8bit_operands_cost_the_table_multiply_plus_add() -> None
     assert mult_per_mac == pytest.approx(HOROWITZ[("multiply", 8)], rel=0.02)
     # The 8-bit add, through the kernels' own adder on uniform operand pairs.
     a, b = rng.integers(0, 256, 20001), rng.integers(0, 256, 20001)
-    nodes = [_add(int(a[i]), int(b[i]), 8, False)[1:3] for i in range(20001)]
+    nodes = [ripple_add(int(a[i]), int(b[i]), 0, 0xFF, 0x80, False)[1:3] for i in range(20001)]
     toggles = sum(bin(s0 ^ s1).count("1") + bin(c0 ^ c1).count("1")
                   for (s0, c0), (s1, c1) in zip(nodes, nodes[1:]))
     add_pj = toggles / 20000 * calibration("45nm").per_toggle_pj("adder", 8)[0]
