@@ -14,43 +14,12 @@ from hypothesis.extra import numpy as hnp
 
 from accelsim.pe.pann import PannParams, class_names, simulate_pann_gemm
 from accelsim.sim.types import ArraySpec, DenseGemm, GemmResult
+from tests.kernels.test_kernels_vs_reference import DATAFLOWS, SHAPES, _max_examples, lim, values
 from tests.reference.pann_model import reference_simulate_pann
 
-DATAFLOWS = ("os", "ws", "is")
 SIGNS = ("dual_accumulator", "subtract")
 ADDERS = (1, 2, 3)
 WIDTHS = ((2, 2), (3, 5), (8, 8), (6, 3), (2, 7))  # (x_bits unsigned, w_bits signed)
-SHAPES = (  # (R, C, G, M, K, N), as in test_kernels_vs_reference
-    (2, 3, 1, 5, 7, 4),  # M, K, N not multiples of the array
-    (3, 2, 1, 4, 1, 5),  # K = 1
-    (2, 2, 1, 1, 5, 3),  # M = 1
-    (3, 3, 1, 4, 4, 1),  # N = 1
-    (1, 1, 1, 3, 4, 2),  # 1x1 array
-    (1, 4, 1, 5, 3, 6),  # 1xC
-    (4, 1, 1, 3, 6, 5),  # Rx1
-    (2, 3, 2, 3, 5, 4),  # groups = 2
-)
-
-
-def _max_examples(fallback: int = 25) -> int:
-    """The loaded Hypothesis profile's max_examples; ``fallback`` under the built-in profile."""
-    current = settings.default.max_examples
-    return fallback if current == settings.get_profile("default").max_examples else current
-
-
-def lim(bits: int, signed: bool) -> tuple[int, int]:
-    return (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
-
-
-def values(rng: np.random.Generator, shape, bits: int, signed: bool) -> np.ndarray:
-    """Full-range values with a generous share of the extremes (the largest |w|) and zero."""
-    lo, hi = lim(bits, signed)
-    v = rng.integers(lo, hi + 1, size=shape, dtype=np.int64)
-    pick = rng.random(shape)
-    v[pick < 0.15] = lo
-    v[(pick >= 0.15) & (pick < 0.3)] = hi
-    v[(pick >= 0.3) & (pick < 0.4)] = 0
-    return v
 
 
 def assert_same(fast: GemmResult, ref: GemmResult, spec: ArraySpec) -> None:
