@@ -78,10 +78,11 @@ def _gantt(folds: list[FoldSpan], spans: list[DramSpan], names: list[str]) -> by
     if stalls:
         ax.broken_barh(stalls, (lanes["array"] - 0.4, 0.8), facecolors="0.75", label="stall")
     for direction, lane in (("read", "DRAM read"), ("write", "DRAM write")):
-        bars = [(s.start, s.end - s.start) for s in spans if s.direction == direction]
-        if bars:
-            ax.broken_barh(bars, (lanes[lane] - 0.4, 0.8), facecolors="C3" if direction ==
-                           "write" else "C0")
+        for layer in names:  # DRAM transfers in the colour of the layer they serve
+            bars = [(s.start, s.end - s.start) for s in spans
+                    if s.direction == direction and s.layer == layer]
+            if bars:
+                ax.broken_barh(bars, (lanes[lane] - 0.4, 0.8), facecolors=color[layer])
     ax.set_yticks(list(lanes.values()), list(lanes.keys()))
     ax.set_xlabel("cycles")
     ax.set_ylim(-0.6, 2.6)
