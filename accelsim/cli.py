@@ -198,120 +198,6 @@ def _warmup(quiet: bool) -> None:
         warmup()
 
 
-def _simulate(arch: Any, layers: Sequence[Any], trace: bool, quiet: bool,
-              graph: dict[str, Any] | None = None, file: str = "") -> list[Any]:
-    """Simulate every layer, with a tqdm bar over all folds on stderr when it is a terminal.
-
-    With a host ``graph`` (``--chain``) the layers run in graph order and every layer after the
-    first takes its ``x`` from the host stage applied to the simulated outputs of the earlier
-    layers (:func:`_chained`); the results are returned in ``layers`` order either way.
-    """
-    from tqdm import tqdm
-
-    from accelsim.sim.layer import count_folds, simulate_layer
-
-    bar = None
-    if not quiet and sys.stderr.isatty():
-        bar = tqdm(total=sum(count_folds(arch, layer) for layer in layers), unit="fold",
-                   file=sys.stderr, dynamic_ncols=True)
-
-    def simulate(layer: Any) -> Any:
-        if bar is not None:
-            bar.set_description(layer.name)
-        return simulate_layer(arch, layer, trace=trace,
-                              progress=None if bar is None else bar.update)
-
-    try:
-        if graph is None:
-            return [simulate(layer) for layer in layers]
-        return _chained(graph, layers, simulate, file)
-    finally:
-        if bar is not None:
-            bar.close()
-
-
-def _chained(graph: dict[str, Any], layers: Sequence[Any], simulate: Callable[[Any], Any],
-             file: str) -> list[Any]:
-    """The chained run: :func:`accelsim.export.host.run_chained` with the simulator as the array.
-
-    Each layer keeps the file's ``y`` as its reference, so the check says whether the accelerator,
-    fed by its own earlier outputs, still produces the exporter's integers.
-    """
-    import dataclasses
-
-    from accelsim.export import host
-    from accelsim.workload.npz import value_range
-
-    by_name = {layer.name: layer for layer in layers}
-    sims: dict[str, Any] = {}
-
-    def compute(stub: Any, x: Any) -> Any:
-        layer = dataclasses.replace(by_name[stub.name], x=x)
-        lo, hi = value_range(layer.x_bits, layer.x_signed)
-        if x.size and (int(x.min()) < lo or int(x.max()) > hi):
-            raise WorkloadError(file, f"--chain: layers[{layer.name!r}].x", f"chained inputs in "
-                                f"the declared range [{lo}, {hi}] (an earlier layer's outputs "
-                                f"differ from the reference)", f"[{int(x.min())}, {int(x.max())}]")
-        sims[layer.name] = simulate(layer)
-        return sims[layer.name].y
-
-    host.run_chained(graph, layers, compute)
-    return [sims[layer.name] for layer in layers]
-
-
-def _host_graph(workload: Any, layers: Sequence[Any], chain: bool) -> dict[str, Any] | None:
-    """The workload's host graph (``source.graph``), checked; None when it has none.
-
-    Raises WorkloadError before any simulation: ``chain`` without a graph or without every layer,
-    or a graph that is not a valid host graph for the workload.
-    """
-    from accelsim.export import host
-
-    graph = workload.source.get("graph")
-    if graph is None:
-        if chain:
-            raise WorkloadError(workload.path, "--chain", "an exported workload whose manifest "
-                                "holds the integer host stage between layers (source.graph, "
-                                "written by accelsim export)", "no source.graph")
-        return None
-    if chain and len(layers) != len(workload.layers):
-        raise WorkloadError(workload.path, "--chain", "every layer (a chained run feeds each "
-                            "layer from the ones before it; drop --layers)",
-                            ",".join(layer.name for layer in layers))
-    try:
-        host.check_graph(graph, [layer.name for layer in workload.layers])
-        host.output_layer(workload.source, workload.layers)
-    except (ValueError, KeyError, TypeError) as exc:
-        raise WorkloadError(workload.path, "manifest.source.graph",
-                            "a host graph as accelsim export writes it (docs/export.md)",
-                            str(exc)) from None
-    return graph
-
-
-def _accuracy(workload: Any, sims: Sequence[Any]) -> Any:
-    """Top-1 accuracy of the simulated outputs of the workload's last layer
-    (:class:`accelsim.report.Accuracy`), or None without labels or when that layer was not
-    simulated."""
-    import numpy as np
-
-    from accelsim.export import host
-    from accelsim.report import Accuracy
-
-    if workload.labels is None:
-        return None
-    last = host.output_layer(workload.source, workload.layers)
-    sim = next((s for s in sims if s.name == last), None)
-    if sim is None:
-        return None
-    pred = host.workload_predictions(workload.source, workload.layers, sim.y)
-    acc = workload.accuracy
-    exporter = acc.get("quantized") if isinstance(acc, dict) else None
-    if isinstance(exporter, bool) or not isinstance(exporter, (int, float)):
-        exporter = None
-    return Accuracy(simulated=float(np.mean(pred == workload.labels)), exporter=exporter,
-                    samples=int(len(workload.labels)))
-
-
 def _output_files(args: argparse.Namespace, arch: Any, report: Any,
                   sims: Sequence[Any]) -> dict[Path, bytes]:
     """Everything the run writes, rendered in memory."""
@@ -333,74 +219,6 @@ def _output_files(args: argparse.Namespace, arch: Any, report: Any,
     return files
 
 
-def _inferences(layers: Sequence[Any]) -> int:
-    """Inferences in a run: the batch size N of the first layer's x (conv2d, linear); a gemm
-    layer counts as one inference."""
-    first = layers[0]
-    return 1 if first.op == "gemm" else int(first.x.shape[0])
-
-
-def _load_checked(arch_path: str, workload: Any, layers: Sequence[Any]) -> Any:
-    """Load an arch, check every layer fits it and that its technology table prices it; all
-    before any simulation (AccelsimError otherwise)."""
-    from accelsim.config import load_arch
-    from accelsim.energy import class_toggle_pj
-    from accelsim.energy.account import kind_classes
-    from accelsim.sim.layer import check_layer
-
-    from accelsim.sim.memory import layer_geometry, plan_memory
-
-    arch = load_arch(arch_path)
-    for layer in layers:
-        check_layer(arch, layer, workload.path)
-    class_toggle_pj(arch, kind_classes(arch))  # loads and calibrates the table
-    if arch.buffers is not None or arch.dram is not None:  # buffers too small for any tile
-        plan_memory(arch, [layer_geometry(arch, layer) for layer in layers], arch_path)
-    return arch
-
-
-def _simulate_report(arch: Any, workload: Any, layers: Sequence[Any], trace: bool,
-                     quiet: bool, graph: dict[str, Any] | None = None,
-                     ) -> tuple[Any, list[Any], list[Any] | None]:
-    """Simulate ``layers`` on ``arch`` (chained through the host ``graph`` if given), account
-    their energy and build the report (with the accuracy when the workload has labels)."""
-    from accelsim.config import arch_to_dict
-    from accelsim.energy import energy_pj
-    from accelsim.report import WorkloadInfo, build_report
-
-    sims = _simulate(arch, layers, trace=trace, quiet=quiet, graph=graph, file=workload.path)
-    memories = _simulate_memory(arch, layers, sims)
-    energies = [energy_pj(arch, s, m) for s, m in zip(sims, memories or [None] * len(sims))]
-    report = build_report(arch_to_dict(arch), WorkloadInfo(workload.name, workload.sha256),
-                          sims, energies, inferences=_inferences(layers), memories=memories,
-                          accuracy=_accuracy(workload, sims))
-    return report, sims, memories
-
-
-def _simulate_memory(arch: Any, layers: Sequence[Any], sims: Sequence[Any]) -> list[Any] | None:
-    """Schedule the layers' folds against the SRAM/DRAM model (None when memory is ideal).
-
-    A PE kind whose folds are longer than SCALE-Sim's (pann) hands the scheduler its mean fold
-    length; the stall cycles are then approximate and ``cycles.total`` = compute + stall.
-    """
-    import dataclasses
-
-    from accelsim.sim.memory import layer_geometry, simulate_memory
-
-    if arch.buffers is None and arch.dram is None:
-        return None
-    geoms = []
-    for layer, sim in zip(layers, sims):
-        geom = layer_geometry(arch, layer)
-        r = sim.result
-        if r.cycles_compute != r.folds * geom.fold_cycles:
-            geom = dataclasses.replace(geom, fold_cycles=-(-r.cycles_compute // r.folds))
-        geoms.append(geom)
-    memories = simulate_memory(arch, geoms)
-    return [dataclasses.replace(m, cycles_total=s.result.cycles_compute + m.cycles_stall)
-            for m, s in zip(memories, sims)]
-
-
 def _mismatch_message(report: Any, arch: Any, label: str = "") -> str:
     bad = [lr for lr in report.layers if lr.check == "mismatch"]
     names = ", ".join(lr.name for lr in bad)
@@ -412,7 +230,25 @@ def _mismatch_message(report: Any, arch: Any, label: str = "") -> str:
             f"{names}{where}{hint}")
 
 
+def _simulate_report(arch: Any, workload: Any, layers: Sequence[Any], trace: bool, quiet: bool,
+                     graph: dict[str, Any] | None = None) -> Any:
+    """:func:`accelsim.pipeline.simulate_report` with a tqdm bar over all folds on stderr (only
+    when stderr is a terminal and not ``quiet``)."""
+    from tqdm import tqdm
+
+    from accelsim.pipeline import simulate_report
+    from accelsim.sim.layer import count_folds
+
+    if quiet or not sys.stderr.isatty():
+        return simulate_report(arch, workload, layers, trace=trace, graph=graph)
+    total = sum(count_folds(arch, layer) for layer in layers)
+    with tqdm(total=total, unit="fold", file=sys.stderr, dynamic_ncols=True) as bar:
+        return simulate_report(arch, workload, layers, trace=trace, graph=graph,
+                               on_layer=bar.set_description, progress=bar.update)
+
+
 def _run(args: argparse.Namespace) -> int:
+    from accelsim.pipeline import host_graph, load_checked
     from accelsim.report import format_summary, format_table, write_atomically
     from accelsim.workload import load_workload
 
@@ -421,12 +257,13 @@ def _run(args: argparse.Namespace) -> int:
     layers = _select_layers(workload, args.layers)
     graph = None
     if args.chain or workload.labels is not None:  # check the host graph before simulating
-        graph = _host_graph(workload, layers, args.chain)
-    arch = _load_checked(args.arch, workload, layers)
+        graph = host_graph(workload, layers, args.chain)
+    arch = load_checked(args.arch, workload, layers)
 
     _warmup(args.quiet)
-    report, sims, memories = _simulate_report(arch, workload, layers, args.trace is not None,
-                                              args.quiet, graph if args.chain else None)
+    run = _simulate_report(arch, workload, layers, args.trace is not None, args.quiet,
+                           graph if args.chain else None)
+    report, sims, memories = run.report, run.sims, run.memories
     files = _output_files(args, arch, report, sims)
     try:
         if args.trace is not None:
@@ -459,6 +296,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _compare(args: argparse.Namespace) -> int:
+    from accelsim.pipeline import host_graph, load_checked
     from accelsim.report import compare_png, format_compare, write_atomically
     from accelsim.workload import load_workload
 
@@ -473,16 +311,15 @@ def _compare(args: argparse.Namespace) -> int:
     workload = load_workload(workload_path)
     layers = _select_layers(workload, args.layers)
     if workload.labels is not None:
-        _host_graph(workload, layers, chain=False)
-    archs = [_load_checked(path, workload, layers) for path in arch_paths]
+        host_graph(workload, layers, chain=False)
+    archs = [load_checked(path, workload, layers) for path in arch_paths]
     names = [a.name for a in archs]
     labels = [n if names.count(n) == 1 else f"{n} ({p})" for n, p in zip(names, arch_paths)]
 
     _warmup(args.quiet)
     runs = []
     for label, arch in zip(labels, archs):
-        report, _, _ = _simulate_report(arch, workload, layers, trace=False, quiet=args.quiet)
-        runs.append((label, report))
+        runs.append((label, _simulate_report(arch, workload, layers, False, args.quiet).report))
     if args.plot is not None:
         title = f"{workload.name}: energy by class"
         try:
