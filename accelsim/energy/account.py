@@ -10,8 +10,9 @@ Per layer (``docs/energy.md`` has the full model and its assumptions):
   once per MAC, stationary ones on their preload shifts, ``acc_reg`` once per MAC); with
   ``idle: zero`` moving registers are not gated and are clocked in every compute cycle of every PE;
   nothing is clocked in memory stall cycles. Exact for ``mac`` (checked against the reference
-  model); for ``pann`` it counts the register transfers of the mac schedule (both accumulators of
-  a dual pair) but not the accumulator's repeated loads in a stretched step's extra cycles;
+  model); for ``pann`` the register transfers of the mac schedule (both accumulators of a dual
+  pair) plus the PE kind's ``GemmResult.clock_bits_extra`` (the accumulator's reload in each
+  extra cycle of a stretched step);
 - **sram** / **dram** (only when a memory result measured them; with ideal memory the keys are
   absent): per word read/written, the table's 64-bit access energy interpolated at the capacity of
   one bank of one half of the double buffer and scaled to the buffer's word width; DRAM per byte
@@ -237,8 +238,9 @@ def _widths(arch: Any) -> tuple[Any, ...]:
 def enabled_bit_cycles(arch: Any, sim: LayerSim) -> int:
     """Enabled register bit-cycles of a layer (sum over its folds; see the module docstring)."""
     head = _fold_args(arch, sim)
-    return int(sum(n * int(fold_enabled_bits(*head, ra, ca, *_widths(arch)).sum())
-                   for (ra, ca), n in _fold_shapes(arch, sim).items()))
+    return sim.result.clock_bits_extra + int(sum(
+        n * int(fold_enabled_bits(*head, ra, ca, *_widths(arch)).sum())
+        for (ra, ca), n in _fold_shapes(arch, sim).items()))
 
 
 def enabled_bits_per_cycle(arch: Any, sim: LayerSim) -> np.ndarray:
@@ -270,7 +272,8 @@ def power_trace_pj(arch: Any, sim: LayerSim) -> tuple[tuple[str, ...], np.ndarra
     cols = [toggles * np.array([prices[c][0] for c in classes])]
     clock = tech.clock_pj_per_bit_cycle.value * enabled_bits_per_cycle(arch, sim)
     if len(clock) != len(toggles):  # a stretched schedule (pann): spread the clock evenly
-        clock = np.full(len(toggles), clock.sum() / max(1, len(toggles)))
+        total = clock.sum() + tech.clock_pj_per_bit_cycle.value * r.clock_bits_extra
+        clock = np.full(len(toggles), total / max(1, len(toggles)))
     cols.append(clock[:, None])
     leak = leakage_pw(arch)["total"] / (arch.clock_mhz * 1e6)
     cols.append(np.full((len(toggles), 1), leak))

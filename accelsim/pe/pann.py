@@ -129,6 +129,12 @@ def simulate_pann_gemm(
             progress(1)
     names = class_names(spec.dataflow)
     counts = state.counts
+    # Each weight serves M MACs; a MAC with ceil(|w|/A) > 1 addition cycles reloads its (active)
+    # accumulator once per extra cycle, outside the mac schedule the energy model clocks.
+    extra_loads = sum(
+        M * int(np.maximum(-(-np.abs(ops.w_block(g, 0, K, 0, N)) // A), 1).sum() - K * N)
+        for g in range(G)
+    )
     return GemmResult(
         y=y,
         toggles={names[i]: int(counts[i]) for i in range(4)},
@@ -139,6 +145,7 @@ def simulate_pann_gemm(
         macs=G * M * K * N,
         trace=np.concatenate(traces) if trace else None,
         additions=int(counts[5]),
+        clock_bits_extra=extra_loads * spec.acc_bits,
     )
 
 

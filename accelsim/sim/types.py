@@ -91,7 +91,10 @@ class GemmResult:
     ``y`` int64 [G, M, N] output values; ``toggles`` per class (see :func:`class_names`);
     ``overflows`` accumulator overflow events; ``folds``; ``cycles_compute`` (SCALE-Sim convention,
     cycles); ``cycles_active`` (last valid register load per fold, cycles); ``macs`` = G·M·K·N;
-    ``trace`` int64 [cycles_compute, 5] per-cycle toggles per class, or None.
+    ``trace`` int64 [cycles_compute, len(toggles)] per-cycle toggles, columns in the order of
+    ``toggles``, or None; ``additions`` adder operations (PE kinds without a multiplier), else None;
+    ``clock_bits_extra`` register bit-loads beyond the mac schedule's (pann: the accumulator's
+    reloads in the extra cycles of stretched steps), for the clock energy.
     """
 
     y: np.ndarray
@@ -103,6 +106,7 @@ class GemmResult:
     macs: int
     trace: np.ndarray | None = None
     additions: int | None = None
+    clock_bits_extra: int = 0
 
 
 @dataclass(frozen=True)

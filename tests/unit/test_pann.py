@@ -296,3 +296,20 @@ def test_simulator_refuses_signed_x():
     signed = ArraySpec(2, 2, "ws", False, 8, 8, 24, False, True, True)
     with pytest.raises(ValueError, match="unsigned x"):
         simulate_pann_gemm(ops, signed)
+
+
+@pytest.mark.parametrize("df", ["os", "ws", "is"])
+def test_stretched_steps_clock_the_accumulator_once_per_extra_cycle(df):
+    """clock_bits_extra counts one accumulator load per addition cycle after a MAC's first: with
+    one adder and no zero weights that is additions − MACs (the kernel counts additions itself);
+    zero weights add none; with two adders, ceil(|w|/2) − 1 per MAC."""
+    rng = np.random.default_rng(7)
+    spec = ArraySpec(3, 4, df, False, 8, 8, 24, False, False, True)
+    x = rng.integers(0, 256, (1, 6, 10))
+    w = rng.integers(1, 8, (1, 10, 5)) * rng.choice([-1, 1], (1, 10, 5))
+    r = simulate_pann_gemm(DenseGemm(x, w), spec, params=PannParams(adders=1))
+    assert r.clock_bits_extra == (r.additions - r.macs) * 24 > 0
+    r2 = simulate_pann_gemm(DenseGemm(x, w), spec, params=PannParams(adders=2))
+    assert r2.clock_bits_extra == 6 * int((np.ceil(np.abs(w) / 2) - 1).sum()) * 24
+    zero = simulate_pann_gemm(DenseGemm(x, np.zeros_like(w)), spec, params=PannParams(adders=1))
+    assert zero.clock_bits_extra == 0
