@@ -12,7 +12,7 @@ carry across folds of a layer and are updated in place.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 from numba.extending import overload
 
 from accelsim.kernels.bits import mult_toggles_direct, popcount, ripple_add
@@ -87,6 +87,92 @@ def _zero_load(a, cls_a, b, cls_b, cycle, counts, trace):
 
 
 @njit(cache=True, nogil=True)
+def _stream_column(
+    c, Ht, S, out, first, R, C, mov_is_x, mov_bits, sta_bits, acc_bits, saturate, idle_zero, mult,
+    table, mov_reg, psum_reg, mult_px, mult_pw, add_s, add_c, edge_s, edge_c, counts, trace,
+):
+    """Stream phase of column ``c`` of a ws/is fold (fold cycles R + s; PE (r, c) handles H[t, r]
+    at s = t + r + c), then its edge accumulation. Touches only column c's state."""
+    r_act, T = Ht.shape
+    c_act = S.shape[1]
+    mov_mask = (1 << mov_bits) - 1
+    sta_mask = (1 << sta_bits) - 1
+    acc_mask = (1 << acc_bits) - 1
+    acc_sign = 1 << (acc_bits - 1)
+    mov_cls = X_REG if mov_is_x else W_REG
+    tracing = trace.shape[0] > 0
+    w_major, x_is_a = mult[8] != 0, mult[7] != 0
+    mx, mw, mn, mm, msa, msb = mult[1], mult[2], mult[3], mult[4], mult[5] != 0, mult[6] != 0
+    colbuf = np.zeros(T, dtype=np.int64)
+    for r in range(R):
+        mreg = mov_reg[r, c]
+        preg = psum_reg[r, c]
+        if idle_zero:  # nothing valid arrives during the preload
+            _zero_load(mreg, mov_cls, preg, PSUM_REG, 0, counts, trace)
+            mreg = 0
+            preg = 0
+        if r < r_act and c < c_act:
+            s_val = S[r, c]
+            s_pat = s_val & sta_mask
+            px = mult_px[r, c]
+            pw = mult_pw[r, c]
+            q0, q1, q2, q3 = _mult_state(px, pw, w_major, mx, mw, table)
+            a_s = add_s[r, c]
+            a_c = add_c[r, c]
+            base = R + r + c
+            n_mov = 0
+            n_psum = 0
+            n_mult = 0
+            n_add = 0
+            for t in range(T):
+                h = Ht[r, t]
+                hp = h & mov_mask
+                tm = popcount(mreg ^ hp)
+                mreg = hp
+                px = hp if mov_is_x else s_pat
+                pw = s_pat if mov_is_x else hp
+                tmul, q0, q1, q2, q3 = _mult_step(q0, q1, q2, q3, px, pw, w_major, mx, mw,
+                                                  mn, mm, msa, msb, x_is_a, table)
+                res, sums, carries, ovf = ripple_add(colbuf[t], (h * s_val) & acc_mask, 0,
+                                                     acc_mask, acc_sign, saturate)
+                tadd = popcount(sums ^ a_s) + popcount(carries ^ a_c)
+                a_s = sums
+                a_c = carries
+                if ovf:
+                    counts[OVERFLOWS] += 1
+                tp = popcount(preg ^ res)
+                preg = res
+                colbuf[t] = res
+                n_mov += tm
+                n_psum += tp
+                n_mult += tmul
+                n_add += tadd
+                if tracing:
+                    cyc = base + t
+                    trace[cyc, mov_cls] += tm
+                    trace[cyc, PSUM_REG] += tp
+                    trace[cyc, MULT] += tmul
+                    trace[cyc, ADDER] += tadd
+            counts[mov_cls] += n_mov
+            counts[PSUM_REG] += n_psum
+            counts[MULT] += n_mult
+            counts[ADDER] += n_add
+            if idle_zero and r + c < R + C - 2:  # idle cycles follow the stream
+                _zero_load(mreg, mov_cls, preg, PSUM_REG, base + T, counts, trace)
+                mreg = 0
+                preg = 0
+            mult_px[r, c] = px
+            mult_pw[r, c] = pw
+            add_s[r, c] = a_s
+            add_c[r, c] = a_c
+        mov_reg[r, c] = mreg
+        psum_reg[r, c] = preg
+    if c < c_act:
+        _edge_accumulate(colbuf, out, c, first, R + r_act - 1 + c, acc_bits, saturate,
+                         edge_s, edge_c, counts, trace)
+
+
+@njit(cache=True, nogil=True)
 def fold_stationary(
     Ht, S, out, first, R, C, mov_is_x, mov_bits, sta_bits, acc_bits, saturate, idle_zero,
     mult, table, mov_reg, sta_reg, psum_reg, mult_px, mult_pw, add_s, add_c, edge_s, edge_c,
@@ -99,92 +185,34 @@ def fold_stationary(
     (``first``) and accumulated on later ones. mov_is_x: the moving operand is x (ws) or w (is).
     State arrays are [R, C] (edge_* are [C]).
     """
-    r_act, T = Ht.shape
-    c_act = S.shape[1]
-    mov_mask = (1 << mov_bits) - 1
-    sta_mask = (1 << sta_bits) - 1
-    acc_mask = (1 << acc_bits) - 1
-    acc_sign = 1 << (acc_bits - 1)
-    mov_cls = X_REG if mov_is_x else W_REG
     sta_cls = W_REG if mov_is_x else X_REG
-    tracing = trace.shape[0] > 0
-    w_major, x_is_a = mult[8] != 0, mult[7] != 0
-    mx, mw, mn, mm, msa, msb = mult[1], mult[2], mult[3], mult[4], mult[5] != 0, mult[6] != 0
-    colbuf = np.zeros(T, dtype=np.int64)
-
-    # Preload, fold cycles 0..R-1: stationary registers form a shift chain per column.
-    preload_stationary(S, R, C, sta_mask, sta_cls, idle_zero, sta_reg, counts, trace)
-
-    # Stream, fold cycles R + s: PE (r, c) handles H[t, r] at s = t + r + c.
+    preload_stationary(S, R, C, (1 << sta_bits) - 1, sta_cls, idle_zero, sta_reg, counts, trace)
     for c in range(C):
-        for r in range(R):
-            mreg = mov_reg[r, c]
-            preg = psum_reg[r, c]
-            if idle_zero:  # nothing valid arrives during the preload
-                _zero_load(mreg, mov_cls, preg, PSUM_REG, 0, counts, trace)
-                mreg = 0
-                preg = 0
-            if r < r_act and c < c_act:
-                if r == 0:
-                    colbuf[:] = 0
-                s_val = S[r, c]
-                s_pat = s_val & sta_mask
-                px = mult_px[r, c]
-                pw = mult_pw[r, c]
-                q0, q1, q2, q3 = _mult_state(px, pw, w_major, mx, mw, table)
-                a_s = add_s[r, c]
-                a_c = add_c[r, c]
-                base = R + r + c
-                n_mov = 0
-                n_psum = 0
-                n_mult = 0
-                n_add = 0
-                for t in range(T):
-                    h = Ht[r, t]
-                    hp = h & mov_mask
-                    tm = popcount(mreg ^ hp)
-                    mreg = hp
-                    px = hp if mov_is_x else s_pat
-                    pw = s_pat if mov_is_x else hp
-                    tmul, q0, q1, q2, q3 = _mult_step(q0, q1, q2, q3, px, pw, w_major, mx, mw,
-                                                      mn, mm, msa, msb, x_is_a, table)
-                    res, sums, carries, ovf = ripple_add(colbuf[t], (h * s_val) & acc_mask, 0,
-                                                         acc_mask, acc_sign, saturate)
-                    tadd = popcount(sums ^ a_s) + popcount(carries ^ a_c)
-                    a_s = sums
-                    a_c = carries
-                    if ovf:
-                        counts[OVERFLOWS] += 1
-                    tp = popcount(preg ^ res)
-                    preg = res
-                    colbuf[t] = res
-                    n_mov += tm
-                    n_psum += tp
-                    n_mult += tmul
-                    n_add += tadd
-                    if tracing:
-                        cyc = base + t
-                        trace[cyc, mov_cls] += tm
-                        trace[cyc, PSUM_REG] += tp
-                        trace[cyc, MULT] += tmul
-                        trace[cyc, ADDER] += tadd
-                counts[mov_cls] += n_mov
-                counts[PSUM_REG] += n_psum
-                counts[MULT] += n_mult
-                counts[ADDER] += n_add
-                if idle_zero and r + c < R + C - 2:  # idle cycles follow the stream
-                    _zero_load(mreg, mov_cls, preg, PSUM_REG, base + T, counts, trace)
-                    mreg = 0
-                    preg = 0
-                mult_px[r, c] = px
-                mult_pw[r, c] = pw
-                add_s[r, c] = a_s
-                add_c[r, c] = a_c
-            mov_reg[r, c] = mreg
-            psum_reg[r, c] = preg
-        if c < c_act:
-            _edge_accumulate(colbuf, out, c, first, R + r_act - 1 + c, acc_bits, saturate,
-                             edge_s, edge_c, counts, trace)
+        _stream_column(c, Ht, S, out, first, R, C, mov_is_x, mov_bits, sta_bits, acc_bits,
+                       saturate, idle_zero, mult, table, mov_reg, psum_reg, mult_px, mult_pw,
+                       add_s, add_c, edge_s, edge_c, counts, trace)
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def fold_stationary_parallel(
+    Ht, S, out, first, R, C, mov_is_x, mov_bits, sta_bits, acc_bits, saturate, idle_zero,
+    mult, table, mov_reg, sta_reg, psum_reg, mult_px, mult_pw, add_s, add_c, edge_s, edge_c,
+    counts, trace,
+):
+    """:func:`fold_stationary` with the columns on all cores (no trace: ``trace`` must be empty).
+
+    Columns share no state; each counts into its own row of counters, summed in column order, so
+    the integer results are identical to the serial kernel's.
+    """
+    sta_cls = W_REG if mov_is_x else X_REG
+    preload_stationary(S, R, C, (1 << sta_bits) - 1, sta_cls, idle_zero, sta_reg, counts, trace)
+    per_col = np.zeros((C, counts.shape[0]), dtype=np.int64)
+    for c in prange(C):
+        _stream_column(c, Ht, S, out, first, R, C, mov_is_x, mov_bits, sta_bits, acc_bits,
+                       saturate, idle_zero, mult, table, mov_reg, psum_reg, mult_px, mult_pw,
+                       add_s, add_c, edge_s, edge_c, per_col[c], trace)
+    for k in range(counts.shape[0]):
+        counts[k] += per_col[:, k].sum()
 
 
 @njit(cache=True, nogil=True)
@@ -216,15 +244,11 @@ def _edge_accumulate(colbuf, out, c, first, cycle0, acc_bits, saturate, edge_s, 
 
 
 @njit(cache=True, nogil=True)
-def fold_output_stationary(
-    X, Wt, out, R, C, x_bits, w_bits, acc_bits, saturate, idle_zero, mult, table,
+def _os_row(
+    r, X, Wt, out, R, C, x_bits, w_bits, acc_bits, saturate, idle_zero, mult, table,
     x_reg, w_reg, acc_reg, mult_px, mult_pw, add_s, add_c, counts, trace,
 ):
-    """One ``os`` fold (datapath.md §5.2).
-
-    X int64 [r_act, K] rows of x; Wt int64 [c_act, K] columns of w (transposed); out int64
-    [r_act, c_act] receives the accumulator patterns. State arrays are [R, C].
-    """
+    """Row ``r`` of an os fold: every PE (r, c), operands k at fold cycle r + c + k."""
     r_act, K = X.shape
     c_act = Wt.shape[0]
     x_mask = (1 << x_bits) - 1
@@ -234,76 +258,105 @@ def fold_output_stationary(
     tracing = trace.shape[0] > 0
     w_major, x_is_a = mult[8] != 0, mult[7] != 0
     mx, mw, mn, mm, msa, msb = mult[1], mult[2], mult[3], mult[4], mult[5] != 0, mult[6] != 0
-    for r in range(R):
-        for c in range(C):
-            xr = x_reg[r, c]
-            wr = w_reg[r, c]
-            active = r < r_act and c < c_act
-            base = r + c
-            if idle_zero and (base > 0 or not active):  # idle before the operands arrive
-                _zero_load(xr, X_REG, wr, W_REG, 0, counts, trace)
+    for c in range(C):
+        xr = x_reg[r, c]
+        wr = w_reg[r, c]
+        active = r < r_act and c < c_act
+        base = r + c
+        if idle_zero and (base > 0 or not active):  # idle before the operands arrive
+            _zero_load(xr, X_REG, wr, W_REG, 0, counts, trace)
+            xr = 0
+            wr = 0
+        if active:
+            acc = acc_reg[r, c]
+            px = mult_px[r, c]
+            pw = mult_pw[r, c]
+            q0, q1, q2, q3 = _mult_state(px, pw, w_major, mx, mw, table)
+            a_s = add_s[r, c]
+            a_c = add_c[r, c]
+            n_x = 0
+            n_w = 0
+            n_acc = 0
+            n_mult = 0
+            n_add = 0
+            for k in range(K):
+                xv = X[r, k]
+                wv = Wt[c, k]
+                xp = xv & x_mask
+                wp = wv & w_mask
+                tx = popcount(xr ^ xp)
+                tw = popcount(wr ^ wp)
+                xr = xp
+                wr = wp
+                tmul, q0, q1, q2, q3 = _mult_step(q0, q1, q2, q3, xp, wp, w_major, mx, mw, mn,
+                                                  mm, msa, msb, x_is_a, table)
+                px = xp
+                pw = wp
+                res, sums, carries, ovf = ripple_add(acc if k > 0 else 0, (xv * wv) & acc_mask,
+                                                     0, acc_mask, acc_sign, saturate)
+                tadd = popcount(sums ^ a_s) + popcount(carries ^ a_c)
+                a_s = sums
+                a_c = carries
+                if ovf:
+                    counts[OVERFLOWS] += 1
+                tacc = popcount(acc ^ res)
+                acc = res
+                n_x += tx
+                n_w += tw
+                n_acc += tacc
+                n_mult += tmul
+                n_add += tadd
+                if tracing:
+                    cyc = base + k
+                    trace[cyc, X_REG] += tx
+                    trace[cyc, W_REG] += tw
+                    trace[cyc, PSUM_REG] += tacc
+                    trace[cyc, MULT] += tmul
+                    trace[cyc, ADDER] += tadd
+            counts[X_REG] += n_x
+            counts[W_REG] += n_w
+            counts[PSUM_REG] += n_acc
+            counts[MULT] += n_mult
+            counts[ADDER] += n_add
+            if idle_zero and base < R + C - 2:  # idle cycles follow the stream
+                _zero_load(xr, X_REG, wr, W_REG, base + K, counts, trace)
                 xr = 0
                 wr = 0
-            if active:
-                acc = acc_reg[r, c]
-                px = mult_px[r, c]
-                pw = mult_pw[r, c]
-                q0, q1, q2, q3 = _mult_state(px, pw, w_major, mx, mw, table)
-                a_s = add_s[r, c]
-                a_c = add_c[r, c]
-                n_x = 0
-                n_w = 0
-                n_acc = 0
-                n_mult = 0
-                n_add = 0
-                for k in range(K):
-                    xv = X[r, k]
-                    wv = Wt[c, k]
-                    xp = xv & x_mask
-                    wp = wv & w_mask
-                    tx = popcount(xr ^ xp)
-                    tw = popcount(wr ^ wp)
-                    xr = xp
-                    wr = wp
-                    tmul, q0, q1, q2, q3 = _mult_step(q0, q1, q2, q3, xp, wp, w_major, mx, mw, mn,
-                                                      mm, msa, msb, x_is_a, table)
-                    px = xp
-                    pw = wp
-                    res, sums, carries, ovf = ripple_add(acc if k > 0 else 0, (xv * wv) & acc_mask,
-                                                         0, acc_mask, acc_sign, saturate)
-                    tadd = popcount(sums ^ a_s) + popcount(carries ^ a_c)
-                    a_s = sums
-                    a_c = carries
-                    if ovf:
-                        counts[OVERFLOWS] += 1
-                    tacc = popcount(acc ^ res)
-                    acc = res
-                    n_x += tx
-                    n_w += tw
-                    n_acc += tacc
-                    n_mult += tmul
-                    n_add += tadd
-                    if tracing:
-                        cyc = base + k
-                        trace[cyc, X_REG] += tx
-                        trace[cyc, W_REG] += tw
-                        trace[cyc, PSUM_REG] += tacc
-                        trace[cyc, MULT] += tmul
-                        trace[cyc, ADDER] += tadd
-                counts[X_REG] += n_x
-                counts[W_REG] += n_w
-                counts[PSUM_REG] += n_acc
-                counts[MULT] += n_mult
-                counts[ADDER] += n_add
-                if idle_zero and base < R + C - 2:  # idle cycles follow the stream
-                    _zero_load(xr, X_REG, wr, W_REG, base + K, counts, trace)
-                    xr = 0
-                    wr = 0
-                out[r, c] = acc
-                acc_reg[r, c] = acc
-                mult_px[r, c] = px
-                mult_pw[r, c] = pw
-                add_s[r, c] = a_s
-                add_c[r, c] = a_c
-            x_reg[r, c] = xr
-            w_reg[r, c] = wr
+            out[r, c] = acc
+            acc_reg[r, c] = acc
+            mult_px[r, c] = px
+            mult_pw[r, c] = pw
+            add_s[r, c] = a_s
+            add_c[r, c] = a_c
+        x_reg[r, c] = xr
+        w_reg[r, c] = wr
+
+
+@njit(cache=True, nogil=True)
+def fold_output_stationary(
+    X, Wt, out, R, C, x_bits, w_bits, acc_bits, saturate, idle_zero, mult, table,
+    x_reg, w_reg, acc_reg, mult_px, mult_pw, add_s, add_c, counts, trace,
+):
+    """One ``os`` fold (datapath.md §5.2).
+
+    X int64 [r_act, K] rows of x; Wt int64 [c_act, K] columns of w (transposed); out int64
+    [r_act, c_act] receives the accumulator patterns. State arrays are [R, C].
+    """
+    for r in range(R):
+        _os_row(r, X, Wt, out, R, C, x_bits, w_bits, acc_bits, saturate, idle_zero, mult, table,
+                x_reg, w_reg, acc_reg, mult_px, mult_pw, add_s, add_c, counts, trace)
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def fold_output_stationary_parallel(
+    X, Wt, out, R, C, x_bits, w_bits, acc_bits, saturate, idle_zero, mult, table,
+    x_reg, w_reg, acc_reg, mult_px, mult_pw, add_s, add_c, counts, trace,
+):
+    """:func:`fold_output_stationary` with the rows on all cores (no trace: ``trace`` empty);
+    per-row counters summed in row order, so results equal the serial kernel's."""
+    per_row = np.zeros((R, counts.shape[0]), dtype=np.int64)
+    for r in prange(R):
+        _os_row(r, X, Wt, out, R, C, x_bits, w_bits, acc_bits, saturate, idle_zero, mult, table,
+                x_reg, w_reg, acc_reg, mult_px, mult_pw, add_s, add_c, per_row[r], trace)
+    for k in range(counts.shape[0]):
+        counts[k] += per_row[:, k].sum()

@@ -13,7 +13,12 @@ import numpy as np
 
 from accelsim.dataflows import REGISTRY as DATAFLOWS
 from accelsim.kernels.bits import mult_table, node_words
-from accelsim.kernels.mac_array import fold_output_stationary, fold_stationary
+from accelsim.kernels.mac_array import (
+    fold_output_stationary,
+    fold_output_stationary_parallel,
+    fold_stationary,
+    fold_stationary_parallel,
+)
 from accelsim.pe.base import PeKind
 from accelsim.sim.types import ArraySpec, DenseGemm, GemmOperands, GemmResult, class_names
 
@@ -73,12 +78,15 @@ def simulate_mac_gemm(
     y = np.zeros((G, M, N), dtype=np.int64)
     active = 0
     out = None
+    # Without a trace the columns (ws/is) or rows (os) of a fold run on all cores: same integers.
+    os_kernel = fold_output_stationary if trace else fold_output_stationary_parallel
+    stationary_kernel = fold_stationary if trace else fold_stationary_parallel
     for i, f in enumerate(df.folds(G, M, K, N, R, C)):
         tr = trace_all[i * L : (i + 1) * L]
         r_act, c_act = f.r1 - f.r0, f.c1 - f.c0
         if spec.dataflow == "os":
             out = np.zeros((r_act, c_act), dtype=np.int64)
-            fold_output_stationary(
+            os_kernel(
                 ops.x_block(f.g, f.r0, f.r1, 0, K),
                 np.ascontiguousarray(ops.w_block(f.g, 0, K, f.c0, f.c1).T),
                 out, R, C, spec.x_bits, spec.w_bits, spec.acc_bits, spec.saturate,
@@ -100,7 +108,7 @@ def simulate_mac_gemm(
                 out = np.zeros((T, c_act), dtype=np.int64)
             mov, sta = (regs["x"], regs["w"]) if ws else (regs["w"], regs["x"])
             mov_bits, sta_bits = (spec.x_bits, spec.w_bits) if ws else (spec.w_bits, spec.x_bits)
-            fold_stationary(
+            stationary_kernel(
                 np.ascontiguousarray(Ht), np.ascontiguousarray(S), out, first, R, C, ws,
                 mov_bits, sta_bits, spec.acc_bits, spec.saturate, spec.idle_zero, mult, table,
                 mov, sta, regs["psum"], regs["px"], regs["pw"], regs["s"], regs["c"],
@@ -135,7 +143,8 @@ def warmup() -> None:
     for dataflow in ("os", "ws"):
         for bits in (2, 10):  # tabulated and direct multiplier paths
             spec = ArraySpec(2, 2, dataflow, False, bits, bits, 2 * bits, False, True, True)
-            simulate_mac_gemm(DenseGemm(x, x), spec, trace=True)
+            for trace in (False, True):  # parallel and serial kernels
+                simulate_mac_gemm(DenseGemm(x, x), spec, trace=trace)
 
 
 MAC = PeKind(name="mac", dataflows=("os", "ws", "is"), params=None, simulate=simulate_mac_gemm,

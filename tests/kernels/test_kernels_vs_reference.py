@@ -4,6 +4,7 @@ cycle counts and the full per-cycle trace (docs/datapath.md)."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 
 import numpy as np
@@ -70,9 +71,12 @@ def assert_same(fast: GemmResult, ref: GemmResult, spec: ArraySpec) -> None:
 
 
 def check(ops: DenseGemm, spec: ArraySpec) -> GemmResult:
+    """The serial kernels (traced) and the parallel ones (no trace) both equal the reference."""
     ref = reference_simulate_gemm(ops, spec, trace=True)
-    fast = simulate_gemm(ops, spec, trace=True)
-    assert_same(fast, ref, spec)
+    assert_same(simulate_gemm(ops, spec, trace=True), ref, spec)
+    untraced = simulate_gemm(ops, spec, trace=False)
+    assert untraced.trace is None
+    assert_same(dataclasses.replace(untraced, trace=ref.trace), ref, spec)
     return ref
 
 
