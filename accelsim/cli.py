@@ -8,7 +8,6 @@ Simulation modules are imported inside the commands, so ``--help`` and ``inspect
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import os
 import sys
@@ -188,14 +187,14 @@ def _select_layers(workload: Any, names: str | None) -> tuple[Any, ...]:
     return tuple(layer for layer in workload.layers if layer.name in wanted)
 
 
-def _warmup(quiet: bool) -> None:
-    """Compile the numba kernels up front (so the progress bar measures simulation only)."""
-    warmup: Callable[[], None] | None = getattr(importlib.import_module("accelsim.kernels"),
-                                                "warmup", None)
-    if warmup is not None:
-        if not quiet:
-            print("accelsim: compiling kernels…", file=sys.stderr, flush=True)
-        warmup()
+def _warmup(quiet: bool, archs: Sequence[Any]) -> None:
+    """Compile the kernels of the PE kinds in use up front (so the progress bar measures the
+    simulation only); numba's cache makes this fast after the first run."""
+    from accelsim.kernels import warmup
+
+    if not quiet:
+        print("accelsim: compiling kernels…", file=sys.stderr, flush=True)
+    warmup(sorted({arch.pe.kind for arch in archs}))
 
 
 def _output_files(args: argparse.Namespace, arch: Any, report: Any,
@@ -260,7 +259,7 @@ def _run(args: argparse.Namespace) -> int:
         graph = host_graph(workload, layers, args.chain)
     arch = load_checked(args.arch, workload, layers)
 
-    _warmup(args.quiet)
+    _warmup(args.quiet, [arch])
     run = _simulate_report(arch, workload, layers, args.trace is not None, args.quiet,
                            graph if args.chain else None)
     report, sims, memories = run.report, run.sims, run.memories
@@ -316,7 +315,7 @@ def _compare(args: argparse.Namespace) -> int:
     names = [a.name for a in archs]
     labels = [n if names.count(n) == 1 else f"{n} ({p})" for n, p in zip(names, arch_paths)]
 
-    _warmup(args.quiet)
+    _warmup(args.quiet, archs)
     runs = []
     for label, arch in zip(labels, archs):
         runs.append((label, _simulate_report(arch, workload, layers, False, args.quiet).report))

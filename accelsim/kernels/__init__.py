@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 
-def warmup() -> None:
-    """Compile (or load from numba's cache) every registered PE kind's kernels on tiny inputs."""
+
+def warmup(kinds: Iterable[str] | None = None) -> None:
+    """Compile (or load from numba's cache) the kernels of the PE ``kinds`` named (default: every
+    registered kind) on tiny inputs."""
     from accelsim.pe import REGISTRY
 
-    for kind in REGISTRY.values():
-        if kind.warmup is not None:
-            kind.warmup()
+    for name in REGISTRY if kinds is None else kinds:
+        if REGISTRY[name].warmup is not None:
+            REGISTRY[name].warmup()
