@@ -49,6 +49,16 @@ def ripple_add(a, b, cin, mask, sign, saturate):
     return res, sums, carries, overflow
 
 
+@njit(cache=True, nogil=True, inline="always")
+def zero_load(v, cls, cycle, counts, trace):
+    """``idle: zero``: a register holding pattern ``v`` loads 0 in fold ``cycle``; its toggles go
+    to ``counts[cls]`` and, when tracing (``trace`` has rows), to ``trace[cycle, cls]``."""
+    t = popcount(v)
+    counts[cls] += t
+    if trace.shape[0] > 0:
+        trace[cycle, cls] += t
+
+
 def node_words(n: int, m: int) -> int:
     """64-bit words that hold the node vector of an n×m multiplier (n·m + 2n(m−1) bits)."""
     return (n * m + 2 * n * (m - 1) + 63) // 64

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from accelsim.kernels.bits import mult_nodes, popcount, ripple_add
+from accelsim.kernels.bits import mult_nodes, popcount, ripple_add, zero_load
 from accelsim.kernels.preload import preload_stationary
 
 X_REG, W_REG, PSUM_REG, MULT, ADDER, RESCALE, ROWSUM, OVERFLOWS = 0, 1, 2, 3, 4, 5, 6, 7
@@ -83,10 +83,7 @@ def operands_stationary(
         for r in range(R):
             mreg = mov_reg[r, c]
             if idle_zero:
-                tm = popcount(mreg)
-                counts[mov_cls] += tm
-                if tracing:
-                    trace[0, mov_cls] += tm
+                zero_load(mreg, mov_cls, 0, counts, trace)
                 mreg = 0
             if r < r_act and c < c_act:
                 s_val = S[r, c]
@@ -112,10 +109,7 @@ def operands_stationary(
                 counts[mov_cls] += n_mov
                 counts[ADDER] += n_sub
                 if idle_zero and r + c < R + C - 2:
-                    tm = popcount(mreg)
-                    counts[mov_cls] += tm
-                    if tracing:
-                        trace[base + T, mov_cls] += tm
+                    zero_load(mreg, mov_cls, base + T, counts, trace)
                     mreg = 0
                 sub_mv[r, c], sub_mz[r, c], sub_sv[r, c], sub_sz[r, c] = mv, mz, sv, sz
             mov_reg[r, c] = mreg
@@ -143,13 +137,8 @@ def operands_os(
             active = r < r_act and c < c_act
             base = r + c
             if idle_zero and (base > 0 or not active):
-                tx = popcount(xr)
-                tw = popcount(wr)
-                counts[X_REG] += tx
-                counts[W_REG] += tw
-                if tracing:
-                    trace[0, X_REG] += tx
-                    trace[0, W_REG] += tw
+                zero_load(xr, X_REG, 0, counts, trace)
+                zero_load(wr, W_REG, 0, counts, trace)
                 xr = 0
                 wr = 0
             if active:
@@ -182,13 +171,8 @@ def operands_os(
                 counts[W_REG] += n_w
                 counts[ADDER] += n_sub
                 if idle_zero and base < R + C - 2:
-                    tx = popcount(xr)
-                    tw = popcount(wr)
-                    counts[X_REG] += tx
-                    counts[W_REG] += tw
-                    if tracing:
-                        trace[base + K, X_REG] += tx
-                        trace[base + K, W_REG] += tw
+                    zero_load(xr, X_REG, base + K, counts, trace)
+                    zero_load(wr, W_REG, base + K, counts, trace)
                     xr = 0
                     wr = 0
                 sub_xv[r, c], sub_xz[r, c], sub_wv[r, c], sub_wz[r, c] = xv0, xz0, wv0, wz0
@@ -215,10 +199,7 @@ def rowsum_ws(Ht, first, R, C, acc_bits, saturate, idle_zero, rs_reg, rs_s, rs_c
     for r in range(R):
         reg = rs_reg[r]
         if idle_zero:
-            tz = popcount(reg)
-            counts[ROWSUM] += tz
-            if tracing:
-                trace[0, ROWSUM] += tz
+            zero_load(reg, ROWSUM, 0, counts, trace)
             reg = 0
         if r < r_act:
             a_s, a_c = rs_s[r], rs_c[r]
@@ -235,10 +216,7 @@ def rowsum_ws(Ht, first, R, C, acc_bits, saturate, idle_zero, rs_reg, rs_s, rs_c
                     trace[R + r + t, ROWSUM] += tog
             rs_s[r], rs_c[r] = a_s, a_c
             if idle_zero and r < R + C - 2:
-                tz = popcount(reg)
-                counts[ROWSUM] += tz
-                if tracing:
-                    trace[R + r + T, ROWSUM] += tz
+                zero_load(reg, ROWSUM, R + r + T, counts, trace)
                 reg = 0
         rs_reg[r] = reg
     if first:

@@ -15,7 +15,7 @@ import numpy as np
 from numba import njit, prange
 from numba.extending import overload
 
-from accelsim.kernels.bits import mult_toggles_direct, popcount, ripple_add
+from accelsim.kernels.bits import mult_toggles_direct, popcount, ripple_add, zero_load
 from accelsim.kernels.preload import preload_stationary
 
 X_REG, W_REG, PSUM_REG, MULT, ADDER, OVERFLOWS = 0, 1, 2, 3, 4, 5
@@ -74,18 +74,6 @@ def _mult_step_njit(q0, q1, q2, q3, xp, wp, w_major, x_bits, w_bits, n, m, sa, s
     return tabulated
 
 
-@njit(cache=True, nogil=True, inline="always")
-def _zero_load(a, cls_a, b, cls_b, cycle, counts, trace):
-    """``idle: zero``: moving registers holding patterns ``a``, ``b`` load 0 in fold ``cycle``."""
-    ta = popcount(a)
-    tb = popcount(b)
-    counts[cls_a] += ta
-    counts[cls_b] += tb
-    if trace.shape[0] > 0:
-        trace[cycle, cls_a] += ta
-        trace[cycle, cls_b] += tb
-
-
 @njit(cache=True, nogil=True)
 def _stream_column(
     c, Ht, S, out, first, R, C, mov_is_x, mov_bits, sta_bits, acc_bits, saturate, idle_zero, mult,
@@ -108,7 +96,8 @@ def _stream_column(
         mreg = mov_reg[r, c]
         preg = psum_reg[r, c]
         if idle_zero:  # nothing valid arrives during the preload
-            _zero_load(mreg, mov_cls, preg, PSUM_REG, 0, counts, trace)
+            zero_load(mreg, mov_cls, 0, counts, trace)
+            zero_load(preg, PSUM_REG, 0, counts, trace)
             mreg = 0
             preg = 0
         if r < r_act and c < c_act:
@@ -158,7 +147,8 @@ def _stream_column(
             counts[MULT] += n_mult
             counts[ADDER] += n_add
             if idle_zero and r + c < R + C - 2:  # idle cycles follow the stream
-                _zero_load(mreg, mov_cls, preg, PSUM_REG, base + T, counts, trace)
+                zero_load(mreg, mov_cls, base + T, counts, trace)
+                zero_load(preg, PSUM_REG, base + T, counts, trace)
                 mreg = 0
                 preg = 0
             mult_px[r, c] = px
@@ -264,7 +254,8 @@ def _os_row(
         active = r < r_act and c < c_act
         base = r + c
         if idle_zero and (base > 0 or not active):  # idle before the operands arrive
-            _zero_load(xr, X_REG, wr, W_REG, 0, counts, trace)
+            zero_load(xr, X_REG, 0, counts, trace)
+            zero_load(wr, W_REG, 0, counts, trace)
             xr = 0
             wr = 0
         if active:
@@ -319,7 +310,8 @@ def _os_row(
             counts[MULT] += n_mult
             counts[ADDER] += n_add
             if idle_zero and base < R + C - 2:  # idle cycles follow the stream
-                _zero_load(xr, X_REG, wr, W_REG, base + K, counts, trace)
+                zero_load(xr, X_REG, base + K, counts, trace)
+                zero_load(wr, W_REG, base + K, counts, trace)
                 xr = 0
                 wr = 0
             out[r, c] = acc

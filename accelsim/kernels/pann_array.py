@@ -23,7 +23,7 @@ import numpy as np
 from numba import njit, types
 from numba.extending import overload
 
-from accelsim.kernels.bits import popcount, ripple_add
+from accelsim.kernels.bits import popcount, ripple_add, zero_load
 from accelsim.kernels.preload import preload_stationary
 
 X_REG, W_REG, PSUM_REG, ADDER, OVERFLOWS, ADDITIONS = 0, 1, 2, 3, 4, 5
@@ -260,13 +260,9 @@ def fold_stationary(
             preg = p_reg[r, c]
             nreg = n_reg[r, c]
             if idle_zero:  # nothing valid arrives during the preload
-                tm = popcount(mreg)
-                tp = popcount(preg) + popcount(nreg)
-                counts[mov_cls] += tm
-                counts[PSUM_REG] += tp
-                if tracing:
-                    trace[0, mov_cls] += tm
-                    trace[0, PSUM_REG] += tp
+                zero_load(mreg, mov_cls, 0, counts, trace)
+                zero_load(preg, PSUM_REG, 0, counts, trace)
+                zero_load(nreg, PSUM_REG, 0, counts, trace)
                 mreg = 0
                 preg = 0
                 nreg = 0
@@ -351,13 +347,9 @@ def fold_stationary(
                 add_c[r, c] = a_c
                 if idle_zero and r + c < R + C - 2:  # idle steps follow the stream
                     cyc = starts[base + T]
-                    tm = popcount(mreg)
-                    tp = popcount(preg) + popcount(nreg)
-                    counts[mov_cls] += tm
-                    counts[PSUM_REG] += tp
-                    if tracing:
-                        trace[cyc, mov_cls] += tm
-                        trace[cyc, PSUM_REG] += tp
+                    zero_load(mreg, mov_cls, cyc, counts, trace)
+                    zero_load(preg, PSUM_REG, cyc, counts, trace)
+                    zero_load(nreg, PSUM_REG, cyc, counts, trace)
                     mreg = 0
                     preg = 0
                     nreg = 0
@@ -445,13 +437,8 @@ def fold_output_stationary(
             active = r < r_act and c < c_act
             base = r + c
             if idle_zero and (base > 0 or not active):  # idle before the operands arrive
-                tx = popcount(xr)
-                tw = popcount(wr)
-                counts[X_REG] += tx
-                counts[W_REG] += tw
-                if tracing:
-                    trace[0, X_REG] += tx
-                    trace[0, W_REG] += tw
+                zero_load(xr, X_REG, 0, counts, trace)
+                zero_load(wr, W_REG, 0, counts, trace)
                 xr = 0
                 wr = 0
             if active:
@@ -546,13 +533,8 @@ def fold_output_stationary(
                 add_c[r, c] = a_c
                 if idle_zero and base < R + C - 2:  # idle steps follow the stream
                     cyc = starts[base + K]
-                    tx = popcount(xr)
-                    tw = popcount(wr)
-                    counts[X_REG] += tx
-                    counts[W_REG] += tw
-                    if tracing:
-                        trace[cyc, X_REG] += tx
-                        trace[cyc, W_REG] += tw
+                    zero_load(xr, X_REG, cyc, counts, trace)
+                    zero_load(wr, W_REG, cyc, counts, trace)
                     xr = 0
                     wr = 0
                 p_reg[r, c] = preg

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from numba import njit
 
-from accelsim.kernels.bits import popcount
+from accelsim.kernels.bits import popcount, zero_load
 
 
 @njit(cache=True, nogil=True)
@@ -26,11 +26,8 @@ def preload_stationary(S, R, C, sta_mask, sta_cls, idle_zero, sta_reg, counts, t
         for r in range(R):
             v = sta_reg[r, c]
             first_valid = r + R - r_act if (r < r_act and c < c_act) else R
-            if idle_zero and first_valid > 0 and v != 0:
-                t0 = popcount(v)
-                counts[sta_cls] += t0
-                if tracing:
-                    trace[0, sta_cls] += t0
+            if idle_zero and first_valid > 0:
+                zero_load(v, sta_cls, 0, counts, trace)
                 v = 0
             for p in range(first_valid, R):
                 nv = S[R - 1 - (p - r), c] & sta_mask
