@@ -24,6 +24,10 @@ from accelsim.sim.types import ArraySpec, DenseGemm, GemmOperands, GemmResult, c
 
 #: Largest x_bits + w_bits for which the multiplier's node vectors are tabulated (2^18 rows).
 TABLE_MAX_BITS = 18
+#: Folds with at least this many MACs run their columns (ws/is) or rows (os) on all cores (numba
+#: threads; NUMBA_NUM_THREADS=1 turns it off). Smaller folds run serially: a parallel region costs
+#: a thread hand-off, which on a busy machine can outweigh a small fold's work.
+PARALLEL_MIN_MACS = 1 << 17
 
 
 @lru_cache(maxsize=8)
@@ -57,10 +61,13 @@ def simulate_mac_gemm(
     progress: Callable[[int], None] | None = None,
     params: object | None = None,
     layer: object | None = None,
+    *,
+    parallel_min_macs: int = PARALLEL_MIN_MACS,
 ) -> GemmResult:
     """Simulate a (grouped) GEMM on an array of mac PEs; see :class:`GemmResult` for the outputs.
 
     ``params`` and ``layer`` are unused (the mac PE has no ``pe.mac`` block and needs no quant data).
+    Untraced folds of at least ``parallel_min_macs`` MACs use the multi-core kernels.
     """
     df = DATAFLOWS[spec.dataflow]
     R, C = spec.rows, spec.cols
@@ -78,12 +85,13 @@ def simulate_mac_gemm(
     y = np.zeros((G, M, N), dtype=np.int64)
     active = 0
     out = None
-    # Without a trace the columns (ws/is) or rows (os) of a fold run on all cores: same integers.
-    os_kernel = fold_output_stationary if trace else fold_output_stationary_parallel
-    stationary_kernel = fold_stationary if trace else fold_stationary_parallel
     for i, f in enumerate(df.folds(G, M, K, N, R, C)):
         tr = trace_all[i * L : (i + 1) * L]
         r_act, c_act = f.r1 - f.r0, f.c1 - f.c0
+        # Without a trace, large folds run on all cores: the same integers (per-column counters).
+        parallel = not trace and r_act * c_act * T >= parallel_min_macs
+        os_kernel = fold_output_stationary_parallel if parallel else fold_output_stationary
+        stationary_kernel = fold_stationary_parallel if parallel else fold_stationary
         if spec.dataflow == "os":
             out = np.zeros((r_act, c_act), dtype=np.int64)
             os_kernel(
@@ -144,7 +152,7 @@ def warmup() -> None:
         for bits in (2, 10):  # tabulated and direct multiplier paths
             spec = ArraySpec(2, 2, dataflow, False, bits, bits, 2 * bits, False, True, True)
             for trace in (False, True):  # parallel and serial kernels
-                simulate_mac_gemm(DenseGemm(x, x), spec, trace=trace)
+                simulate_mac_gemm(DenseGemm(x, x), spec, trace=trace, parallel_min_macs=0)
 
 
 MAC = PeKind(name="mac", dataflows=("os", "ws", "is"), params=None, simulate=simulate_mac_gemm,

@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from accelsim.pe.mac import simulate_mac_gemm
 from accelsim.sim.array import simulate_gemm
 from accelsim.sim.types import ArraySpec, DenseGemm, GemmResult, class_names
 from tests.reference.array_model import reference_simulate_gemm
@@ -74,7 +75,7 @@ def check(ops: DenseGemm, spec: ArraySpec) -> GemmResult:
     """The serial kernels (traced) and the parallel ones (no trace) both equal the reference."""
     ref = reference_simulate_gemm(ops, spec, trace=True)
     assert_same(simulate_gemm(ops, spec, trace=True), ref, spec)
-    untraced = simulate_gemm(ops, spec, trace=False)
+    untraced = simulate_mac_gemm(ops, spec, trace=False, parallel_min_macs=0)  # multi-core kernels
     assert untraced.trace is None
     assert_same(dataclasses.replace(untraced, trace=ref.trace), ref, spec)
     return ref
