@@ -50,6 +50,16 @@ def ripple_add(a, b, cin, mask, sign, saturate):
 
 
 @njit(cache=True, nogil=True, inline="always")
+def adder_step(a, b, cin, mask, sign, saturate, prev_sums, prev_carries):
+    """Evaluate the adder (:func:`ripple_add`) after it last held nodes (prev_sums, prev_carries):
+    (result pattern, node toggles, overflowed, sum nodes, carry nodes) — the last two are its new
+    state."""
+    res, sums, carries, overflow = ripple_add(a, b, cin, mask, sign, saturate)
+    toggles = popcount(sums ^ prev_sums) + popcount(carries ^ prev_carries)
+    return res, toggles, overflow, sums, carries
+
+
+@njit(cache=True, nogil=True, inline="always")
 def zero_load(v, cls, cycle, counts, trace):
     """``idle: zero``: a register holding pattern ``v`` loads 0 in fold ``cycle``; its toggles go
     to ``counts[cls]`` and, when tracing (``trace`` has rows), to ``trace[cycle, cls]``."""

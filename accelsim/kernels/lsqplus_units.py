@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from accelsim.kernels.bits import mult_nodes, popcount, ripple_add, zero_load
+from accelsim.kernels.bits import adder_step, mult_nodes, popcount, zero_load
 from accelsim.kernels.preload import preload_stationary
 
 X_REG, W_REG, PSUM_REG, MULT, ADDER, RESCALE, ROWSUM, OVERFLOWS = 0, 1, 2, 3, 4, 5, 6, 7
@@ -49,9 +49,10 @@ def _sub_toggles(v0, z0, v1, z1, nbits):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _add(a, b, acc_bits, saturate):
-    """datapath.md §3 adder (``bits.ripple_add``) of acc_bits patterns a + b."""
-    return ripple_add(a, b, 0, (1 << acc_bits) - 1, 1 << (acc_bits - 1), saturate)
+def _add_step(a, b, acc_bits, saturate, prev_sums, prev_carries):
+    """datapath.md §3 adder of acc_bits patterns a + b (``bits.adder_step``)."""
+    return adder_step(a, b, 0, (1 << acc_bits) - 1, 1 << (acc_bits - 1), saturate, prev_sums,
+                      prev_carries)
 
 
 # ------------------------------------------------------------------------------ placement pe
@@ -204,10 +205,10 @@ def rowsum_ws(Ht, first, R, C, acc_bits, saturate, idle_zero, rs_reg, rs_s, rs_c
         if r < r_act:
             a_s, a_c = rs_s[r], rs_c[r]
             for t in range(T):
-                res, sums, carries, ovf = _add(col[t] if r > 0 else 0, Ht[r, t] & mask,
-                                               acc_bits, saturate)
-                tog = popcount(sums ^ a_s) + popcount(carries ^ a_c) + popcount(reg ^ res)
-                a_s, a_c, reg = sums, carries, res
+                res, tog, ovf, a_s, a_c = _add_step(col[t] if r > 0 else 0, Ht[r, t] & mask,
+                                                    acc_bits, saturate, a_s, a_c)
+                tog += popcount(reg ^ res)
+                reg = res
                 col[t] = res
                 if ovf:
                     counts[OVERFLOWS] += 1
@@ -225,9 +226,7 @@ def rowsum_ws(Ht, first, R, C, acc_bits, saturate, idle_zero, rs_reg, rs_s, rs_c
         return
     e_s, e_c = edge[0], edge[1]
     for t in range(T):
-        res, sums, carries, ovf = _add(buf[t], col[t], acc_bits, saturate)
-        tog = popcount(sums ^ e_s) + popcount(carries ^ e_c)
-        e_s, e_c = sums, carries
+        res, tog, ovf, e_s, e_c = _add_step(buf[t], col[t], acc_bits, saturate, e_s, e_c)
         if ovf:
             counts[OVERFLOWS] += 1
         counts[ROWSUM] += tog
@@ -247,10 +246,10 @@ def rowsum_os(X, acc_bits, saturate, rs_reg, rs_s, rs_c, counts, trace):
     for r in range(r_act):
         reg, a_s, a_c = rs_reg[r], rs_s[r], rs_c[r]
         for k in range(K):
-            res, sums, carries, ovf = _add(reg if k > 0 else 0, X[r, k] & mask, acc_bits,
-                                           saturate)
-            tog = popcount(sums ^ a_s) + popcount(carries ^ a_c) + popcount(reg ^ res)
-            a_s, a_c, reg = sums, carries, res
+            res, tog, ovf, a_s, a_c = _add_step(reg if k > 0 else 0, X[r, k] & mask, acc_bits,
+                                                saturate, a_s, a_c)
+            tog += popcount(reg ^ res)
+            reg = res
             if ovf:
                 counts[OVERFLOWS] += 1
             counts[ROWSUM] += tog
@@ -274,9 +273,10 @@ def rowsum_is(S, first, R, acc_bits, saturate, rs_reg, rs_s, rs_c, counts, trace
         reg, a_s, a_c = rs_reg[c], rs_s[c], rs_c[c]
         for p in range(R - r_act, R):
             base = 0 if (first and p == R - r_act) else reg
-            res, sums, carries, ovf = _add(base, S[R - 1 - p, c] & mask, acc_bits, saturate)
-            tog = popcount(sums ^ a_s) + popcount(carries ^ a_c) + popcount(reg ^ res)
-            a_s, a_c, reg = sums, carries, res
+            res, tog, ovf, a_s, a_c = _add_step(base, S[R - 1 - p, c] & mask, acc_bits, saturate,
+                                                a_s, a_c)
+            tog += popcount(reg ^ res)
+            reg = res
             if ovf:
                 counts[OVERFLOWS] += 1
             counts[ROWSUM] += tog

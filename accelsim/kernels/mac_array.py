@@ -15,7 +15,7 @@ import numpy as np
 from numba import njit, prange
 from numba.extending import overload
 
-from accelsim.kernels.bits import mult_toggles_direct, popcount, ripple_add, zero_load
+from accelsim.kernels.bits import adder_step, mult_toggles_direct, popcount, zero_load
 from accelsim.kernels.preload import preload_stationary
 
 X_REG, W_REG, PSUM_REG, MULT, ADDER, OVERFLOWS = 0, 1, 2, 3, 4, 5
@@ -122,11 +122,8 @@ def _stream_column(
                 pw = s_pat if mov_is_x else hp
                 tmul, q0, q1, q2, q3 = _mult_step(q0, q1, q2, q3, px, pw, w_major, mx, mw,
                                                   mn, mm, msa, msb, x_is_a, table)
-                res, sums, carries, ovf = ripple_add(colbuf[t], (h * s_val) & acc_mask, 0,
-                                                     acc_mask, acc_sign, saturate)
-                tadd = popcount(sums ^ a_s) + popcount(carries ^ a_c)
-                a_s = sums
-                a_c = carries
+                res, tadd, ovf, a_s, a_c = adder_step(colbuf[t], (h * s_val) & acc_mask, 0,
+                                                      acc_mask, acc_sign, saturate, a_s, a_c)
                 if ovf:
                     counts[OVERFLOWS] += 1
                 tp = popcount(preg ^ res)
@@ -218,11 +215,8 @@ def _edge_accumulate(colbuf, out, c, first, cycle0, acc_bits, saturate, edge_s, 
     e_s = edge_s[c]
     e_c = edge_c[c]
     for t in range(T):
-        res, sums, carries, ovf = ripple_add(out[t, c], colbuf[t], 0, (1 << acc_bits) - 1,
-                                                 1 << (acc_bits - 1), saturate)
-        tadd = popcount(sums ^ e_s) + popcount(carries ^ e_c)
-        e_s = sums
-        e_c = carries
+        res, tadd, ovf, e_s, e_c = adder_step(out[t, c], colbuf[t], 0, (1 << acc_bits) - 1,
+                                              1 << (acc_bits - 1), saturate, e_s, e_c)
         if ovf:
             counts[OVERFLOWS] += 1
         counts[ADDER] += tadd
@@ -283,11 +277,8 @@ def _os_row(
                                                   mm, msa, msb, x_is_a, table)
                 px = xp
                 pw = wp
-                res, sums, carries, ovf = ripple_add(acc if k > 0 else 0, (xv * wv) & acc_mask,
-                                                     0, acc_mask, acc_sign, saturate)
-                tadd = popcount(sums ^ a_s) + popcount(carries ^ a_c)
-                a_s = sums
-                a_c = carries
+                res, tadd, ovf, a_s, a_c = adder_step(acc if k > 0 else 0, (xv * wv) & acc_mask,
+                                                      0, acc_mask, acc_sign, saturate, a_s, a_c)
                 if ovf:
                     counts[OVERFLOWS] += 1
                 tacc = popcount(acc ^ res)

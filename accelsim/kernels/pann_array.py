@@ -23,7 +23,7 @@ import numpy as np
 from numba import njit, types
 from numba.extending import overload
 
-from accelsim.kernels.bits import popcount, ripple_add, zero_load
+from accelsim.kernels.bits import adder_step, popcount, zero_load
 from accelsim.kernels.preload import preload_stationary
 
 X_REG, W_REG, PSUM_REG, ADDER, OVERFLOWS, ADDITIONS = 0, 1, 2, 3, 4, 5
@@ -162,10 +162,7 @@ def _repeat_njit(reg, base, b, cin, mag, A, mask, sign, saturate, s0, c0, rest_s
             n_ovf = 0
             v = base
             for _ in range(mag):
-                res, sums, carries, ovf = ripple_add(v, b, cin, mask, sign, saturate)
-                ta = popcount(sums ^ s0) + popcount(carries ^ c0)
-                s0 = sums
-                c0 = carries
+                res, ta, ovf, s0, c0 = adder_step(v, b, cin, mask, sign, saturate, s0, c0)
                 n_ovf += ovf
                 tr = popcount(reg ^ res)
                 reg = res
@@ -190,16 +187,12 @@ def _repeat_njit(reg, base, b, cin, mag, A, mask, sign, saturate, s0, c0, rest_s
         left = mag
         while left > 0:
             k = A if left > A else left
-            v, sums, carries, ovf = ripple_add(v, b, cin, mask, sign, saturate)  # adder 0
-            ta = popcount(sums ^ s0) + popcount(carries ^ c0)
-            s0 = sums
-            c0 = carries
+            v, ta, ovf, s0, c0 = adder_step(v, b, cin, mask, sign, saturate, s0, c0)  # adder 0
             n_ovf += ovf
             for i in range(k - 1):  # adders 1 … k-1
-                v, sums, carries, ovf = ripple_add(v, b, cin, mask, sign, saturate)
-                ta += popcount(sums ^ rest_s[i]) + popcount(carries ^ rest_c[i])
-                rest_s[i] = sums
-                rest_c[i] = carries
+                v, t_i, ovf, rest_s[i], rest_c[i] = adder_step(v, b, cin, mask, sign, saturate,
+                                                               rest_s[i], rest_c[i])
+                ta += t_i
                 n_ovf += ovf
             tr = popcount(reg ^ v)
             reg = v
@@ -378,10 +371,8 @@ def _column_out(pbuf, nbuf, out, c, first, dual, starts, step0, acc_bits, satura
         cyc = starts[step0 + t + 1] - 1
         col = pbuf[t]
         if dual:
-            col, sums, carries, ovf = ripple_add(col, (~nbuf[t]) & mask, 1, mask, sign, saturate)
-            tsub = popcount(sums ^ d_s) + popcount(carries ^ d_c)
-            d_s = sums
-            d_c = carries
+            col, tsub, ovf, d_s, d_c = adder_step(col, (~nbuf[t]) & mask, 1, mask, sign,
+                                                  saturate, d_s, d_c)
             if ovf:
                 counts[OVERFLOWS] += 1
             counts[ADDER] += tsub
@@ -390,10 +381,8 @@ def _column_out(pbuf, nbuf, out, c, first, dual, starts, step0, acc_bits, satura
         if first:
             out[t, c] = col
         else:
-            res, sums, carries, ovf = ripple_add(out[t, c], col, 0, mask, sign, saturate)
-            tadd = popcount(sums ^ e_s) + popcount(carries ^ e_c)
-            e_s = sums
-            e_c = carries
+            res, tadd, ovf, e_s, e_c = adder_step(out[t, c], col, 0, mask, sign, saturate, e_s,
+                                                  e_c)
             if ovf:
                 counts[OVERFLOWS] += 1
             counts[ADDER] += tadd
@@ -511,11 +500,8 @@ def fold_output_stationary(
                     n_ovf += no
                     n_adds += mag
                 if dual:  # the PE's output subtractor, last cycle of its last step
-                    res, sums, carries, ovf = ripple_add(preg, (~nreg) & mask, 1, mask, sign,
-                                                         saturate)
-                    tsub = popcount(sums ^ sub_s[r, c]) + popcount(carries ^ sub_c[r, c])
-                    sub_s[r, c] = sums
-                    sub_c[r, c] = carries
+                    res, tsub, ovf, sub_s[r, c], sub_c[r, c] = adder_step(
+                        preg, (~nreg) & mask, 1, mask, sign, saturate, sub_s[r, c], sub_c[r, c])
                     n_ovf += ovf
                     n_add += tsub
                     if tracing:
