@@ -18,10 +18,9 @@ import typing
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
-import yaml
-
 from accelsim.config.schema import Arch, BufferConfig, PeConfig
 from accelsim.errors import ConfigError
+from accelsim.inputfile import Shown, read_yaml
 from accelsim.pe import REGISTRY
 
 T = TypeVar("T")
@@ -32,86 +31,18 @@ TECH_DIR = Path(__file__).resolve().parents[1] / "energy" / "tech"
 DEFAULT_TECHNOLOGY = "45nm"
 
 
-class _Shown(str):
-    """A description shown verbatim (unquoted) as an error's ``got``, e.g. ``an unknown key``."""
-
-    def __repr__(self) -> str:
-        return str(self)
-
-
 def _got(value: object) -> object:
     """What to show as ``got`` for a value: containers by kind, scalars as themselves."""
     if isinstance(value, dict):
-        return _Shown("a mapping")
+        return Shown("a mapping")
     if isinstance(value, list):
-        return _Shown("a list")
+        return Shown("a list")
     return value
 
 
 def _join(key_path: str, key: object) -> str:
     """Dotted key path of ``key`` inside ``key_path`` (the top level is ``""``)."""
     return f"{key_path}.{key}" if key_path else str(key)
-
-
-class _StrictLoader(yaml.SafeLoader):
-    """``yaml.SafeLoader`` rejecting duplicate mapping keys, naming the key path and both lines."""
-
-    def __init__(self, text: str, file: str) -> None:
-        super().__init__(text)
-        self.file = file
-
-    def get_single_data(self) -> Any:
-        """Compose the single document, check it for duplicate keys, then construct it."""
-        node = self.get_single_node()
-        if node is None:
-            return None
-        self._reject_duplicates(node, "", set())
-        return self.construct_document(node)
-
-    def _reject_duplicates(self, node: yaml.Node, key_path: str, seen: set[int]) -> None:
-        """Walk the node tree (aliases visited once) and raise on a key repeated in a mapping."""
-        if id(node) in seen:
-            return
-        seen.add(id(node))
-        if isinstance(node, yaml.SequenceNode):
-            for i, item in enumerate(node.value):
-                self._reject_duplicates(item, f"{key_path}[{i}]", seen)
-        elif isinstance(node, yaml.MappingNode):
-            lines: dict[tuple[str, str], int] = {}
-            for key, value in node.value:
-                scalar = isinstance(key, yaml.ScalarNode)
-                path = _join(key_path, key.value if scalar else "?")
-                if scalar and key.tag != "tag:yaml.org,2002:merge":
-                    line = key.start_mark.line + 1
-                    if (key.tag, key.value) in lines:
-                        first = lines[key.tag, key.value]
-                        raise ConfigError(
-                            self.file, path, f"each key once per mapping (first at line {first})",
-                            _Shown(f"a duplicate at line {line}"),
-                        )
-                    lines[key.tag, key.value] = line
-                self._reject_duplicates(value, path, seen)
-
-
-def _read_yaml(path: Path, file: str) -> Any:
-    """Parse ``path`` as one YAML document with ``_StrictLoader``; None for an empty document."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(file, "", "an existing, readable file", _Shown(exc.strerror)) from None
-    except UnicodeDecodeError:
-        raise ConfigError(file, "", "a UTF-8 text file", _Shown("undecodable bytes")) from None
-    loader = _StrictLoader(text, file)
-    try:
-        return loader.get_single_data()
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ConfigError(file, "", "valid YAML", _Shown(f"{exc.problem}{where}")) from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(file, "", "valid YAML", _Shown(str(exc))) from None
-    finally:
-        loader.dispose()
 
 
 def _strip_optional(hint: Any) -> tuple[Any, bool]:
@@ -140,7 +71,7 @@ def _describe(tp: type, meta: typing.Mapping[str, Any]) -> str:
     if lo is not None:
         return f"{noun} >= {lo}"
     if "gt" in meta:
-        return f"{noun} > {meta['gt']}"
+        return f"{noun} > {meta['gt']}" + ("" if hi is None else f" and <= {hi}")
     return noun if hi is None else f"{noun} <= {hi}"
 
 
@@ -219,7 +150,7 @@ def parse_dataclass(cls: type[T], mapping: object, file: str, key_path: str) -> 
             hint = f"(did you mean {close[0]!r}?) " if close else ""
             raise ConfigError(
                 file, _join(key_path, key),
-                f"a known key {hint}- recognized: {', '.join(names)}", _Shown("an unknown key"),
+                f"a known key {hint}- recognized: {', '.join(names)}", Shown("an unknown key"),
             )
     hints = typing.get_type_hints(cls)
     values = {}
@@ -242,10 +173,10 @@ def _parse_pe(value: object, file: str, path: str) -> PeConfig:
     for name in blocks:
         if name != pe.kind:
             expected = f"no {path}.{name} block when {path}.kind is {pe.kind!r}"
-            raise ConfigError(file, f"{path}.{name}", expected, _Shown("a block"))
+            raise ConfigError(file, f"{path}.{name}", expected, Shown("a block"))
         if params_cls is None:
             expected = f"no {path}.{name} block: PE kind {name!r} takes no parameters"
-            raise ConfigError(file, f"{path}.{name}", expected, _Shown("a block"))
+            raise ConfigError(file, f"{path}.{name}", expected, Shown("a block"))
     if params_cls is None:
         return pe
     params = parse_dataclass(params_cls, blocks.get(pe.kind, {}), file, f"{path}.{pe.kind}")
@@ -328,9 +259,9 @@ def load_arch(path: str | os.PathLike[str]) -> Arch:
         For any problem with the file (see the module docstring); ``.one_line()`` is the message.
     """
     file = str(path)
-    doc = _read_yaml(Path(path), file)
+    doc = read_yaml(path)
     if not isinstance(doc, dict):
-        got = _Shown("an empty document") if doc is None else _got(doc)
+        got = Shown("an empty document") if doc is None else _got(doc)
         raise ConfigError(file, "", "a mapping of architecture keys at the top level", got)
     if "version" in doc:  # before anything else: a newer file's other keys would mislead
         version = next(f for f in dataclasses.fields(Arch) if f.name == "version")

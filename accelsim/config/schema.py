@@ -3,7 +3,9 @@
 Field names are the YAML keys and carry their unit. Each field's ``metadata`` holds what the generic
 parser (``accelsim.config.load.parse_dataclass``) checks beyond the type:
 
-- ``min`` / ``max``: inclusive bounds; ``gt``: exclusive lower bound;
+- ``min`` / ``max``: inclusive bounds; ``gt``: exclusive lower bound. Every number has an upper
+  bound, so no value can exhaust memory or overflow the simulator's 64-bit integers
+  (``docs/limits.md``);
 - ``choices``: the allowed values (a tuple, or a dict whose keys are allowed, read at parse time);
 - ``expected``: replaces the generated "expected ..." text in error messages;
 - ``yaml: False``: the field is not read from its own key (``PeConfig.params`` comes from
@@ -22,10 +24,11 @@ from accelsim.pe import REGISTRY as PE_KINDS
 class ArrayConfig:
     """``array:`` — the systolic array's shape and dataflow."""
 
-    rows: int = field(metadata={"min": 1})
-    """PE rows (count, >= 1). Required."""
-    cols: int = field(metadata={"min": 1})
-    """PE columns (count, >= 1). Required."""
+    rows: int = field(metadata={"min": 1, "max": 1024})
+    """PE rows (count, 1..1024: four times the largest production systolic array, the TPU v1's
+    256; the kernels hold rows × cols state per register). Required."""
+    cols: int = field(metadata={"min": 1, "max": 1024})
+    """PE columns (count, 1..1024, as ``rows``). Required."""
     dataflow: str = field(metadata={"choices": DATAFLOWS})
     """Dataflow, one of ``os | ws | is`` (SPEC §5.1); the PE kind must support it. Required."""
     idle: str = field(default="hold", metadata={"choices": ("hold", "zero")})
@@ -56,18 +59,19 @@ class PeConfig:
 class BufferConfig:
     """One on-chip SRAM buffer (``buffers.ifmap`` / ``filter`` / ``ofmap``), double-buffered."""
 
-    size_kib: float = field(metadata={"gt": 0})
-    """Total capacity (KiB, > 0), both halves of the double buffer together. Required."""
-    word_bits: int = field(metadata={"min": 1})
-    """Width of one word (bits, >= 1). Required."""
-    banks: int = field(default=1, metadata={"min": 1})
-    """Number of banks (count, >= 1). Default 1."""
-    read_words_per_cycle: int | None = field(default=None, metadata={"min": 1})
-    """Read port width (words/cycle, >= 1). Default (None in the file): max(array.rows,
+    size_kib: float = field(metadata={"gt": 0, "max": 1 << 20})
+    """Total capacity (KiB, > 0 and <= 2^20, i.e. 1 GiB), both halves of the double buffer
+    together. Required."""
+    word_bits: int = field(metadata={"min": 1, "max": 4096})
+    """Width of one word (bits, 1..4096). Required."""
+    banks: int = field(default=1, metadata={"min": 1, "max": 1024})
+    """Number of banks (count, 1..1024). Default 1."""
+    read_words_per_cycle: int | None = field(default=None, metadata={"min": 1, "max": 1 << 16})
+    """Read port width (words/cycle, 1..65536). Default (None in the file): max(array.rows,
     array.cols), one word per edge PE per cycle, so the port never limits compute; the loaded
     ``Arch`` always holds the resolved number."""
-    write_words_per_cycle: int | None = field(default=None, metadata={"min": 1})
-    """Write port width (words/cycle, >= 1). Default: max(array.rows, array.cols), resolved at
+    write_words_per_cycle: int | None = field(default=None, metadata={"min": 1, "max": 1 << 16})
+    """Write port width (words/cycle, 1..65536). Default: max(array.rows, array.cols), resolved at
     load time like ``read_words_per_cycle``."""
 
 
@@ -92,26 +96,26 @@ class BuffersConfig:
 class DramConfig:
     """``dram:`` — off-chip memory."""
 
-    bandwidth_bytes_per_cycle: float = field(metadata={"gt": 0})
-    """Sustained bandwidth (bytes/cycle, > 0). Required."""
-    latency_cycles: int = field(metadata={"min": 0})
-    """Access latency (cycles, >= 0). Required."""
-    burst_bytes: int = field(metadata={"min": 1})
-    """Transfer granularity (bytes, >= 1); transfers round up to whole bursts. Required."""
-    banks: int = field(default=8, metadata={"min": 1})
-    """Banks, each with one row buffer (count, >= 1). Default 8 (an LPDDR4 channel)."""
-    row_bytes: int = field(default=2048, metadata={"min": 1})
-    """Row (page) size of one bank (bytes, >= 1, a multiple of ``burst_bytes``). Default 2048
+    bandwidth_bytes_per_cycle: float = field(metadata={"gt": 0, "max": 1 << 16})
+    """Sustained bandwidth (bytes/cycle, > 0 and <= 65536). Required."""
+    latency_cycles: int = field(metadata={"min": 0, "max": 1_000_000})
+    """Access latency (cycles, 0..10^6). Required."""
+    burst_bytes: int = field(metadata={"min": 1, "max": 1 << 16})
+    """Transfer granularity (bytes, 1..65536); transfers round up to whole bursts. Required."""
+    banks: int = field(default=8, metadata={"min": 1, "max": 1024})
+    """Banks, each with one row buffer (count, 1..1024). Default 8 (an LPDDR4 channel)."""
+    row_bytes: int = field(default=2048, metadata={"min": 1, "max": 1 << 20})
+    """Row (page) size of one bank (bytes, 1..2^20, a multiple of ``burst_bytes``). Default 2048
     (an LPDDR4 x16 channel: 1024 columns × 16 bits)."""
-    t_rcd_cycles: float = field(default=0.0, metadata={"min": 0})
-    """ACTIVATE-to-READ/WRITE delay paid by a row miss (cycles of ``clock_mhz``, >= 0).
+    t_rcd_cycles: float = field(default=0.0, metadata={"min": 0, "max": 1_000_000})
+    """ACTIVATE-to-READ/WRITE delay paid by a row miss (cycles of ``clock_mhz``, 0..10^6).
     Default 0: the row model counts hits, misses and activations for energy, adding no time."""
-    t_rp_cycles: float = field(default=0.0, metadata={"min": 0})
+    t_rp_cycles: float = field(default=0.0, metadata={"min": 0, "max": 1_000_000})
     """PRECHARGE time paid by a row miss that must first close another open row (cycles,
-    >= 0). Default 0."""
-    t_cl_cycles: float = field(default=0.0, metadata={"min": 0})
+    0..10^6). Default 0."""
+    t_cl_cycles: float = field(default=0.0, metadata={"min": 0, "max": 1_000_000})
     """CAS (read) latency, added to ``latency_cycles`` for every read transfer (cycles,
-    >= 0). Default 0."""
+    0..10^6). Default 0."""
     page_policy: str = field(default="open", metadata={"choices": ("open", "closed")})
     """Row-buffer policy: ``open`` (a row stays open until another row of its bank is needed:
     hits are free, a conflict pays t_rp + t_rcd) or ``closed`` (auto-precharge after every
@@ -146,8 +150,8 @@ class Arch:
     """Schema version of the file; only 1 is supported. Default 1."""
     name: str
     """Architecture name, used in reports. Required."""
-    clock_mhz: float = field(default=500.0, metadata={"gt": 0})
-    """Clock frequency (MHz, > 0); converts cycles to time for leakage and reports. Default 500."""
+    clock_mhz: float = field(default=500.0, metadata={"gt": 0, "max": 100_000})
+    """Clock frequency (MHz, > 0 and <= 10^5); converts cycles to time for leakage and reports. Default 500."""
     array: ArrayConfig
     """The systolic array. Required."""
     pe: PeConfig

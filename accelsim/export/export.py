@@ -34,6 +34,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.util
+import math
 import os
 import sys
 import zipfile
@@ -60,7 +61,8 @@ from accelsim.export.quantize import (
     quantize_multipliers,
     weight_scales,
 )
-from accelsim.workload.npz import Layer, save_workload
+from accelsim.inputfile import open_regular_file
+from accelsim.workload.npz import MAX_FILE_BYTES, Layer, npy_header, save_workload
 
 SCHEMES = ("int", "lsqplus", "pann")
 #: Bits of the logits of an lsqplus network (its last layer's requantized output).
@@ -535,6 +537,7 @@ def load_model(spec: str) -> tuple[Any, FloatGraph]:
                           "TorchScript file", spec)
     try:
         if module_name.endswith(".py"):
+            open_regular_file(module_name, MAX_FILE_BYTES, ExportError, "MODEL").close()
             loaded = importlib.util.spec_from_file_location(Path(module_name).stem, module_name)
             if loaded is None or loaded.loader is None:
                 raise ImportError(f"cannot import {module_name}")
@@ -559,10 +562,18 @@ def load_model(spec: str) -> tuple[Any, FloatGraph]:
 
 
 def _load_array(path: str, what: str) -> np.ndarray:
-    try:
-        return np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as e:
-        raise ExportError(path, what, "a readable .npy array (no pickle)", str(e)) from None
+    """A regular ``.npy`` file whose size matches its header, read without pickle."""
+    with open_regular_file(path, MAX_FILE_BYTES, ExportError, what) as f:
+        try:
+            dtype, shape, offset = npy_header(f)
+            declared = math.prod(shape) * dtype.itemsize
+            if offset + declared != os.fstat(f.fileno()).st_size:
+                raise ValueError(f"the header declares {declared} data bytes, the file holds "
+                                 f"{os.fstat(f.fileno()).st_size - offset}")
+            f.seek(0)
+            return np.load(f, allow_pickle=False)
+        except (OSError, ValueError, EOFError) as e:
+            raise ExportError(path, what, "a readable .npy array (no pickle)", str(e)) from None
 
 
 # ------------------------------------------------------------------------------ command line

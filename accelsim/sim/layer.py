@@ -15,12 +15,27 @@ from accelsim.sim.types import ArraySpec, LayerSim
 from accelsim.workload import Layer, check_fits, lower
 
 
+#: The quant schemes each PE kind runs (docs/decisions.md, "Which PE kind runs which scheme").
+#: A scheme missing from a kind's list is refused before any simulation.
+SCHEMES_BY_KIND = {"mac": ("int", "pann"), "pann": ("int", "pann"), "lsqplus": ("int", "lsqplus")}
+
+
 def check_layer(arch: Arch, layer: Layer, file: str) -> None:
-    """Reject a layer the array cannot hold: operands wider than the PE (``check_fits``), or
-    unsigned × unsigned products that do not fit the signed ``acc_bits`` accumulator (they need
-    x_bits + w_bits + 1 bits; signed or mixed products need x_bits + w_bits)."""
+    """Reject a layer the array cannot run: a quant scheme its PE kind does not implement
+    (:data:`SCHEMES_BY_KIND`), operands wider than the PE (``check_fits``), the kind's own
+    rules, or unsigned × unsigned products that do not fit the signed ``acc_bits`` accumulator
+    (they need x_bits + w_bits + 1 bits; signed or mixed products need x_bits + w_bits)."""
+    scheme, kind_name = layer.quant.get("scheme", "int"), arch.pe.kind
+    if scheme not in SCHEMES_BY_KIND[kind_name]:
+        runners = [k for k, schemes in SCHEMES_BY_KIND.items() if scheme in schemes]
+        raise WorkloadError(
+            file, f"layers[{layer.name!r}].quant.scheme",
+            f"a scheme the architecture's pe.kind {kind_name} runs "
+            f"({', '.join(SCHEMES_BY_KIND[kind_name])}); a {scheme} layer runs on pe.kind "
+            f"{' or '.join(runners)}", scheme,
+        )
     check_fits(layer, arch.pe.x_bits, arch.pe.w_bits, file)
-    kind = REGISTRY[arch.pe.kind]
+    kind = REGISTRY[kind_name]
     if kind.check is not None:
         kind.check(arch, layer, file)
     need = layer.x_bits + layer.w_bits + (0 if layer.x_signed or layer.w_signed else 1)

@@ -130,6 +130,22 @@ def lower(layer: Layer) -> LoweredLayer:
 
 
 def _pad(layer: Layer) -> np.ndarray:
-    """The conv2d input zero-padded (lsqplus: padded with the input zero point)."""
-    (ph, pw), value = layer.padding, layer.quant.get("x_zero_point", 0)
-    return np.pad(layer.x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=value)
+    """The conv2d input padded with 0 (lsqplus: with the input zero point), in a dtype that holds
+    both x's stored values and the pad value; x itself when there is no padding.
+
+    The pad value need not fit x's stored dtype: files store x in the smallest dtype that holds
+    its values, and a zero point may lie outside them (x stored uint8, z_x = -1 or 300). Values
+    are at most 16 bits wide (validated), so int64 holds them whatever x's dtype.
+    """
+    (ph, pw), value = layer.padding, int(layer.quant.get("x_zero_point", 0))
+    x = layer.x
+    if ph == pw == 0:
+        return x
+    dtype, info = x.dtype, np.iinfo(x.dtype)
+    if not info.min <= value <= info.max:  # uint64 and a negative value promote to float: int64
+        dtype = np.promote_types(dtype, np.min_scalar_type(value))
+        dtype = dtype if dtype.kind in "iu" else np.dtype(np.int64)
+    n, c, h, w = x.shape
+    out = np.full((n, c, h + 2 * ph, w + 2 * pw), value, dtype=dtype)
+    out[:, :, ph : ph + h, pw : pw + w] = x
+    return out

@@ -11,18 +11,20 @@ import difflib
 import hashlib
 import io
 import json
+import math
 import os
 import tempfile
 import zipfile
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, BinaryIO, NoReturn
 
 import numpy as np
 
 from accelsim.errors import WorkloadError
+from accelsim.inputfile import open_regular_file
 
 FORMAT = "accelsim-workload"
 VERSION = 1
@@ -38,6 +40,17 @@ _LSQPLUS_KEYS = (
     "x_zero_point", "w_zero_point", "bias", "multiplier", "shift", "y_zero_point", "y_bits",
     "y_signed",
 )  # fmt: skip
+#: Largest workload file (bytes): the arrays stored uncompressed, plus room for the manifest.
+MAX_FILE_BYTES = 3 << 30
+#: Largest total size of the arrays a workload's manifest references (bytes, from their .npy
+#: headers): lowering and the reference take int64 copies, up to 8x more.
+MAX_ARRAY_BYTES = 2 << 30
+#: Largest manifest array (bytes, 4 per character).
+MAX_MANIFEST_BYTES = 64 << 20
+#: Deepest nesting of lists and objects in the manifest JSON (levels).
+MAX_JSON_DEPTH = 64
+#: Largest conv2d stride, padding or dilation (input pixels).
+MAX_STEP = 1 << 20
 _NPZ = "an .npz archive (a zip of .npy arrays)"
 _READ_ERRORS = (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error)
 _MISSING = object()
@@ -130,7 +143,13 @@ def value_range(bits: int, signed: bool) -> tuple[int, int]:
 
 
 def load_workload(path: str | os.PathLike[str]) -> Workload:
-    """Read and fully validate a workload file (never unpickles).
+    """Read and fully validate a workload file (never unpickles; docs/limits.md).
+
+    The file must be a regular file of at most :data:`MAX_FILE_BYTES`. Its manifest (at most
+    :data:`MAX_MANIFEST_BYTES`, JSON nested at most :data:`MAX_JSON_DEPTH` deep) is checked
+    against the ``.npy`` headers of the arrays it references (dtype, shape, and the declared
+    size against the zip member's size, at most :data:`MAX_ARRAY_BYTES` in total) before any
+    array data is decompressed; the values are checked after.
 
     Parameters
     ----------
@@ -144,23 +163,32 @@ def load_workload(path: str | os.PathLike[str]) -> Workload:
     Raises
     ------
     WorkloadError
-        The file is unreadable, not an ``.npz`` archive, or breaks any rule of SPEC §4.
+        The file is unreadable, not an ``.npz`` archive, over a limit, or breaks any rule of
+        SPEC §4.
     """
     file = str(path)
-    try:
-        data = Path(path).read_bytes()
-    except OSError as e:
-        raise WorkloadError(file, "", "a readable file", e.strerror or str(e)) from None
-    if not zipfile.is_zipfile(io.BytesIO(data)):
-        got = "a single .npy array" if data.startswith(b"\x93NUMPY") else "not a zip archive"
-        raise WorkloadError(file, "", _NPZ, got)
-    try:
-        npz = np.load(io.BytesIO(data), allow_pickle=False)
-    except _READ_ERRORS as e:
-        raise WorkloadError(file, "", _NPZ, str(e)) from None
-    with npz:
-        name, source, layers, labels, accuracy = _Reader(file, npz).workload()
-    return Workload(name, hashlib.sha256(data).hexdigest(), source, layers, labels, accuracy, file)
+    with open_regular_file(path, MAX_FILE_BYTES, WorkloadError) as f:
+        sha256 = _sha256(f, file)
+        f.seek(0)
+        try:
+            if not zipfile.is_zipfile(f):
+                f.seek(0)
+                magic = f.read(6)
+                got = "a single .npy array" if magic == b"\x93NUMPY" else "not a zip archive"
+                raise WorkloadError(file, "", _NPZ, got)
+            archive = zipfile.ZipFile(f)
+        except _READ_ERRORS as e:
+            raise WorkloadError(file, "", _NPZ, str(e)) from None
+        with archive:
+            members = _Members(file, archive)
+            _Reader(file, members.stand_ins(), values=False).workload()
+            total = members.declared_bytes()
+            if total > MAX_ARRAY_BYTES:
+                raise WorkloadError(file, "", f"arrays of at most {MAX_ARRAY_BYTES} bytes in "
+                                    "total (their .npy headers' shapes times item sizes)",
+                                    f"{total} bytes")
+            name, source, layers, labels, accuracy = _Reader(file, members.arrays()).workload()
+    return Workload(name, sha256, source, layers, labels, accuracy, file)
 
 
 def save_workload(
@@ -265,12 +293,33 @@ def check_fits(layer: Layer, pe_x_bits: int, pe_w_bits: int, file: str) -> None:
             raise WorkloadError(file, f"layers[{layer.name!r}].{operand}_bits", expected, bits)
 
 
+def npy_header(f: BinaryIO) -> tuple[np.dtype, tuple[int, ...], int]:
+    """(dtype, shape, data offset in bytes) from the ``.npy`` header at the start of ``f``,
+    reading only the header.
+
+    Raises
+    ------
+    ValueError
+        Not a version 1.0 or 2.0 ``.npy`` header, or a negative dimension.
+    """
+    fmt = np.lib.format
+    version = fmt.read_magic(f)
+    if version not in ((1, 0), (2, 0)):
+        raise ValueError(f"unsupported .npy format version {version}")
+    read = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
+    shape, _, dtype = read(f)
+    if any(n < 0 for n in shape):
+        raise ValueError(f"negative dimension in shape {list(shape)}")
+    return dtype, shape, f.tell()
+
+
 class _Reader:
     """Validates a manifest and the arrays it references; ``arrays`` maps npz member -> array."""
 
-    def __init__(self, file: str, arrays: Mapping[str, np.ndarray]) -> None:
+    def __init__(self, file: str, arrays: Mapping[str, np.ndarray], values: bool = True) -> None:
         self.file = file
         self.arrays = arrays
+        self.values = values  # False: arrays are data-free stand-ins; check shapes only
 
     def fail(self, key: str, expected: str, got: object = None) -> NoReturn:
         raise WorkloadError(self.file, key, expected, got)
@@ -310,6 +359,10 @@ class _Reader:
             m = json.loads(str(a[()]), object_pairs_hook=_unique_keys, parse_constant=_no_constant)
         except ValueError as e:
             self.fail("manifest", "JSON text (no duplicate keys, no NaN/Infinity)", str(e))
+        except RecursionError:
+            m = None
+        if m is None or _depth(m) > MAX_JSON_DEPTH:
+            self.fail("manifest", f"JSON nesting depth <= {MAX_JSON_DEPTH}", "deeper")
         if not isinstance(m, dict):
             self.fail("manifest", "a JSON object", _type(m))
         return m
@@ -331,9 +384,9 @@ class _Reader:
         x_signed, w_signed = self._bool(d, "x_signed", p), self._bool(d, "w_signed", p)
         x, w = self._array(d, "x", p), self._array(d, "w", p)
         y = self._array(d, "y", p) if d.get("y") is not None else None
-        stride = self._pair(d, "stride", p, 1) if conv else (1, 1)
-        padding = self._pair(d, "padding", p, 0) if conv else (0, 0)
-        dilation = self._pair(d, "dilation", p, 1) if conv else (1, 1)
+        stride = self._pair(d, "stride", p, 1, MAX_STEP) if conv else (1, 1)
+        padding = self._pair(d, "padding", p, 0, MAX_STEP) if conv else (0, 0)
+        dilation = self._pair(d, "dilation", p, 1, MAX_STEP) if conv else (1, 1)
         groups = self._int(d, "groups", p, 1, default=1) if conv else 1
         y_shape = self._y_shape(p, op, x, w, stride, padding, dilation, groups)
         if y is not None and y.shape != y_shape:
@@ -368,6 +421,13 @@ class _Reader:
             if cg != c // groups:
                 expected = f"shape [O, C/groups={c // groups}, kh, kw] (x: C={c}; groups={groups})"
                 self.fail(f"{p}.w", expected, list(w.shape))
+            extent = [dk * (kk - 1) + 1 for kk, dk in zip(k, dilation)]
+            if any(pad > e for pad, e in zip(padding, extent)):
+                expected = (
+                    f"[rows, cols] each at most the dilated kernel extent dilation*(k-1)+1 = "
+                    f"{extent} (more adds outputs that see only padding)"
+                )
+                self.fail(f"{p}.padding", expected, list(padding))
             out = [conv_output_size(*a) for a in zip(hw, k, stride, padding, dilation)]
             if min(out) < 1:
                 expected = (
@@ -449,8 +509,8 @@ class _Reader:
             self.fail(key, f"an array named {member!r} in the file{hint}")
         try:
             a = self.arrays[member]
-        except _READ_ERRORS as e:
-            self.fail(key, "an array stored without pickle", f"{member}: {e}")
+        except _MemberError as e:
+            self.fail(key, e.expected, f"{member}: {e.got}")
         if not isinstance(a, np.ndarray):
             self.fail(key, "a .npy member", f"{member}: {type(a).__name__}")
         a = a.view()
@@ -477,6 +537,8 @@ class _Reader:
             self.fail(key, f"a {layout.count(',') + 1}-d array {layout}", list(a.shape))
 
     def _in_range(self, key: str, a: np.ndarray, lo: int, hi: int) -> None:
+        if not self.values:
+            return
         amin, amax = int(a.min()), int(a.max())
         if amin < lo or amax > hi:
             expected = f"values in [{lo}, {hi}] (declared width and signedness)"
@@ -517,11 +579,140 @@ class _Reader:
             self.fail(f"{p}.{key}", expected, v)
         return v
 
-    def _pair(self, d: dict, key: str, p: str, lo: int) -> tuple[int, int]:
+    def _pair(self, d: dict, key: str, p: str, lo: int, hi: int) -> tuple[int, int]:
         v = self._value(d, key, p, [lo, lo])
-        if not isinstance(v, list) or len(v) != 2 or any(_type(e) != "int" or e < lo for e in v):
-            self.fail(f"{p}.{key}", f"[rows, cols], two integers >= {lo}", v)
+        if not isinstance(v, list) or len(v) != 2 or any(
+            _type(e) != "int" or not lo <= e <= hi for e in v
+        ):
+            self.fail(f"{p}.{key}", f"[rows, cols], two integers in [{lo}, {hi}]", v)
         return (v[0], v[1])
+
+
+class _MemberError(Exception):
+    """A zip member that is not a usable array: ``expected`` and ``got`` for the message."""
+
+    def __init__(self, expected: str, got: str) -> None:
+        super().__init__(f"expected {expected}, got {got}")
+        self.expected, self.got = expected, got
+
+
+class _Members:
+    """The members of an open npz archive by key (the member name without ``.npy``).
+
+    A member's ``.npy`` header is parsed the first time it is looked up, and checked: no object
+    dtype, and its declared data size (shape times item size) equal to the zip member's
+    uncompressed size. :meth:`stand_ins` gives data-free arrays of the declared dtype and shape
+    (the manifest, after a size check, is read for real); :meth:`arrays` the arrays read from
+    the file, each read once. Members never looked up are never read.
+    """
+
+    def __init__(self, file: str, archive: zipfile.ZipFile) -> None:
+        self.file, self.archive = file, archive
+        self.infos: dict[str, zipfile.ZipInfo] = {}
+        for info in archive.infolist():
+            key = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
+            if key in self.infos:
+                raise WorkloadError(file, "", "each zip member once", info.filename)
+            self.infos[key] = info
+        self.headers: dict[str, tuple[np.dtype, tuple[int, ...]]] = {}
+        self.loaded: dict[str, np.ndarray] = {}
+
+    def header(self, key: str) -> tuple[np.dtype, tuple[int, ...]]:
+        """(dtype, shape) declared by member ``key``'s ``.npy`` header (_MemberError if bad)."""
+        if key not in self.headers:
+            self.headers[key] = self._read_header(self.infos[key])
+        return self.headers[key]
+
+    def _read_header(self, info: zipfile.ZipInfo) -> tuple[np.dtype, tuple[int, ...]]:
+        try:
+            with self.archive.open(info) as m:
+                dtype, shape, offset = npy_header(m)
+        except _READ_ERRORS as e:
+            raise _MemberError("a .npy array", str(e)) from None
+        if dtype.hasobject:
+            raise _MemberError("an array stored without pickle", f"dtype {dtype}")
+        declared = math.prod(shape) * dtype.itemsize
+        if offset + declared != info.file_size:
+            expected = f"a .npy member as large as its header declares ({declared} data bytes)"
+            raise _MemberError(expected, f"{info.file_size - offset} data bytes")
+        return dtype, shape
+
+    def declared_bytes(self) -> int:
+        """Total data bytes the headers looked up so far declare."""
+        return sum(math.prod(shape) * dtype.itemsize for dtype, shape in self.headers.values())
+
+    def stand_ins(self) -> Mapping[str, np.ndarray]:
+        """Every member as a read-only, data-free array of its declared dtype and shape."""
+
+        def stand_in(key: str) -> np.ndarray:
+            dtype, shape = self.header(key)
+            if key != "manifest":
+                return np.broadcast_to(np.zeros((), dtype), shape)
+            size = math.prod(shape) * dtype.itemsize
+            if size > MAX_MANIFEST_BYTES:
+                raise WorkloadError(self.file, "manifest",
+                                    f"a manifest of at most {MAX_MANIFEST_BYTES} bytes",
+                                    f"{size} bytes")
+            return self._load(key)
+
+        return _View(self.infos, stand_in)
+
+    def arrays(self) -> Mapping[str, np.ndarray]:
+        """Every member as the array stored in the file (read on first access)."""
+        return _View(self.infos, self._load)
+
+    def _load(self, key: str) -> np.ndarray:
+        if key not in self.loaded:
+            self.header(key)
+            try:
+                with self.archive.open(self.infos[key]) as m:
+                    self.loaded[key] = np.lib.format.read_array(m, allow_pickle=False)
+            except _READ_ERRORS as e:
+                raise _MemberError("an intact .npy member", str(e)) from None
+        return self.loaded[key]
+
+
+class _View(Mapping):
+    """A read-only mapping over ``keys`` whose values ``get(key)`` makes on access."""
+
+    def __init__(self, keys: Mapping[str, object], get: Callable[[str], np.ndarray]) -> None:
+        self.keys_, self.get_ = keys, get
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        if key not in self.keys_:
+            raise KeyError(key)
+        return self.get_(key)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.keys_
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.keys_)
+
+    def __len__(self) -> int:
+        return len(self.keys_)
+
+
+def _sha256(f: BinaryIO, file: str) -> str:
+    """Hex SHA-256 of an open file's bytes, read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    try:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    except OSError as e:
+        raise WorkloadError(file, "", "a readable file", e.strerror or str(e)) from None
+    return digest.hexdigest()
+
+
+def _depth(value: object) -> int:
+    """Nesting depth of a parsed JSON value (a scalar is 0), computed without recursion."""
+    deepest, stack = 0, [(value, 0)]
+    while stack:
+        v, level = stack.pop()
+        if isinstance(v, (dict, list)):
+            deepest = max(deepest, level + 1)
+            stack.extend((c, level + 1) for c in (v.values() if isinstance(v, dict) else v))
+    return deepest
 
 
 def _type(v: object) -> str:

@@ -8,6 +8,7 @@ computation — never pasted from a run.
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -166,6 +167,8 @@ def _set(doc: dict, path: str, value: object) -> dict:
     ("toggle_classes.x_reg.unit", "latch", "toggle_classes.x_reg.unit", "register"),
     ("calibration.exact_max_bits", 40, "calibration.exact_max_bits", "<= 20"),
     ("calibration.signed", "no", "calibration.signed", "true or false"),
+    ("calibration.samples", 100_001, "calibration.samples", "<= 100000"),
+    ("calibration.samples", 10**30, "calibration.samples", "<= 100000"),
 ])  # fmt: skip
 def test_bad_table(tmp_path: Path, path: str, value: object, key: str, expected: str) -> None:
     file = tech_file(tmp_path, _set(load_doc(), path, value))
@@ -178,11 +181,44 @@ def test_bad_table(tmp_path: Path, path: str, value: object, key: str, expected:
 def test_duplicate_key_and_missing_file(tmp_path: Path) -> None:
     path = tmp_path / "dup.yaml"
     path.write_text(TECH_FILE.read_text() + "\nname: again\n")
-    with pytest.raises(ConfigError, match="duplicate key"):
+    with pytest.raises(ConfigError, match="duplicate at line") as err:
         load_tech(str(path))
+    assert err.value.key == "name"
     with pytest.raises(ConfigError) as err:
         load_tech(str(tmp_path / "nope.yaml"))
     assert err.value.key == "energy.technology"
+
+
+def _unreadable_tech(tmp_path: Path, kind: str) -> str:
+    path = tmp_path / "tech.yaml"
+    if kind == "binary":
+        path.write_bytes(TECH_FILE.read_bytes()[:200] + bytes(range(256)))
+    elif kind == "control-character":
+        path.write_text(TECH_FILE.read_text().replace("name: ", "name: \x07", 1))
+    elif kind == "nested":
+        path.write_text("name: " + "[" * 5000 + "]" * 5000 + "\n")
+    elif kind == "over-1-MiB":
+        path.write_text(TECH_FILE.read_text() + "#" * (1 << 20))
+    elif kind == "fifo":
+        os.mkfifo(path)
+    return str(path)
+
+
+@pytest.mark.parametrize("kind, fragment", [
+    ("binary", "a UTF-8 text file (got undecodable bytes at line"),
+    ("control-character", "without control characters (got character 0x07 at line"),
+    ("nested", "nesting depth <= 32"),
+    ("over-1-MiB", "a file of at most 1048576 bytes"),
+    ("fifo", "a regular file (got a FIFO (named pipe))"),
+])  # fmt: skip
+def test_unreadable_table(tmp_path: Path, kind: str, fragment: str) -> None:
+    file = _unreadable_tech(tmp_path, kind)
+    before = None if kind == "fifo" else Path(file).read_bytes()
+    with pytest.raises(ConfigError) as err:
+        load_tech(file)
+    line = err.value.one_line()
+    assert line.startswith(f"{file}: expected") and "\n" not in line and fragment in line, line
+    assert before is None or Path(file).read_bytes() == before
 
 
 # ------------------------------------------------------------------------------ calibration

@@ -8,6 +8,9 @@ import itertools
 import json
 import os
 import tracemalloc
+import warnings
+import zipfile
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -353,6 +356,92 @@ def _set_lsqplus_bias(m: dict, a: dict) -> None:
     m["layers"][2]["quant"]["bias"] = "fc.x"
 
 
+def _nested(depth: int) -> Mutation:
+    """A manifest whose ``source`` nests ``depth`` lists deep."""
+    return lambda m, a: m.update(source={"deep": json.loads("[" * depth + "]" * depth)})
+
+
+class _ZeroDeflate:
+    """A deflate compressor for zip members of a short header then all-zero 1 MiB chunks: each
+    chunk is one precompressed, self-contained block, so a GiB costs only its CRC to write."""
+
+    def __init__(self) -> None:
+        self.real = zlib.compressobj(9, zlib.DEFLATED, -15)
+        zeros = zlib.compressobj(9, zlib.DEFLATED, -15)
+        self.block = zeros.compress(bytes(_CHUNK)) + zeros.flush(zlib.Z_FULL_FLUSH)
+
+    def compress(self, data: bytes) -> bytes:
+        if len(data) == _CHUNK and not any(data[:64]) and data == bytes(_CHUNK):
+            return self.block
+        return self.real.compress(data) + self.real.flush(zlib.Z_FULL_FLUSH)
+
+    def flush(self) -> bytes:
+        return self.real.flush(zlib.Z_FINISH)
+
+
+_CHUNK = 1 << 20
+
+
+def write_npz(target: Path | io.BytesIO, arrays: dict, zero_member: str = "",
+              shape: tuple[int, ...] = (), dtype: str = "|u1") -> None:
+    """An npz of ``arrays`` (manifest as a dict or an array) plus, under ``zero_member``, an
+    honest deflated ``.npy`` of ``shape`` zeros (a zip bomb: a GiB compresses to a MiB)."""
+    arrays = {k: np.array(json.dumps(v)) if isinstance(v, dict) else v for k, v in arrays.items()}
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as z:
+        for key, value in arrays.items():
+            if key != zero_member:
+                buf = io.BytesIO()
+                np.lib.format.write_array(buf, value, allow_pickle=False)
+                z.writestr(f"{key}.npy", buf.getvalue())
+        if not zero_member:
+            return
+        header = io.BytesIO()
+        np.lib.format.write_array_header_2_0(
+            header, {"descr": dtype, "fortran_order": False, "shape": shape})
+        nbytes = int(np.prod(shape)) * np.dtype(dtype).itemsize
+        info = zipfile.ZipInfo(f"{zero_member}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+        info.compress_type = zipfile.ZIP_DEFLATED
+        with z.open(info, "w", force_zip64=True) as f:
+            f._compressor = _ZeroDeflate()
+            f.write(header.getvalue())
+            for _ in range(nbytes // _CHUNK):
+                f.write(bytes(_CHUNK))
+            f.write(bytes(nbytes % _CHUNK))
+
+
+def _zip_bomb(member: str, shape: tuple[int, ...], **layer0: object) -> Mutation:
+    """The file with ``member`` replaced by ``shape`` zeros (uint8), deflated."""
+
+    def mutate(m: dict, a: dict) -> bytes:
+        m["layers"][0].update(layer0)
+        buf = io.BytesIO()
+        write_npz(buf, {**a, "manifest": m}, member, shape)
+        return buf.getvalue()
+
+    return mutate
+
+
+def _lying_header(m: dict, a: dict) -> bytes:
+    """conv.x's .npy header claims 1 TiB; the member holds its real 200 bytes."""
+    buf = io.BytesIO()
+    np.lib.format.write_array(buf, a["conv.x"], allow_pickle=False)
+    data = buf.getvalue().replace(b"(2, 4, 5, 5)", b"(1048576, 1048576, 1, 1)")
+    out = io.BytesIO()
+    write_npz(out, {**{k: v for k, v in a.items() if k != "conv.x"}, "manifest": m})
+    with zipfile.ZipFile(out, "a") as z:
+        z.writestr("conv.x.npy", data)
+    return out.getvalue()
+
+
+def _duplicate_member(m: dict, a: dict) -> bytes:
+    out = io.BytesIO()
+    write_npz(out, {**a, "manifest": m})
+    with zipfile.ZipFile(out, "a") as z, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # zipfile warns of the duplicate name it writes
+        z.writestr("fc.w.npy", b"")
+    return out.getvalue()
+
+
 BAD = [  # id, mutation, expected key path, text expected in the message
     ("missing manifest", lambda m, a: a.pop("manifest"), "manifest", "array"),
     ("manifest not JSON", _manifest_text("{not json"), "manifest", "JSON"),
@@ -372,7 +461,7 @@ BAD = [  # id, mutation, expected key path, text expected in the message
      "C/groups=2"),
     ("groups not dividing C", _layer(0, groups=3), "layers[0].groups", "divisor of C=4"),
     ("kernel too large", _layer(0, padding=[0, 0], dilation=[3, 3]), "layers[0].w", "fits"),
-    ("stride 0", _layer(0, stride=[0, 1]), "layers[0].stride", ">= 1"),
+    ("stride 0", _layer(0, stride=[0, 1]), "layers[0].stride", "[1, 1048576]"),
     ("stride on linear", _layer(1, stride=[1, 1]), "layers[1].stride", "conv2d only"),
     ("x_bits 17", _layer(0, x_bits=17), "layers[0].x_bits", "[1, 16]"),
     ("x_signed not bool", _layer(0, x_signed="no"), "layers[0].x_signed", "true or false"),
@@ -393,6 +482,20 @@ BAD = [  # id, mutation, expected key path, text expected in the message
     ("not a zip file", lambda m, a: b"this is not a workload\n", "", "not a zip"),
     ("truncated zip", _truncated_zip, "", "zip"),
     ("npy not npz", _npy_file, "", ".npy"),
+    ("manifest nested 100000 deep", _manifest_text("[" * 100_000 + "]" * 100_000), "manifest",
+     "nesting depth <= 64"),
+    ("manifest source nested 65 deep", _nested(65), "manifest", "nesting depth <= 64"),
+    ("npy header claims 1 TiB", _lying_header, "layers[0].x",
+     "as large as its header declares (1099511627776 data bytes)"),
+    ("duplicate zip member", _duplicate_member, "", "each zip member once"),
+    ("zip bomb with a wrong shape", _zip_bomb("conv.x", (1, 4, 1 << 13, 1 << 15)),
+     "layers[0].y", "shape [1, 6, 4096, 32766]"),
+    ("zip bomb over the array limit", _zip_bomb("conv.x", (2, 4, 1 << 14, 1 << 14), y=None),
+     "", "arrays of at most 2147483648 bytes"),
+    ("padding beyond the kernel", _layer(0, padding=[4, 1]), "layers[0].padding",
+     "dilated kernel extent dilation*(k-1)+1 = [3, 5]"),
+    ("padding huge", _layer(0, padding=[10**12, 0]), "layers[0].padding", "[0, 1048576]"),
+    ("dilation huge", _layer(0, dilation=[1, 10**30]), "layers[0].dilation", "[1, 1048576]"),
 ]
 
 
@@ -429,3 +532,91 @@ def test_bad_workload(tmp_path: Path, mutate: Mutation, key: str, text: str) -> 
     assert (err.value.file, err.value.key) == (str(path), key), line
     assert line.startswith(f"{path}: {key}") and "\n" not in line
     assert text in line, line
+
+
+def test_zip_bombs_are_refused_before_their_data_is_decompressed(tmp_path: Path) -> None:
+    # 1 GiB and 2 GiB of zeros, 1 and 2 MiB on disk: refused from the .npy headers alone.
+    for case in ("zip bomb with a wrong shape", "zip bomb over the array limit"):
+        mutate = next(b[1] for b in BAD if b[0] == case)
+        path = tmp_path / "bomb.npz"
+        _write_raw(path, mutate)
+        assert path.stat().st_size < 4 << 20
+        tracemalloc.start()
+        try:
+            with pytest.raises(WorkloadError):
+                load_workload(path)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert peak < 16 << 20, (case, peak)
+
+
+def test_arrays_are_read_only_after_the_manifest_checks_out(tmp_path: Path) -> None:
+    # An unreferenced member is never read, even one that is not a valid .npy at all.
+    path = tmp_path / "w.npz"
+    save_workload(path, "tiny", _layers(), {"by": "test"})
+    with zipfile.ZipFile(path, "a") as z:
+        z.writestr("junk.npy", b"\x93NUMPY garbage")
+    assert [layer.name for layer in load_workload(path).layers] == ["conv", "fc", "mm"]
+
+
+# --- lsqplus zero points outside x's stored dtype ------------------------------------------------
+
+# x_bits, x_signed, x values [lo, hi], x_zero_point, the dtype save_workload stores x in
+ZERO_POINT_CASES = [
+    (8, True, (0, 127), -1, np.uint8),
+    (8, True, (0, 127), -128, np.uint8),
+    (9, False, (0, 255), 300, np.uint8),
+    (9, True, (-128, 127), 255, np.int8),
+    (16, True, (0, 255), -32768, np.uint8),
+    (16, False, (0, 255), 65535, np.uint8),
+    (8, False, (0, 255), 255, np.uint8),
+]
+
+
+def lsqplus_conv_layer(i: int, x_bits: int, x_signed: bool, x_range: tuple[int, int],
+                       z_x: int) -> Layer:
+    """A padded lsqplus conv2d layer whose rescale is the identity (multiplier 2^30, shift 1,
+    32-bit output), so its ``y`` is ``Σ(x − z_x)(w − z_w) + bias`` by naive loops."""
+    rng = np.random.default_rng(100 + i)
+    x = rng.integers(x_range[0], x_range[1] + 1, (2, 4, 6, 5))
+    w = rng.integers(-8, 8, (6, 2, 3, 3))
+    z_w, bias = rng.integers(-3, 4, 6), rng.integers(-50, 50, 6)
+    quant = {"scheme": "lsqplus", "x_zero_point": z_x, "w_zero_point": z_w, "bias": bias,
+             "multiplier": np.full(6, 1 << 30), "shift": np.ones(6, np.int64),
+             "y_zero_point": 0, "y_bits": 32, "y_signed": True}
+    conv = dict(stride=(2, 1), padding=(2, 1), dilation=(1, 2), groups=2)
+    offset = Layer("o", "conv2d", x - z_x, w - z_w[:, None, None, None], None, 17, 5, True,
+                   True, **conv)
+    y = naive_conv(offset) + bias[None, :, None, None]
+    return Layer(f"zp{i}", "conv2d", x, w, y, x_bits, 4, x_signed, True, **conv, quant=quant)
+
+
+@pytest.mark.parametrize("i", range(len(ZERO_POINT_CASES)))
+def test_lsqplus_padding_with_a_zero_point_outside_the_stored_dtype(i: int, tmp_path: Path) -> None:
+    x_bits, x_signed, x_range, z_x, stored = ZERO_POINT_CASES[i]
+    layer = lsqplus_conv_layer(i, x_bits, x_signed, x_range, z_x)
+    path = tmp_path / "w.npz"
+    save_workload(path, "zp", [layer], {"by": "test"})
+    loaded = load_workload(path).layers[0]
+    assert loaded.x.dtype == stored and loaded.quant["x_zero_point"] == z_x
+    lowered = lower(loaded)
+    np.testing.assert_array_equal(lowered.reference_y(), naive_conv(layer, pad_value=z_x))
+    np.testing.assert_array_equal(_assemble(lowered, 7, 5, 2)[0],
+                                  naive_im2col(layer, pad_value=z_x)[0])
+
+
+@pytest.mark.parametrize("x_bits, x_signed, z_x", [
+    (8, False, -1), (8, False, 256), (8, True, 128), (8, True, -129), (16, True, 32768),
+])  # fmt: skip
+def test_lsqplus_zero_point_must_fit_x_bits(x_bits: int, x_signed: bool, z_x: int,
+                                            tmp_path: Path) -> None:
+    # lsqplus.md §4: (x − z_x) must fit x_bits + 1 signed bits, so z_x is an x_bits code.
+    layer = lsqplus_conv_layer(0, x_bits, x_signed, (0, 100), 0)
+    bad = Layer(**{**vars(layer), "quant": {**layer.quant, "x_zero_point": z_x}, "y": None})
+    with pytest.raises(WorkloadError) as err:
+        save_workload(tmp_path / "w.npz", "zp", [bad], {"by": "test"})
+    lo, hi = (-(1 << (x_bits - 1)), (1 << (x_bits - 1)) - 1) if x_signed else (0, (1 << x_bits) - 1)
+    assert err.value.key == "layers[0].quant.x_zero_point"
+    assert f"[{lo}, {hi}]" in err.value.one_line()
+    assert os.listdir(tmp_path) == []
