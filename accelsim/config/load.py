@@ -1,7 +1,8 @@
 """Strict loading of architecture files (SPEC §3) into ``schema.Arch``.
 
 Every problem is a ``ConfigError`` naming the file, the dotted key path, what was expected and what
-was found: unreadable file, bad YAML, duplicate key, unknown key (with the closest recognized one),
+was found: unreadable or special file, over 1 MiB, bad YAML, control characters, nesting deeper
+than 32, duplicate key (``accelsim.inputfile``), unknown key (with the closest recognized one),
 missing key, wrong type, out-of-range or unlisted value, and cross-field rules (accumulator width,
 dataflow supported by the PE kind, technology table). One generic parser, driven by the dataclass
 fields, their type hints and metadata, handles every block, including PE kinds' parameter blocks.
