@@ -151,7 +151,8 @@ class Arch:
     name: str
     """Architecture name, used in reports. Required."""
     clock_mhz: float = field(default=500.0, metadata={"gt": 0, "max": 100_000})
-    """Clock frequency (MHz, > 0 and <= 10^5); converts cycles to time for leakage and reports. Default 500."""
+    """Clock frequency (MHz, > 0 and <= 10^5); converts cycles to time for leakage and reports.
+    Default 500."""
     array: ArrayConfig
     """The systolic array. Required."""
     pe: PeConfig

@@ -18,7 +18,6 @@ import zipfile
 import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, BinaryIO, NoReturn
 
 import numpy as np
@@ -647,6 +646,9 @@ class _Members:
         def stand_in(key: str) -> np.ndarray:
             dtype, shape = self.header(key)
             if key != "manifest":
+                if dtype.kind not in "iu":  # (a void dtype's one element may be gigabytes)
+                    raise _MemberError("an integer array (no bool, float or object)",
+                                       f"dtype {dtype}")
                 return np.broadcast_to(np.zeros((), dtype), shape)
             size = math.prod(shape) * dtype.itemsize
             if size > MAX_MANIFEST_BYTES:

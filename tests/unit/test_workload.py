@@ -455,6 +455,7 @@ BAD = [  # id, mutation, expected key path, text expected in the message
     ("pickled object", _array("conv.w", lambda a: np.array([1, None])), "layers[0].w", "pickle"),
     ("float", _array("conv.x", lambda a: a["conv.x"] / 2), "layers[0].x", "float64"),
     ("bool", _array("fc.w", lambda a: a["fc.w"] > 0), "layers[1].w", "bool"),
+    ("void", _array("fc.w", lambda a: np.zeros((3, 8), "V4")), "layers[1].w", "dtype |V4"),
     ("layer missing w", lambda m, a: m["layers"][0].pop("w"), "layers[0].w", "required"),
     ("missing array", _layer(1, x="fc.X"), "layers[1].x", "'fc.x'"),
     ("conv C vs w", _array("conv.w", lambda a: np.zeros((6, 3, 3, 3), np.int8)), "layers[0].w",
