@@ -675,24 +675,24 @@ class _Members:
 
 
 class _View(Mapping):
-    """A read-only mapping over ``keys`` whose values ``get(key)`` makes on access."""
+    """A read-only mapping over the keys of ``names`` whose values ``make(key)`` gives on access."""
 
-    def __init__(self, keys: Mapping[str, object], get: Callable[[str], np.ndarray]) -> None:
-        self.keys_, self.get_ = keys, get
+    def __init__(self, names: Mapping[str, object], make: Callable[[str], np.ndarray]) -> None:
+        self._names, self._make = names, make
 
     def __getitem__(self, key: str) -> np.ndarray:
-        if key not in self.keys_:
+        if key not in self._names:
             raise KeyError(key)
-        return self.get_(key)
+        return self._make(key)
 
     def __contains__(self, key: object) -> bool:
-        return key in self.keys_
+        return key in self._names
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self.keys_)
+        return iter(self._names)
 
     def __len__(self) -> int:
-        return len(self.keys_)
+        return len(self._names)
 
 
 def _sha256(f: BinaryIO, file: str) -> str:

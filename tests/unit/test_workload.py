@@ -621,3 +621,22 @@ def test_lsqplus_zero_point_must_fit_x_bits(x_bits: int, x_signed: bool, z_x: in
     assert err.value.key == "layers[0].quant.x_zero_point"
     assert f"[{lo}, {hi}]" in err.value.one_line()
     assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.uint32, np.uint64, np.int8, np.int64])
+def test_lsqplus_padding_whatever_dtype_a_writer_chose(dtype: type) -> None:
+    # Another writer may store x in any integer dtype (uint64 and -1 promote to float in NumPy).
+    layer = lsqplus_conv_layer(0, 8, True, (0, 127), -1)
+    layer = Layer(**{**vars(layer), "x": layer.x.astype(dtype)})
+    lowered = lower(layer)
+    np.testing.assert_array_equal(lowered.reference_y(), naive_conv(layer, pad_value=-1))
+    np.testing.assert_array_equal(_assemble(lowered, 7, 5, 2)[0],
+                                  naive_im2col(layer, pad_value=-1)[0])
+
+
+def test_unpadded_conv_input_is_not_copied() -> None:
+    layer = _conv_layer(CONV_CASES[4], seed=9)  # padding (0, 0)
+    assert np.shares_memory(lower(layer)._x, layer.x)
+    padded = _conv_layer(CONV_CASES[0], seed=9)  # padding (1, 0): one copy, in x's dtype
+    assert not np.shares_memory(lower(padded)._x, padded.x)
+    assert lower(padded)._x.dtype == padded.x.dtype
