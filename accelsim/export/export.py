@@ -566,10 +566,10 @@ def _load_array(path: str, what: str) -> np.ndarray:
     with open_regular_file(path, MAX_FILE_BYTES, ExportError, what) as f:
         try:
             dtype, shape, offset = npy_header(f)
-            declared = math.prod(shape) * dtype.itemsize
-            if offset + declared != os.fstat(f.fileno()).st_size:
+            declared, size = math.prod(shape) * dtype.itemsize, os.fstat(f.fileno()).st_size
+            if offset + declared != size:
                 raise ValueError(f"the header declares {declared} data bytes, the file holds "
-                                 f"{os.fstat(f.fileno()).st_size - offset}")
+                                 f"{size - offset}")
             f.seek(0)
             return np.load(f, allow_pickle=False)
         except (OSError, ValueError, EOFError) as e:

@@ -15,7 +15,7 @@ from accelsim.sim.types import ArraySpec, LayerSim
 from accelsim.workload import Layer, check_fits, lower
 
 
-#: The quant schemes each PE kind runs (docs/decisions.md, "Which PE kind runs which scheme").
+#: The quant schemes each PE kind runs (docs/decisions.md 26).
 #: A scheme missing from a kind's list is refused before any simulation.
 SCHEMES_BY_KIND = {"mac": ("int", "pann"), "pann": ("int", "pann"), "lsqplus": ("int", "lsqplus")}
 

@@ -44,6 +44,8 @@ MAX_FILE_BYTES = 3 << 30
 #: Largest total size of the arrays a workload's manifest references (bytes, from their .npy
 #: headers): lowering and the reference take int64 copies, up to 8x more.
 MAX_ARRAY_BYTES = 2 << 30
+#: Largest zip central directory (bytes, at least 46 per member): 90,000 members at most.
+MAX_DIRECTORY_BYTES = 4 << 20
 #: Largest manifest array (bytes, 4 per character).
 MAX_MANIFEST_BYTES = 64 << 20
 #: Deepest nesting of lists and objects in the manifest JSON (levels).
@@ -175,6 +177,12 @@ def load_workload(path: str | os.PathLike[str]) -> Workload:
                 magic = f.read(6)
                 got = "a single .npy array" if magic == b"\x93NUMPY" else "not a zip archive"
                 raise WorkloadError(file, "", _NPZ, got)
+            # zipfile reads the whole central directory up front, one object per member: bound
+            # it from the end record first (zipfile has no public API for that record).
+            directory = zipfile._EndRecData(f)[zipfile._ECD_SIZE]
+            if directory > MAX_DIRECTORY_BYTES:
+                raise WorkloadError(file, "", f"a zip directory of at most {MAX_DIRECTORY_BYTES} "
+                                    "bytes", f"{directory} bytes")
             archive = zipfile.ZipFile(f)
         except _READ_ERRORS as e:
             raise WorkloadError(file, "", _NPZ, str(e)) from None
@@ -359,8 +367,8 @@ class _Reader:
         except ValueError as e:
             self.fail("manifest", "JSON text (no duplicate keys, no NaN/Infinity)", str(e))
         except RecursionError:
-            m = None
-        if m is None or _depth(m) > MAX_JSON_DEPTH:
+            self.fail("manifest", f"JSON nesting depth <= {MAX_JSON_DEPTH}", "deeper")
+        if _depth(m) > MAX_JSON_DEPTH:
             self.fail("manifest", f"JSON nesting depth <= {MAX_JSON_DEPTH}", "deeper")
         if not isinstance(m, dict):
             self.fail("manifest", "a JSON object", _type(m))

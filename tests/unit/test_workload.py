@@ -433,6 +433,15 @@ def _lying_header(m: dict, a: dict) -> bytes:
     return out.getvalue()
 
 
+def _many_members(m: dict, a: dict) -> bytes:
+    out = io.BytesIO()
+    write_npz(out, {**a, "manifest": m})
+    with zipfile.ZipFile(out, "a", zipfile.ZIP_STORED) as z:
+        for i in range(20_000):  # 20,000 x (46 + 206) bytes of directory: 5 MB
+            z.writestr(f"{'p' * 200}{i:06d}", b"")
+    return out.getvalue()
+
+
 def _duplicate_member(m: dict, a: dict) -> bytes:
     out = io.BytesIO()
     write_npz(out, {**a, "manifest": m})
@@ -483,6 +492,8 @@ BAD = [  # id, mutation, expected key path, text expected in the message
     ("not a zip file", lambda m, a: b"this is not a workload\n", "", "not a zip"),
     ("truncated zip", _truncated_zip, "", "zip"),
     ("npy not npz", _npy_file, "", ".npy"),
+    ("manifest null", _manifest_text("null"), "manifest", "a JSON object"),
+    ("20000 zip members", _many_members, "", "a zip directory of at most 4194304 bytes"),
     ("manifest nested 100000 deep", _manifest_text("[" * 100_000 + "]" * 100_000), "manifest",
      "nesting depth <= 64"),
     ("manifest source nested 65 deep", _nested(65), "manifest", "nesting depth <= 64"),
