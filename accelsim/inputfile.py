@@ -35,6 +35,13 @@ class Shown(str):
         return str(self)
 
 
+def brief(value: object, limit: int = 120) -> object:
+    """``value`` to show as an error's ``got``: itself, or its repr cut to ``limit`` characters
+    (a value in a file can be megabytes long; the message stays one readable line)."""
+    text = repr(value)
+    return value if len(text) <= limit else Shown(f"{text[:limit]}... ({len(text)} characters)")
+
+
 def open_regular_file(path: str | os.PathLike[str], max_bytes: int,
                       error: type[AccelsimError], key: str = "") -> BinaryIO:
     """Open a regular file of at most ``max_bytes`` bytes for binary reading.
@@ -133,6 +140,8 @@ def parse_yaml(text: str, file: str) -> Any:
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         raise ConfigError(file, "", "valid YAML", Shown(f"{exc.problem}{where}")) from None
     except yaml.YAMLError as exc:
+        raise ConfigError(file, "", "valid YAML", Shown(str(exc))) from None
+    except ValueError as exc:  # e.g. an integer of more than 4300 digits
         raise ConfigError(file, "", "valid YAML", Shown(str(exc))) from None
     finally:
         if loader is not None:

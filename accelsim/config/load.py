@@ -21,7 +21,7 @@ from typing import Any, Callable, TypeVar
 
 from accelsim.config.schema import Arch, BufferConfig, PeConfig
 from accelsim.errors import ConfigError
-from accelsim.inputfile import Shown, read_yaml
+from accelsim.inputfile import Shown, brief, read_yaml
 from accelsim.pe import REGISTRY
 
 T = TypeVar("T")
@@ -33,12 +33,13 @@ DEFAULT_TECHNOLOGY = "45nm"
 
 
 def _got(value: object) -> object:
-    """What to show as ``got`` for a value: containers by kind, scalars as themselves."""
+    """What to show as ``got`` for a value: containers by kind, scalars as themselves (cut to
+    120 characters)."""
     if isinstance(value, dict):
         return Shown("a mapping")
     if isinstance(value, list):
         return Shown("a list")
-    return value
+    return brief(value)
 
 
 def _join(key_path: str, key: object) -> str:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from accelsim.errors import ConfigError
-from accelsim.inputfile import parse_yaml, read_yaml
+from accelsim.inputfile import brief, parse_yaml, read_yaml
 
 #: Schema version of technology files this code reads.
 VERSION = 2
@@ -33,6 +33,9 @@ MAX_EXACT_BITS = 20
 #: Largest ``calibration.samples``: a sampled width-32 multiplier holds 376 bytes of node state
 #: per sample (38 MB at this limit), whose estimate varies by 0.02 % from seed to seed there.
 MAX_SAMPLES = 100_000
+#: Largest number in a table, in its unit (pJ, pW, KiB, ratio): 5000 times the largest shipped
+#: figure, small enough that no run's energy sum overflows to infinity.
+MAX_NUMBER = 1e12
 #: Calibrated unit kinds (node models in ``accelsim.energy.calibrate``).
 UNITS = ("multiplier", "adder", "register")
 #: ``toggle_classes.<class>.width`` choices: the PE's operand width or its accumulator width.
@@ -209,8 +212,9 @@ def _mapping(node: Any, file: str, key: str, allowed: tuple[str, ...],
 
 def _number(node: Any, file: str, key: str, positive: bool = False) -> float:
     bad = isinstance(node, bool) or not isinstance(node, (int, float))
-    if bad or not math.isfinite(node) or node < 0 or (positive and node == 0):
-        raise ConfigError(file, key, f"a finite number {'> 0' if positive else '>= 0'}", node)
+    if bad or not 0 <= node <= MAX_NUMBER or (positive and node == 0):
+        raise ConfigError(file, key, f"a number {'> 0' if positive else '>= 0'} and <= "
+                          f"{MAX_NUMBER:g}", brief(node))
     return float(node)
 
 
@@ -218,7 +222,7 @@ def _int(node: Any, file: str, key: str, minimum: int, maximum: int | None = Non
     bad = isinstance(node, bool) or not isinstance(node, int) or node < minimum
     if bad or (maximum is not None and node > maximum):
         expected = f"an integer >= {minimum}" + (f" and <= {maximum}" if maximum else "")
-        raise ConfigError(file, key, expected, node)
+        raise ConfigError(file, key, expected, brief(node))
     return node
 
 
@@ -308,7 +312,7 @@ def _calibration(node: Any, file: str) -> CalibrationSettings:
         exact_max_bits=_int(node["exact_max_bits"], file, "calibration.exact_max_bits", 0,
                             MAX_EXACT_BITS),
         samples=_int(node["samples"], file, "calibration.samples", 100, MAX_SAMPLES),
-        seed=_int(node["seed"], file, "calibration.seed", 0),
+        seed=_int(node["seed"], file, "calibration.seed", 0, 2**64 - 1),
     )
 
 
@@ -344,7 +348,7 @@ def _sram(node: Any, file: str) -> dict[str, Any]:
     keys = ("word_bits", "read_pj", "write_to_read_ratio")
     node = _mapping(node, file, "sram", keys, keys)
     return {
-        "sram_word_bits": _int(node["word_bits"], file, "sram.word_bits", 1),
+        "sram_word_bits": _int(node["word_bits"], file, "sram.word_bits", 1, 4096),
         "sram_read_pj": _points(node["read_pj"], file, "sram.read_pj", "size_kib"),
         "sram_write_to_read": _value(node["write_to_read_ratio"], file,
                                      "sram.write_to_read_ratio"),

@@ -23,7 +23,7 @@ from typing import Any, BinaryIO, NoReturn
 import numpy as np
 
 from accelsim.errors import WorkloadError
-from accelsim.inputfile import open_regular_file
+from accelsim.inputfile import brief, open_regular_file
 
 FORMAT = "accelsim-workload"
 VERSION = 1
@@ -329,7 +329,7 @@ class _Reader:
         self.values = values  # False: arrays are data-free stand-ins; check shapes only
 
     def fail(self, key: str, expected: str, got: object = None) -> NoReturn:
-        raise WorkloadError(self.file, key, expected, got)
+        raise WorkloadError(self.file, key, expected, None if got is None else brief(got))
 
     def workload(self) -> tuple[str, dict, tuple[Layer, ...], np.ndarray | None, Any]:
         """(name, source, layers, labels, accuracy) of a valid file."""

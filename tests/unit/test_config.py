@@ -264,6 +264,10 @@ BAD_INPUTS = [
                                                     "latency_cycles: 100000000000000000000"),
      "dram.latency_cycles", "0..1000000"),
     ("clock-huge", MINIMAL + "clock_mhz: 1.0e+300\n", "clock_mhz", "> 0 and <= 100000"),
+    ("integer-5000-digits", MINIMAL.replace("rows: 8", "rows: " + "7" * 5000), "",
+     "Exceeds the limit (4300 digits)"),
+    ("value-5000-characters", MINIMAL.replace("rows: 8", "rows: " + "x" * 5000), "array.rows",
+     "(got 'xxxxxxxx"),
 ]
 
 
@@ -280,6 +284,7 @@ def test_bad_input_is_one_line_config_error(
         load_arch(path)
     message = info.value.one_line()
     assert "bad-arch.yaml" in message and "\n" not in message
+    assert len(message) < len(str(path)) + 400, "a value is shown cut short"
     assert info.value.key == key_path
     assert f": {key_path}: " in message if key_path else message.startswith(f"{path}: expected")
     assert fragment in message

@@ -169,6 +169,11 @@ def _set(doc: dict, path: str, value: object) -> dict:
     ("calibration.signed", "no", "calibration.signed", "true or false"),
     ("calibration.samples", 100_001, "calibration.samples", "<= 100000"),
     ("calibration.samples", 10**30, "calibration.samples", "<= 100000"),
+    ("calibration.seed", 2**64, "calibration.seed", "<= 18446744073709551615"),
+    ("sram.word_bits", 10**400, "sram.word_bits", "<= 4096"),
+    ("operations.multiply.0.energy_pj", 1e308, "operations.multiply[0].energy_pj",
+     "> 0 and <= 1e+12"),
+    ("leakage.sram_pw_per_kib.value", 10**400, "leakage.sram_pw_per_kib.value", "<= 1e+12"),
 ])  # fmt: skip
 def test_bad_table(tmp_path: Path, path: str, value: object, key: str, expected: str) -> None:
     file = tech_file(tmp_path, _set(load_doc(), path, value))
