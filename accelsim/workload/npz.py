@@ -11,6 +11,7 @@ import difflib
 import hashlib
 import io
 import json
+import lzma
 import math
 import os
 import tempfile
@@ -53,7 +54,10 @@ MAX_JSON_DEPTH = 64
 #: Largest conv2d stride, padding or dilation (input pixels).
 MAX_STEP = 1 << 20
 _NPZ = "an .npz archive (a zip of .npy arrays)"
-_READ_ERRORS = (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error)
+_READ_ERRORS = (
+    ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error, lzma.LZMAError,
+    NotImplementedError,
+)  # fmt: skip
 _MISSING = object()
 
 
@@ -631,6 +635,8 @@ class _Members:
         return self.headers[key]
 
     def _read_header(self, info: zipfile.ZipInfo) -> tuple[np.dtype, tuple[int, ...]]:
+        if info.flag_bits & 0x1:
+            raise _MemberError("an unencrypted zip member", "an encrypted one")
         try:
             with self.archive.open(info) as m:
                 dtype, shape, offset = npy_header(m)

@@ -442,6 +442,27 @@ def _many_members(m: dict, a: dict) -> bytes:
     return out.getvalue()
 
 
+def _odd_member(compress_type: int, corrupt: bool = False, encrypted: bool = False) -> Mutation:
+    """fc.w written last with this compression, its data corrupted, or flagged as encrypted."""
+
+    def mutate(m: dict, a: dict) -> bytes:
+        buf, out = io.BytesIO(), io.BytesIO()
+        np.lib.format.write_array(buf, a["fc.w"], allow_pickle=False)
+        write_npz(out, {**{k: v for k, v in a.items() if k != "fc.w"}, "manifest": m})
+        with zipfile.ZipFile(out, "a") as z:
+            z.writestr("fc.w.npy", buf.getvalue(), compress_type=compress_type)
+        data = bytearray(out.getvalue())
+        local, central = data.index(b"fc.w.npy") - 30, data.rindex(b"fc.w.npy") - 46
+        if corrupt:  # the member's compressed data follows its name in the local header
+            data[local + 30 + 8 + 8 : local + 30 + 8 + 24] = bytes(16)
+        if encrypted:  # bit 0 of the general purpose flags, local and central headers
+            data[local + 6] |= 1
+            data[central + 8] |= 1
+        return bytes(data)
+
+    return mutate
+
+
 def _duplicate_member(m: dict, a: dict) -> bytes:
     out = io.BytesIO()
     write_npz(out, {**a, "manifest": m})
@@ -500,6 +521,13 @@ BAD = [  # id, mutation, expected key path, text expected in the message
     ("npy header claims 1 TiB", _lying_header, "layers[0].x",
      "as large as its header declares (1099511627776 data bytes)"),
     ("duplicate zip member", _duplicate_member, "", "each zip member once"),
+    ("encrypted member", _odd_member(zipfile.ZIP_STORED, encrypted=True), "layers[1].w",
+     "an unencrypted zip member"),
+    ("corrupt lzma member", _odd_member(zipfile.ZIP_LZMA, corrupt=True), "layers[1].w", "fc.w"),
+    ("corrupt bzip2 member", _odd_member(zipfile.ZIP_BZIP2, corrupt=True), "layers[1].w",
+     "fc.w"),
+    ("corrupt deflated member", _odd_member(zipfile.ZIP_DEFLATED, corrupt=True), "layers[1].w",
+     "fc.w"),
     ("zip bomb with a wrong shape", _zip_bomb("conv.x", (1, 4, 1 << 13, 1 << 15)),
      "layers[0].y", "shape [1, 6, 4096, 32766]"),
     ("zip bomb over the array limit", _zip_bomb("conv.x", (2, 4, 1 << 14, 1 << 14), y=None),
