@@ -258,18 +258,19 @@ def _check_trace_dir(trace: Path, outputs: Sequence[tuple[str, Path]]) -> None:
                               f"the same path as {option} {path}")
 
 
-def _run_outputs(args: argparse.Namespace, layers: Sequence[Any] = (),
+def _run_outputs(args: argparse.Namespace, workload: Any = None, layers: Sequence[Any] = (),
                  arch: Any = None) -> list[tuple[str, Path]]:
-    """``(option, path)`` of every file the run writes; trace files only with the layers and the
-    arch (the memory timeline when its memory is simulated)."""
+    """``(option, path)`` of every file the run writes; trace files only with the workload, the
+    layers and the arch (the memory timeline when its memory is simulated)."""
     from accelsim.report import trace_paths
     from accelsim.sim.memory import TIMELINE_FILES
 
     files = [(f"--{o}", getattr(args, o)) for o in ("json", "csv", "outputs")
              if getattr(args, o) is not None]
     if args.trace is not None and arch is not None:
-        for paths in trace_paths([layer.name for layer in layers], args.trace).values():
-            files += [("--trace", p) for p in paths.values()]
+        paths = trace_paths([layer.name for layer in workload.layers], args.trace)
+        for layer in layers:
+            files += [("--trace", p) for p in paths[layer.name].values()]
         if arch.buffers is not None or arch.dram is not None:
             files += [("--trace", args.trace / name) for name in TIMELINE_FILES]
     return files
@@ -347,7 +348,8 @@ def _warmup(quiet: bool, archs: Sequence[Any]) -> None:
     warmup(sorted({arch.pe.kind for arch in archs}))
 
 
-def _output_files(args: argparse.Namespace, arch: Any, run: Any) -> dict[Path, bytes]:
+def _output_files(args: argparse.Namespace, arch: Any, workload: Any,
+                  run: Any) -> dict[Path, bytes]:
     """Everything the run writes, rendered in memory."""
     from accelsim.energy import power_trace_pj
     from accelsim.report import outputs_npz, report_csv, report_json, trace_files
@@ -365,7 +367,7 @@ def _output_files(args: argparse.Namespace, arch: Any, run: Any) -> dict[Path, b
         power = {s.name: power_trace_pj(arch, s) for s in sims}
         classes = tuple(sims[0].result.toggles)  # the PE kind's classes, in trace-column order
         files.update(trace_files(sims, classes, args.trace, power, arch.clock_mhz,
-                                 args.trace_bin))
+                                 args.trace_bin, [layer.name for layer in workload.layers]))
         if run.memories is not None:
             files.update(timeline_files(run.memories, [s.name for s in sims], args.trace))
     return files
@@ -405,7 +407,7 @@ def _run(args: argparse.Namespace) -> int:
     from accelsim.workload import load_workload
 
     outputs = _run_outputs(args)
-    check_outputs(outputs, _inputs([args.arch], args.workload))
+    check_outputs(outputs, _inputs([args.arch], args.workload), args.trace)
     if args.trace is not None:
         _check_trace_dir(args.trace, outputs)
     workload = load_workload(args.workload)
@@ -415,14 +417,14 @@ def _run(args: argparse.Namespace) -> int:
     if args.chain or workload.labels is not None:  # check the host graph before simulating
         graph = host_graph(workload, layers, args.chain)
     arch = load_checked(args.arch, workload, layers)
-    planned = check_outputs(_run_outputs(args, layers, arch),
+    planned = check_outputs(_run_outputs(args, workload, layers, arch),
                             _inputs([args.arch], args.workload, [arch]), args.trace)
 
     _announce(args.quiet, layers, macs, [arch])
     _warmup(args.quiet, [arch])
     run = _simulate_report(arch, workload, layers, args.trace is not None, args.quiet,
                            graph if args.chain else None)
-    files = _output_files(args, arch, run)
+    files = _output_files(args, arch, workload, run)
     _write_outputs(files, {o.target.path: o.option for o in planned}, args.trace)
 
     report = run.report

@@ -103,7 +103,7 @@ def trace_stems(layer_names: Sequence[str]) -> dict[str, str]:
     """Unique, deterministic file-name stems: :func:`trace_stem` of each name, and where two
     names give the same stem (compared case-insensitively, for case-insensitive file systems),
     each of those gets ``-`` and the first 8 hex digits of the SHA-256 of its UTF-8 name. A stem
-    depends only on the names it collides with, not on their order or on ``--layers``."""
+    depends only on the names it collides with, not on their order."""
     stems = {name: trace_stem(name) for name in layer_names}
     count: dict[str, int] = {}
     for stem in stems.values():
@@ -202,12 +202,17 @@ def trace_files(
     power: Mapping[str, tuple[Sequence[str], np.ndarray]] | None = None,
     clock_mhz: float = 500.0,
     bin_cycles: int = 1,
+    all_names: Sequence[str] | None = None,
 ) -> dict[Path, bytes]:
     """``folder/<stem>.trace.csv`` and ``.trace.png`` (toggles per cycle) for every layer (needs
-    their traces; stems from :func:`trace_stems`); with ``power`` ({layer: (columns, per-cycle pJ)}) also ``<layer>.power.csv``
-    (average mW per bin of ``bin_cycles``) and ``<layer>.power.png``."""
+    their traces; stems from :func:`trace_stems`); with ``power`` ({layer: (columns, per-cycle
+    pJ)}) also ``<stem>.power.csv`` (average mW per bin of ``bin_cycles``) and
+    ``<stem>.power.png``. ``all_names`` (default: the
+    simulated layers) are the names the stems are made unique among: pass every layer of the
+    workload so that a layer's file names do not depend on which layers were run."""
     files: dict[Path, bytes] = {}
-    paths = trace_paths([s.name for s in sims], folder, power is not None)
+    names = [s.name for s in sims] if all_names is None else all_names
+    paths = trace_paths(names, folder, power is not None)
     for s in sims:
         if s.result.trace is None:
             raise ValueError(f"layer {s.name!r} was simulated without a trace")
