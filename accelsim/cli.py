@@ -183,8 +183,9 @@ def _guarded(command: Callable[[], int], debug: bool) -> int:
     except Exception as exc:  # the last resort: a bug (RecursionError, MemoryError included)
         if debug:
             traceback.print_exc()
-        print(f"accelsim: internal error — please report: {type(exc).__name__}: "
-              f"{_one_line(str(exc))}", file=sys.stderr)
+        message = _one_line(str(exc))
+        print(f"accelsim: internal error — please report: {type(exc).__name__}"
+              f"{': ' + message if message else ''}", file=sys.stderr)
         return EXIT_INTERNAL
 
 
