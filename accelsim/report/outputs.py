@@ -11,7 +11,8 @@ Policy (docs/decisions.md, "Output paths"):
   never created, truncated or renamed. A FIFO needs a reader when the outputs are written
   (it is opened without blocking; no reader is an error and nothing is written).
 - Anything else (a folder, a block device, a socket) is refused, as is a missing path under
-  ``/dev`` or ``/proc``.
+  ``/dev``, ``/proc`` or ``/sys``, and a regular file reached through ``/proc`` (``/dev/stdout``
+  redirected to a file: replacing that file would lose what the shell writes to it).
 - No output may be the same file as an input (same resolved path, or the same inode: symlinks and
   hard links included), and no two outputs may be the same file, except character devices (two
   outputs to ``/dev/null`` lose nothing).
@@ -91,6 +92,10 @@ def resolve_output(path: Path | str, option: str, new_folder: Path | None = None
             raise OutputError(str(path), option, "a path in an existing, writable folder")
         return Target(path, real, False, False, None)
     identity = (st.st_dev, st.st_ino)
+    if stat.S_ISREG(st.st_mode) and _through_proc(path):
+        raise OutputError(str(path), option, "the file's own path (this one reaches a regular "
+                          "file through /proc, e.g. /dev/stdout redirected to a file, which "
+                          "cannot be replaced safely)", str(real))
     if stat.S_ISREG(st.st_mode):
         if not os.access(real.parent, os.W_OK):
             raise OutputError(str(path), option, "a file in a writable folder "
@@ -100,6 +105,20 @@ def resolve_output(path: Path | str, option: str, new_folder: Path | None = None
         return Target(path, path, True, stat.S_ISCHR(st.st_mode), identity)
     kind = "a folder" if stat.S_ISDIR(st.st_mode) else "a block device or socket"
     raise OutputError(str(path), option, "a file path, a character device or a FIFO", kind)
+
+
+def _through_proc(path: Path) -> bool:
+    """Whether ``path`` is resolved through ``/proc`` (``/dev/stdout``, ``/dev/fd/N``, ...)."""
+    current = os.path.abspath(path)
+    for _ in range(40):  # the kernel's limit on symlinks in a path
+        folder = os.path.realpath(os.path.dirname(current))
+        current = os.path.join(folder, os.path.basename(current))
+        if current.startswith("/proc/"):
+            return True
+        if not os.path.islink(current):
+            return False
+        current = os.path.join(folder, os.readlink(current))
+    return True
 
 
 @dataclass(frozen=True)

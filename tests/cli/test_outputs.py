@@ -7,10 +7,12 @@ byte-identical tree afterwards (inputs unchanged, nothing new in the output fold
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import socket
 import stat
+import subprocess
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,7 +24,9 @@ import pytest
 from accelsim.cli import main
 from accelsim.report.outputs import SYSTEM_DIRS
 from accelsim.workload import Layer, save_workload
-from tests.cli.test_cli import assert_one_line_error, write_arch, write_workload
+from tests.cli.test_cli import (
+    accelsim_command, assert_one_line_error, write_arch, write_workload,
+)
 
 TECH_45NM = Path(__file__).resolve().parents[2] / "accelsim" / "energy" / "tech" / "45nm.yaml"
 
@@ -372,3 +376,25 @@ def test_interrupt_exits_130(case: Case, monkeypatch, capsys) -> None:
     assert main(_run(case, "--json", str(case.out / "r.json"))) == 130
     assert_one_line_error(capsys.readouterr().err, "interrupted")
     assert snapshot(case.tmp) == before
+
+
+# ---------------------------------------------------------------------------- /dev/stdout
+
+
+def test_dev_stdout_into_a_pipe_is_written_in_place(case: Case) -> None:
+    done = subprocess.run([*accelsim_command(), *_run(case, "--json", "/dev/stdout")],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    report, table = done.stdout.split("\n}\n")
+    assert json.loads(report + "}")["total"]["check"] == "exact"
+    assert "TOTAL" in table and done.stderr == ""
+
+
+def test_dev_stdout_redirected_to_a_file_is_refused(case: Case) -> None:
+    target = case.out / "shell-redirect.txt"
+    with open(target, "w") as stdout:
+        done = subprocess.run([*accelsim_command(), *_run(case, "--json", "/dev/stdout")],
+                              stdout=stdout, stderr=subprocess.PIPE, text=True, check=False)
+    assert done.returncode == 2
+    assert_one_line_error(done.stderr, "/dev/stdout", "--json", str(target))
+    assert target.read_bytes() == b"" and [p.name for p in case.out.iterdir()] == [target.name]
