@@ -325,7 +325,7 @@ def test_usage_error_is_one_line(argv: list[str], needles: list[str], tmp_path: 
 
 
 def test_help_exits_0_and_lists_exit_codes(capsys) -> None:
-    for argv in (["--help"], ["run", "--help"], ["compare", "--help"]):
+    for argv in (["--help"], ["run", "--help"], ["compare", "--help"], ["inspect", "--help"]):
         assert main(argv) == 0
         text = " ".join(capsys.readouterr().out.split())
         assert "exit codes: 0 success" in text and "3 internal error" in text and "130" in text
