@@ -284,14 +284,15 @@ def _write_outputs(files: dict[Path, bytes], options: dict[Path, str],
     from accelsim.report import write_atomically
 
     created = folder is not None and not folder.exists()
+    if created:
+        try:
+            folder.mkdir()
+        except OSError as exc:
+            raise OutputError(str(folder), "--trace", "a folder that can be created",
+                              exc.strerror or str(exc)) from None
     try:
-        if folder is not None:
-            folder.mkdir(exist_ok=True)
         write_atomically(files, options)
-    except OSError as exc:
-        raise OutputError(str(folder), "--trace", "a folder that can be created",
-                          exc.strerror or str(exc)) from None
-    except OutputError:
+    except BaseException:  # a write error or an interrupt: leave no empty trace folder behind
         if created:
             with suppress(OSError):
                 os.rmdir(folder)

@@ -193,7 +193,7 @@ def _open_stream(target: Target, option: str) -> int:
     try:
         fd = os.open(target.path, os.O_WRONLY | os.O_NONBLOCK | os.O_NOCTTY)
     except OSError as exc:
-        if exc.errno == errno.ENXIO:
+        if exc.errno == errno.ENXIO and not target.char_device:
             raise OutputError(str(target.path), option, "a FIFO that a process is reading",
                               "no reader") from None
         raise OutputError(str(target.path), option, "a device or FIFO that can be opened for "

@@ -188,6 +188,9 @@ RUN_CASES: dict[str, Callable[[Case], tuple[list[str], list[str]]]] = {
     "json-dev-full-write-error": lambda c: (
         _run(c, "--csv", str(c.out / "r.csv"), "--json", "/dev/full"),
         ["/dev/full", "--json", "No space left on device"]),
+    "new-trace-folder-removed-on-write-error": lambda c: (
+        _run(c, "--trace", str(c.out / "t"), "--json", "/dev/full"),
+        ["/dev/full", "--json", "No space left on device"]),
     "timeline-fifo-without-reader": _timeline_fifo,
     "max-macs-exceeded": lambda c: (
         _run(c, "--json", str(c.out / "r.json"), "--max-macs", "1e2"),
