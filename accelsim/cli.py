@@ -1,8 +1,10 @@
-"""The ``accelsim`` command line (SPEC §2).
+"""The ``accelsim`` command line.
 
 The only module that prints results, turns :class:`~accelsim.errors.AccelsimError` into one line on
-stderr, and sets exit codes: 0 success, 1 simulated outputs differ from the reference, 2 bad input.
-Simulation modules are imported inside the commands, so ``--help`` and ``inspect`` stay fast.
+stderr, and sets exit codes: 0 success, 1 simulated outputs differ from the reference, 2 bad input
+(including usage errors and unusable output paths), 3 internal error (a bug: one line, the
+traceback with ``--debug``), 130 interrupted. Simulation modules are imported inside the commands,
+so ``--help`` and ``inspect`` stay fast.
 """
 
 from __future__ import annotations
@@ -11,48 +13,82 @@ import argparse
 import json
 import os
 import sys
+import traceback
 from collections.abc import Callable, Sequence
+from contextlib import suppress
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from accelsim import __version__
-from accelsim.errors import AccelsimError, WorkloadError
+from accelsim.errors import AccelsimError, OutputError, WorkloadError
 
-EXIT_OK, EXIT_MISMATCH, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_OK, EXIT_MISMATCH, EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
-#: Commands of SPEC §2 that are registered but not implemented yet: name -> (help, issue).
+EPILOG = ("exit codes: 0 success; 1 simulated outputs differ from the reference; 2 bad input, a "
+          "usage error or an unusable output path (one line naming the file and the key or "
+          "option); 3 internal error, a bug (one line; the traceback with --debug); "
+          "130 interrupted")
+
+#: Commands that are registered but not implemented yet: name -> (help, issue).
 NOT_YET = {
     "sweep": ("design-space sweep from a SWEEP.yaml", "'accelsim sweep'"),
 }
 
 
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An ArgumentParser whose usage errors are one line on stderr (``accelsim: error: PROG:
+    MESSAGE (see PROG --help)``) and exit 2; ``--help`` and ``--version`` are unchanged."""
+
+    def error(self, message: str) -> NoReturn:
+        print(f"accelsim: error: {self.prog}: {_one_line(message)} (see {self.prog} --help)",
+              file=sys.stderr)
+        self.exit(EXIT_BAD_INPUT)
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="accelsim",
         description="Cycle-level, bit-accurate simulator of systolic-array DNN accelerators.",
-        epilog="exit codes: 0 success, 1 simulated outputs differ from the reference, 2 bad input",
+        epilog=EPILOG,
     )
     parser.add_argument("--version", action="version", version=f"accelsim {__version__}")
+    parser.add_argument("--debug", action="store_true",
+                        help="on an internal error, also print the traceback")
+    debug = OneLineParser(add_help=False)
+    debug.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                       help="on an internal error, also print the traceback")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    run = sub.add_parser("run", help="simulate a workload on an architecture",
+    run = sub.add_parser("run", help="simulate a workload on an architecture", epilog=EPILOG,
+                         parents=[debug],
                          description="Simulate WORKLOAD on ARCH, check every layer's outputs "
-                                     "against the reference and print a per-layer table.")
-    run.add_argument("arch", metavar="ARCH.yaml", help="architecture file (SPEC §3)")
-    run.add_argument("workload", metavar="WORKLOAD.npz", help="workload file (SPEC §4)")
+                                     "against the reference and print a per-layer table. No "
+                                     "output may name an input file or another output.")
+    run.add_argument("arch", metavar="ARCH.yaml",
+                     help="architecture file (YAML; keys in accelsim/config/schema.py)")
+    run.add_argument("workload", metavar="WORKLOAD.npz",
+                     help="workload file (an .npz with a JSON manifest; see README)")
     run.add_argument("--layers", metavar="NAMES",
                      help="comma-separated layer names to simulate (default: all, in file order)")
     run.add_argument("--json", type=Path, metavar="OUT.json",
-                     help="write the full report (SPEC §7)")
+                     help="write the full report (per layer and total: cycles, toggles, energy, "
+                          "memory traffic, check)")
     run.add_argument("--csv", type=Path, metavar="OUT.csv", help="write one row per layer")
     run.add_argument("--outputs", type=Path, metavar="OUT.npz",
                      help="write the simulated outputs as <layer>/y integer arrays")
     run.add_argument("--trace", type=Path, metavar="DIR",
                      help="write DIR/<layer>.trace.csv (toggles per cycle per class), "
                           "DIR/<layer>.power.csv (average power per cycle, or per --trace-bin "
-                          "cycles, by class) and .png plots of both")
+                          "cycles, by class) and .png plots of both; <layer> is the layer name "
+                          "with characters outside A-Z a-z 0-9 . _ - replaced by _ (and a hash "
+                          "suffix where two names would give the same file)")
     run.add_argument("--trace-bin", type=_positive_int, default=1, metavar="CYCLES",
                      help="bin size of the power trace CSV in cycles (default 1: every cycle)")
+    _add_max_macs(run)
     run.add_argument("--quiet", action="store_true",
                      help="no progress bar and no notes on stderr (the table is still printed)")
     run.add_argument("--chain", action="store_true",
@@ -63,7 +99,7 @@ def _parser() -> argparse.ArgumentParser:
     run.set_defaults(handler=_run)
 
     compare = sub.add_parser(
-        "compare", help="compare architectures on one workload",
+        "compare", help="compare architectures on one workload", epilog=EPILOG, parents=[debug],
         description="Simulate WORKLOAD on every ARCH and print cycles, energy, energy per MAC and "
                     "the energy breakdown side by side.")
     compare.add_argument("files", nargs="+", metavar="ARCH.yaml ... WORKLOAD.npz",
@@ -72,17 +108,23 @@ def _parser() -> argparse.ArgumentParser:
                          help="comma-separated layer names to simulate (default: all)")
     compare.add_argument("--plot", type=Path, metavar="OUT.png",
                          help="write a stacked bar chart of the energy breakdown per architecture")
+    _add_max_macs(compare, " (all architectures together)")
     compare.add_argument("--quiet", action="store_true",
                          help="no progress bar and no notes on stderr")
     compare.set_defaults(handler=_compare)
 
     inspect = sub.add_parser(
         "inspect", help="validate and summarise a workload, an arch file or a technology table",
-        description="Summarise FILE (a WORKLOAD.npz or an ARCH.yaml), or with --tech print a "
-                    "technology table, its calibrated per-toggle energies and its sources.")
+        epilog=EPILOG, parents=[debug],
+        description="Summarise FILE (a WORKLOAD.npz: layers, shapes, MACs, schemes, accuracy; or "
+                    "an ARCH.yaml), or with --tech print a technology table, its calibrated "
+                    "per-toggle energies and its sources.")
     inspect.add_argument("file", metavar="FILE", nargs="?", help="a WORKLOAD.npz or an ARCH.yaml")
     inspect.add_argument("--tech", metavar="NAME|PATH",
                          help="a built-in technology table name (e.g. 45nm) or a technology YAML")
+    inspect.add_argument("--full", action="store_true",
+                         help="also print a workload's full provenance (the manifest's source "
+                              "JSON)")
     inspect.set_defaults(handler=_inspect)
 
     export = sub.add_parser(
@@ -98,29 +140,53 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_max_macs(parser: argparse.ArgumentParser, scope: str = "") -> None:
+    from accelsim.work import DEFAULT_MAX_MACS
+
+    parser.add_argument("--max-macs", type=_count, default=DEFAULT_MAX_MACS, metavar="N",
+                        help=f"refuse to simulate more than N MACs{scope}, before loading the "
+                             f"architecture (an integer or e.g. 1e9; default "
+                             f"{DEFAULT_MAX_MACS:.0e}, about five ResNet-18 inferences)")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with ``argv`` (default ``sys.argv[1:]``); return the exit code."""
     argv = sys.argv[1:] if argv is None else list(argv)
+    debug = False
+    while argv[:1] == ["--debug"]:
+        debug, argv = True, argv[1:]
     if argv[:1] == ["export"]:  # its own parser (accelsim.export.export), options and --help
-        return _guarded(lambda: _export(argv[1:]))
+        return _guarded(lambda: _export(argv[1:]), debug)
     parser = _parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help / --version (0) or a usage error (2), already printed
         return exc.code if isinstance(exc.code, int) else EXIT_BAD_INPUT
-    return _guarded(lambda: args.handler(args))
+    return _guarded(lambda: args.handler(args), debug or args.debug)
 
 
-def _guarded(command: Callable[[], int]) -> int:
-    """Run ``command``; an AccelsimError becomes one line on stderr and exit 2."""
+def _guarded(command: Callable[[], int], debug: bool) -> int:
+    """Run ``command``: an AccelsimError becomes one line on stderr and exit 2, an interrupt exit
+    130, a closed stdout pipe exit 141 (quietly), and any other exception (a bug) one line and
+    exit 3, with the traceback before it when ``debug``."""
     try:
         return command()
     except AccelsimError as exc:
         _error(exc.one_line())
+        return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         _error("interrupted")
-        return 130
-    return EXIT_BAD_INPUT
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:  # e.g. `accelsim inspect ... | head`: not an error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+    except Exception as exc:  # the last resort: a bug (RecursionError, MemoryError included)
+        if debug:
+            traceback.print_exc()
+        message = _one_line(str(exc))
+        print(f"accelsim: internal error — please report: {type(exc).__name__}"
+              f"{': ' + message if message else ''}", file=sys.stderr)
+        return EXIT_INTERNAL
 
 
 def _export(argv: Sequence[str]) -> int:
@@ -141,8 +207,23 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _count(text: str) -> int:
+    from accelsim.work import parse_count
+
+    try:
+        return parse_count(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0 such as 20000000000 or "
+                                         f"2e10, got {text!r}") from None
+
+
 def _error(message: str) -> None:
     print(f"accelsim: error: {message}", file=sys.stderr)
+
+
+def _note(quiet: bool, message: str) -> None:
+    if not quiet:
+        print(f"accelsim: {message}", file=sys.stderr, flush=True)
 
 
 def _not_yet(args: argparse.Namespace) -> int:
@@ -151,25 +232,74 @@ def _not_yet(args: argparse.Namespace) -> int:
     return EXIT_BAD_INPUT
 
 
+# ------------------------------------------------------------------------------------ outputs
+
+
+def _inputs(arch_paths: Sequence[str], workload_path: str,
+            archs: Sequence[Any] = ()) -> list[tuple[str, Path]]:
+    """The files a run reads: arch files, the workload, user technology tables."""
+    files = [("ARCH.yaml", Path(p)) for p in arch_paths] + [("WORKLOAD.npz", Path(workload_path))]
+    for arch in archs:
+        tech = arch.energy.technology
+        if os.path.isfile(tech):
+            files.append(("energy.technology", Path(tech)))
+    return files
+
+
+def _check_trace_dir(trace: Path, outputs: Sequence[tuple[str, Path]]) -> None:
+    """``--trace DIR``: an existing writable folder or a new one in one, not another output."""
+    folder = trace if trace.exists() else trace.parent
+    if not folder.is_dir() or not os.access(folder, os.W_OK):
+        raise OutputError(str(trace), "--trace",
+                          "a writable folder, or a new one in an existing writable folder")
+    real = os.path.realpath(trace)
+    for option, path in outputs:
+        if os.path.realpath(path) == real:
+            raise OutputError(str(trace), "--trace", "a folder no other output writes",
+                              f"the same path as {option} {path}")
+
+
+def _run_outputs(args: argparse.Namespace, workload: Any = None, layers: Sequence[Any] = (),
+                 arch: Any = None) -> list[tuple[str, Path]]:
+    """``(option, path)`` of every file the run writes; trace files only with the workload, the
+    layers and the arch (the memory timeline when its memory is simulated)."""
+    from accelsim.report import trace_paths
+    from accelsim.sim.memory import TIMELINE_FILES
+
+    files = [(f"--{o}", getattr(args, o)) for o in ("json", "csv", "outputs")
+             if getattr(args, o) is not None]
+    if args.trace is not None and arch is not None:
+        paths = trace_paths([layer.name for layer in workload.layers], args.trace)
+        for layer in layers:
+            files += [("--trace", p) for p in paths[layer.name].values()]
+        if arch.buffers is not None or arch.dram is not None:
+            files += [("--trace", args.trace / name) for name in TIMELINE_FILES]
+    return files
+
+
+def _write_outputs(files: dict[Path, bytes], options: dict[Path, str],
+                   folder: Path | None = None) -> None:
+    """Write ``files`` all or none (:func:`accelsim.report.write_atomically`), creating
+    ``folder`` first if it is missing, and removing it again if the write fails."""
+    from accelsim.report import write_atomically
+
+    created = folder is not None and not folder.exists()
+    if created:
+        try:
+            folder.mkdir()
+        except OSError as exc:
+            raise OutputError(str(folder), "--trace", "a folder that can be created",
+                              exc.strerror or str(exc)) from None
+    try:
+        write_atomically(files, options)
+    except BaseException:  # a write error or an interrupt: leave no empty trace folder behind
+        if created:
+            with suppress(OSError):
+                os.rmdir(folder)
+        raise
+
+
 # ---------------------------------------------------------------------------------------- run
-
-
-def _check_output_paths(args: argparse.Namespace) -> None:
-    """Fail before simulating if an output could not be written (AccelsimError naming the
-    option)."""
-    for option in ("json", "csv", "outputs"):
-        path: Path | None = getattr(args, option)
-        if path is None:
-            continue
-        if path.is_dir():
-            raise AccelsimError(str(path), f"--{option}", "a file path, not a folder")
-        if not path.parent.is_dir() or not os.access(path.parent, os.W_OK):
-            raise AccelsimError(str(path), f"--{option}", "a path in an existing, writable folder")
-    if args.trace is not None:
-        folder = args.trace if args.trace.exists() else args.trace.parent
-        if not folder.is_dir() or not os.access(folder, os.W_OK):
-            raise AccelsimError(str(args.trace), "--trace",
-                                "a writable folder, or a new one in an existing writable folder")
 
 
 def _select_layers(workload: Any, names: str | None) -> tuple[Any, ...]:
@@ -187,22 +317,47 @@ def _select_layers(workload: Any, names: str | None) -> tuple[Any, ...]:
     return tuple(layer for layer in workload.layers if layer.name in wanted)
 
 
+def _check_work(workload: Any, layers: Sequence[Any], max_macs: int, runs: int = 1) -> int:
+    """Total MACs of ``runs`` simulations of ``layers``; WorkloadError naming ``--max-macs``
+    when they exceed ``max_macs``."""
+    from accelsim.work import layer_macs
+
+    macs = sum(layer_macs(layer) for layer in layers) * runs
+    if macs > max_macs:
+        per_run = f" ({runs} architectures)" if runs > 1 else ""
+        raise WorkloadError(workload.path, "--max-macs",
+                            f"a run of at most {max_macs:,} MACs (raise --max-macs to allow it)",
+                            f"{macs:,} MACs{per_run}")
+    return macs
+
+
+def _announce(quiet: bool, layers: Sequence[Any], macs: int, archs: Sequence[Any]) -> None:
+    """The work about to be done, on stderr: layers, MACs and the estimated simulation time."""
+    from accelsim.work import estimate_seconds, format_seconds
+
+    seconds = sum(estimate_seconds(arch, layers) for arch in archs)
+    where = f"on {archs[0].name}" if len(archs) == 1 else f"on {len(archs)} architectures"
+    _note(quiet, f"simulating {len(layers)} layer(s), {macs:,} MACs {where}: about "
+                 f"{format_seconds(seconds)} on one core (an estimate from measured rates)")
+
+
 def _warmup(quiet: bool, archs: Sequence[Any]) -> None:
     """Compile the kernels of the PE kinds in use up front (so the progress bar measures the
     simulation only); numba's cache makes this fast after the first run."""
     from accelsim.kernels import warmup
 
-    if not quiet:
-        print("accelsim: compiling kernels…", file=sys.stderr, flush=True)
+    _note(quiet, "compiling kernels…")
     warmup(sorted({arch.pe.kind for arch in archs}))
 
 
-def _output_files(args: argparse.Namespace, arch: Any, report: Any,
-                  sims: Sequence[Any]) -> dict[Path, bytes]:
+def _output_files(args: argparse.Namespace, arch: Any, workload: Any,
+                  run: Any) -> dict[Path, bytes]:
     """Everything the run writes, rendered in memory."""
     from accelsim.energy import power_trace_pj
     from accelsim.report import outputs_npz, report_csv, report_json, trace_files
+    from accelsim.sim.memory import timeline_files
 
+    report, sims = run.report, run.sims
     files: dict[Path, bytes] = {}
     if args.json is not None:
         files[args.json] = report_json(report)
@@ -214,7 +369,9 @@ def _output_files(args: argparse.Namespace, arch: Any, report: Any,
         power = {s.name: power_trace_pj(arch, s) for s in sims}
         classes = tuple(sims[0].result.toggles)  # the PE kind's classes, in trace-column order
         files.update(trace_files(sims, classes, args.trace, power, arch.clock_mhz,
-                                 args.trace_bin))
+                                 args.trace_bin, [layer.name for layer in workload.layers]))
+        if run.memories is not None:
+            files.update(timeline_files(run.memories, [s.name for s in sims], args.trace))
     return files
 
 
@@ -248,34 +405,31 @@ def _simulate_report(arch: Any, workload: Any, layers: Sequence[Any], trace: boo
 
 def _run(args: argparse.Namespace) -> int:
     from accelsim.pipeline import host_graph, load_checked
-    from accelsim.report import format_summary, format_table, write_atomically
+    from accelsim.report import check_outputs, format_summary, format_table
     from accelsim.workload import load_workload
 
-    _check_output_paths(args)
+    outputs = _run_outputs(args)
+    check_outputs(outputs, _inputs([args.arch], args.workload), args.trace)
+    if args.trace is not None:
+        _check_trace_dir(args.trace, outputs)
     workload = load_workload(args.workload)
     layers = _select_layers(workload, args.layers)
+    macs = _check_work(workload, layers, args.max_macs)
     graph = None
     if args.chain or workload.labels is not None:  # check the host graph before simulating
         graph = host_graph(workload, layers, args.chain)
     arch = load_checked(args.arch, workload, layers)
+    planned = check_outputs(_run_outputs(args, workload, layers, arch),
+                            _inputs([args.arch], args.workload, [arch]), args.trace)
 
+    _announce(args.quiet, layers, macs, [arch])
     _warmup(args.quiet, [arch])
     run = _simulate_report(arch, workload, layers, args.trace is not None, args.quiet,
                            graph if args.chain else None)
-    report, sims, memories = run.report, run.sims, run.memories
-    files = _output_files(args, arch, report, sims)
-    try:
-        if args.trace is not None:
-            args.trace.mkdir(exist_ok=True)
-        write_atomically(files)
-        if args.trace is not None and memories is not None:
-            from accelsim.sim.memory import write_timeline
+    files = _output_files(args, arch, workload, run)
+    _write_outputs(files, {o.target.path: o.option for o in planned}, args.trace)
 
-            write_timeline(memories, [s.name for s in sims], args.trace)
-    except OSError as exc:
-        _error(f"writing outputs: {exc.strerror or exc}: {exc.filename}")
-        return EXIT_BAD_INPUT
-
+    report = run.report
     print(format_table(report))
     print(format_summary(report, arch.clock_mhz))
     if args.chain:
@@ -296,36 +450,33 @@ def _run(args: argparse.Namespace) -> int:
 
 def _compare(args: argparse.Namespace) -> int:
     from accelsim.pipeline import host_graph, load_checked
-    from accelsim.report import compare_png, format_compare, write_atomically
+    from accelsim.report import check_outputs, compare_png, format_compare
     from accelsim.workload import load_workload
 
     if len(args.files) < 2:
         raise AccelsimError(" ".join(args.files), "compare",
                             "one or more ARCH.yaml files followed by a WORKLOAD.npz")
     *arch_paths, workload_path = args.files
-    if args.plot is not None:
-        plot = args.plot
-        if plot.is_dir() or not plot.parent.is_dir() or not os.access(plot.parent, os.W_OK):
-            raise AccelsimError(str(plot), "--plot", "a file path in an existing, writable folder")
+    outputs = [] if args.plot is None else [("--plot", args.plot)]
+    check_outputs(outputs, _inputs(arch_paths, workload_path))
     workload = load_workload(workload_path)
     layers = _select_layers(workload, args.layers)
+    macs = _check_work(workload, layers, args.max_macs, len(arch_paths))
     if workload.labels is not None:
         host_graph(workload, layers, chain=False)
     archs = [load_checked(path, workload, layers) for path in arch_paths]
+    check_outputs(outputs, _inputs(arch_paths, workload_path, archs))
     names = [a.name for a in archs]
     labels = [n if names.count(n) == 1 else f"{n} ({p})" for n, p in zip(names, arch_paths)]
 
+    _announce(args.quiet, layers, macs, archs)
     _warmup(args.quiet, archs)
     runs = []
     for label, arch in zip(labels, archs):
         runs.append((label, _simulate_report(arch, workload, layers, False, args.quiet).report))
     if args.plot is not None:
         title = f"{workload.name}: energy by class"
-        try:
-            write_atomically({args.plot: compare_png(runs, title)})
-        except OSError as exc:
-            _error(f"writing outputs: {exc.strerror or exc}: {exc.filename}")
-            return EXIT_BAD_INPUT
+        _write_outputs({args.plot: compare_png(runs, title)}, {args.plot: "--plot"})
     print(f"workload: {workload.name} ({len(layers)} layers)")
     print(format_compare(runs))
     bad = [(label, arch, r) for (label, r), arch in zip(runs, archs) if r.total.check != "exact"]
@@ -346,7 +497,7 @@ def _inspect(args: argparse.Namespace) -> int:
         return EXIT_OK
     suffix = Path(args.file).suffix.lower()
     if suffix == ".npz":
-        print(_workload_summary(args.file))
+        print(_workload_summary(args.file, args.full))
     elif suffix in (".yaml", ".yml"):
         print(_arch_summary(args.file))
     else:
@@ -359,23 +510,33 @@ def _dtype(bits: int, signed: bool) -> str:
     return f"{'int' if signed else 'uint'}{bits}"
 
 
-def _workload_summary(path: str) -> str:
+def _workload_summary(path: str, full: bool = False) -> str:
+    """Name, file, hash, layers (shapes, data types, scheme, GEMM and MACs), total MACs, schemes,
+    labels and accuracy; the manifest's ``source`` JSON only when ``full`` (else its keys)."""
     from accelsim.report.write import format_columns
-    from accelsim.workload import load_workload, lower
+    from accelsim.work import gemm_dims, layer_macs
+    from accelsim.workload import load_workload
 
     wl = load_workload(path)
     header = ("layer", "op", "x shape", "w shape", "y shape", "x", "w", "quant", "groups", "M",
-              "K", "N")
+              "K", "N", "MACs")
     rows = []
     for layer in wl.layers:
-        g = lower(layer)
+        groups, m, k, n = gemm_dims(layer)
         y_shape = "-" if layer.y is None else str(list(layer.y.shape))
         rows.append((layer.name, layer.op, str(list(layer.x.shape)), str(list(layer.w.shape)),
                      y_shape, _dtype(layer.x_bits, layer.x_signed),
                      _dtype(layer.w_bits, layer.w_signed), layer.quant["scheme"],
-                     str(g.groups), str(g.M), str(g.K), str(g.N)))
+                     str(groups), str(m), str(k), str(n), f"{layer_macs(layer):,}"))
+    schemes = sorted({layer.quant["scheme"] for layer in wl.layers})
+    total = sum(layer_macs(layer) for layer in wl.layers)
     lines = [f"workload: {wl.name}", f"file: {wl.path}", f"sha256: {wl.sha256}",
-             f"source: {json.dumps(wl.source, sort_keys=True)}"]
+             f"layers: {len(wl.layers)}, {total:,} MACs; schemes: {', '.join(schemes)}"]
+    if full:
+        lines.append(f"source: {json.dumps(wl.source, sort_keys=True)}")
+    else:
+        keys = ", ".join(sorted(wl.source)) or "none"
+        lines.append(f"source keys: {keys} (--full prints the source JSON)")
     if wl.labels is not None:
         lines.append(f"labels: {len(wl.labels)}")
     if wl.accuracy is not None:

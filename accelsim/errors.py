@@ -28,3 +28,7 @@ class ConfigError(AccelsimError):
 
 class WorkloadError(AccelsimError):
     """A workload ``.npz`` file is invalid or does not fit the architecture."""
+
+
+class OutputError(AccelsimError):
+    """An output path is unusable (an input, another output, a folder, ...) or cannot be written."""

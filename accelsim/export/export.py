@@ -580,7 +580,9 @@ def _load_array(path: str, what: str) -> np.ndarray:
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    from accelsim.cli import OneLineParser
+
+    p = OneLineParser(
         prog="accelsim export",
         description="Quantize a trained PyTorch network and write a version-1 workload: every "
                     "conv2d/linear layer's integer inputs and weights, exact reference outputs, "
@@ -608,6 +610,22 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _output_path(args: argparse.Namespace) -> Path:
+    """The file ``--out`` writes (a symlink resolved): a regular or new file that is none of the
+    inputs (docs/decisions.md, "Output paths"); ExportError otherwise."""
+    from accelsim.report.outputs import check_outputs
+
+    model = args.model if os.path.isfile(args.model) else args.model.rpartition(":")[0]
+    inputs = [("MODEL", Path(model)), ("--data", Path(args.data)),
+              ("--labels", Path(args.labels))]
+    inputs += [] if args.calib is None else [("--calib", Path(args.calib))]
+    [out] = check_outputs([("--out", Path(args.out))], inputs)
+    if out.target.stream:
+        raise ExportError(args.out, "--out", "a regular file (a workload is written to a temp "
+                          "file and renamed)", "a device or FIFO")
+    return out.target.real
+
+
 def export_main(argv: Sequence[str] | None = None) -> int:
     """``accelsim export`` (SPEC §2): returns 0, or 2 after a one-line error on stderr."""
     try:
@@ -615,6 +633,7 @@ def export_main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else 2
     try:
+        out = _output_path(args)
         scheme = parse_scheme(args.scheme, args.weight_zero_points, args.unsigned_offset)
         data, labels = _load_array(args.data, "--data"), _load_array(args.labels, "--labels")
         calib = data if args.calib is None else _load_array(args.calib, "--calib")
@@ -623,17 +642,14 @@ def export_main(argv: Sequence[str] | None = None) -> int:
                 raise ExportError(args.data, "--samples", f"a count in [1, {len(data)}]",
                                   args.samples)
             data, labels = data[: args.samples], labels[: args.samples]
-        out = Path(args.out)
-        if not out.parent.is_dir() or out.is_dir():
-            raise ExportError(str(out), "--out", "a file path in an existing folder")
         model, graph = load_model(args.model)
         exported = export_network(model, graph, data, labels, scheme, calib,
-                                  args.name or out.stem, {"model": args.model})
+                                  args.name or Path(args.out).stem, {"model": args.model})
         exported.save(out)
     except AccelsimError as exc:
         print(f"accelsim: error: {exc.one_line()}", file=sys.stderr)
         return 2
     acc = exported.accuracy
-    print(f"{out}: {len(exported.layers)} layers, {acc['samples']} samples, scheme "
+    print(f"{args.out}: {len(exported.layers)} layers, {acc['samples']} samples, scheme "
           f"{scheme.text}: accuracy float {acc['float']:.4f}, quantized {acc['quantized']:.4f}")
     return 0

@@ -1,6 +1,8 @@
-"""The run report: a dataclass tree (``model``) and its serializations (``write``)."""
+"""The run report: a dataclass tree (``model``), its serializations (``write``) and
+the safe writing of output files (``outputs``)."""
 
 from accelsim.report.model import Accuracy, Report, WorkloadInfo, build_report
+from accelsim.report.outputs import check_outputs, write_atomically
 from accelsim.report.write import (
     compare_png,
     format_columns,
@@ -11,7 +13,7 @@ from accelsim.report.write import (
     report_csv,
     report_json,
     trace_files,
-    write_atomically,
+    trace_paths,
 )
 
 __all__ = [
@@ -27,6 +29,8 @@ __all__ = [
     "outputs_npz",
     "report_csv",
     "report_json",
+    "check_outputs",
     "trace_files",
+    "trace_paths",
     "write_atomically",
 ]

@@ -1,9 +1,6 @@
 """Serialize a Report (JSON, CSV, human table), simulated outputs (npz) and per-cycle traces
-(CSV + PNG), and write files atomically.
-
-Everything is rendered to bytes in memory first; :func:`write_atomically` then stages every file as
-a temp file in its target folder and renames them into place only when all were written, so a
-failure leaves neither partial outputs nor temp files.
+(CSV + PNG) to bytes in memory; :func:`accelsim.report.outputs.write_atomically` writes them all or
+none.
 """
 
 from __future__ import annotations
@@ -12,11 +9,9 @@ import csv
 import io
 import json
 import math
-import os
+import hashlib
 import re
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
-from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -87,9 +82,43 @@ def outputs_npz(sims: Sequence[LayerSim]) -> bytes:
     return buf.getvalue()
 
 
+#: Longest file-name stem taken from a layer name (characters), before the hash suffix.
+STEM_MAX = 80
+
+
 def trace_stem(layer_name: str) -> str:
-    """File-name stem for a layer: characters outside ``[A-Za-z0-9._-]`` become ``_``."""
-    return re.sub(r"[^A-Za-z0-9._-]", "_", layer_name)
+    """File-name stem for a layer: characters outside ``[A-Za-z0-9._-]`` become ``_`` and a
+    leading ``.`` becomes ``_`` (no hidden files); a stem longer than :data:`STEM_MAX` is cut
+    and suffixed like a collision (see :func:`trace_stems`)."""
+    stem = re.sub(r"[^A-Za-z0-9._-]", "_", layer_name)
+    stem = "_" + stem[1:] if stem.startswith(".") or not stem else stem
+    return stem if len(stem) <= STEM_MAX else f"{stem[:STEM_MAX]}-{_name_hash(layer_name)}"
+
+
+def _name_hash(layer_name: str) -> str:
+    return hashlib.sha256(layer_name.encode("utf-8")).hexdigest()[:8]
+
+
+def trace_stems(layer_names: Sequence[str]) -> dict[str, str]:
+    """Unique, deterministic file-name stems: :func:`trace_stem` of each name, and where two
+    names give the same stem (compared case-insensitively, for case-insensitive file systems),
+    each of those gets ``-`` and the first 8 hex digits of the SHA-256 of its UTF-8 name. A stem
+    depends only on the names it collides with, not on their order."""
+    stems = {name: trace_stem(name) for name in layer_names}
+    count: dict[str, int] = {}
+    for stem in stems.values():
+        count[stem.casefold()] = count.get(stem.casefold(), 0) + 1
+    return {name: stem if count[stem.casefold()] == 1 else f"{stem}-{_name_hash(name)}"
+            for name, stem in stems.items()}
+
+
+def trace_paths(layer_names: Sequence[str], folder: Path, power: bool = True
+                ) -> dict[str, dict[str, Path]]:
+    """``{layer: {"trace.csv": path, "trace.png": ..., "power.csv": ..., "power.png": ...}}``,
+    the files :func:`trace_files` writes in ``folder`` (power files only with ``power``)."""
+    kinds = ("trace.csv", "trace.png") + (("power.csv", "power.png") if power else ())
+    return {name: {kind: folder / f"{stem}.{kind}" for kind in kinds}
+            for name, stem in trace_stems(layer_names).items()}
 
 
 def trace_csv(trace: np.ndarray, classes: Sequence[str]) -> bytes:
@@ -173,54 +202,30 @@ def trace_files(
     power: Mapping[str, tuple[Sequence[str], np.ndarray]] | None = None,
     clock_mhz: float = 500.0,
     bin_cycles: int = 1,
+    all_names: Sequence[str] | None = None,
 ) -> dict[Path, bytes]:
-    """``folder/<layer>.trace.csv`` and ``.trace.png`` (toggles per cycle) for every layer (needs
-    their traces); with ``power`` ({layer: (columns, per-cycle pJ)}) also ``<layer>.power.csv``
-    (average mW per bin of ``bin_cycles``) and ``<layer>.power.png``."""
+    """``folder/<stem>.trace.csv`` and ``.trace.png`` (toggles per cycle) for every layer (needs
+    their traces; stems from :func:`trace_stems`); with ``power`` ({layer: (columns, per-cycle
+    pJ)}) also ``<stem>.power.csv`` (average mW per bin of ``bin_cycles``) and
+    ``<stem>.power.png``. ``all_names`` (default: the
+    simulated layers) are the names the stems are made unique among: pass every layer of the
+    workload so that a layer's file names do not depend on which layers were run."""
     files: dict[Path, bytes] = {}
+    names = [s.name for s in sims] if all_names is None else all_names
+    paths = trace_paths(names, folder, power is not None)
     for s in sims:
         if s.result.trace is None:
             raise ValueError(f"layer {s.name!r} was simulated without a trace")
-        stem = trace_stem(s.name)
-        files[folder / f"{stem}.trace.csv"] = trace_csv(s.result.trace, classes)
-        files[folder / f"{stem}.trace.png"] = trace_png(s.result.trace, classes,
-                                                        f"{s.name}: toggles per cycle")
+        path = paths[s.name]
+        files[path["trace.csv"]] = trace_csv(s.result.trace, classes)
+        files[path["trace.png"]] = trace_png(s.result.trace, classes,
+                                             f"{s.name}: toggles per cycle")
         if power is not None:
             columns, table = power[s.name]
-            files[folder / f"{stem}.power.csv"] = power_csv(columns, table, clock_mhz, bin_cycles)
-            files[folder / f"{stem}.power.png"] = power_png(
+            files[path["power.csv"]] = power_csv(columns, table, clock_mhz, bin_cycles)
+            files[path["power.png"]] = power_png(
                 columns, table, clock_mhz, f"{s.name}: power at {clock_mhz:g} MHz")
     return files
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def write_atomically(files: Mapping[Path, bytes]) -> None:
-    """Write all files or none: stage each as a temp file in its target folder, then ``os.replace``.
-
-    Raises OSError (after removing every temp file) if any file cannot be staged.
-    """
-    mode = 0o666 & ~_umask()
-    staged: list[tuple[str, Path]] = []
-    try:
-        for target, data in files.items():
-            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-            staged.append((tmp, target))
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-            os.chmod(tmp, mode)
-        while staged:
-            tmp, target = staged[0]
-            os.replace(tmp, target)
-            staged.pop(0)
-    finally:
-        for tmp, _ in staged:
-            with suppress(OSError):
-                os.unlink(tmp)
 
 
 def _top_components(energy: Mapping[str, float], n: int = 2) -> str:

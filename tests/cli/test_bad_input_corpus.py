@@ -1,6 +1,6 @@
 """Every case of the arch and workload bad-input corpora, through ``accelsim run``: exit 2, one line
-on stderr naming the file and key, no traceback, no output file created, and the input file left
-byte for byte as it was."""
+on stderr naming the file and key, no traceback, no output file created and the inputs unchanged.
+The output-path corpus is tests/cli/test_outputs.py."""
 
 from __future__ import annotations
 
@@ -16,12 +16,12 @@ from tests.unit.test_workload import BAD, _write_raw
 
 def _run_and_check(arch: Path, workload: Path, out: Path, file: Path, key: str, capsys) -> None:
     out.mkdir()
-    before = file.read_bytes()
+    inputs = {p: p.read_bytes() for p in (arch, workload) if p.is_file()}
     assert main(["run", str(arch), str(workload), *outputs_args(out)]) == 2
     needles = [str(file)] + ([key] if key else [])
     assert_one_line_error(capsys.readouterr().err, *needles)
     assert list(out.iterdir()) == [], "no output may be written on bad input"
-    assert file.read_bytes() == before, "the input must be left as it was"
+    assert {p: p.read_bytes() for p in inputs} == inputs, "inputs are never modified"
 
 
 @pytest.mark.parametrize("text, key", [c[1:3] for c in BAD_INPUTS], ids=[c[0] for c in BAD_INPUTS])

@@ -152,6 +152,19 @@ def test_inspect(tmp_path: Path, capsys) -> None:
     assert_one_line_error(capsys.readouterr().err, str(other))
 
 
+def test_inspect_summary_and_full(capsys) -> None:
+    digits = ROOT / "workloads" / "digits_int8.npz"
+    assert main(["inspect", str(digits)]) == 0
+    text = capsys.readouterr().out
+    assert "layers: 3, 5,120,000 MACs; schemes: int" in text
+    assert "3,686,400" in text and "accuracy: " in text and '"quantized": 0.98' in text
+    assert "source keys: " in text and '"graph"' not in text  # the host graph only with --full
+    assert main(["inspect", str(digits), "--full"]) == 0
+    full = capsys.readouterr().out
+    source = next(line for line in full.splitlines() if line.startswith("source: "))
+    assert "graph" in json.loads(source[len("source: "):])
+
+
 def test_help_lists_every_command(capsys) -> None:
     assert main(["--help"]) == 0
     text = capsys.readouterr().out

@@ -22,9 +22,10 @@ from accelsim.config.schema import (
 )
 from accelsim.dataflows import REGISTRY as DATAFLOWS
 from accelsim.errors import ConfigError
+from accelsim.report import write_atomically
 from accelsim.sim.memory import (
     DramSpan, FoldSpan, LayerGeometry, layer_geometry, plan_memory, simulate_memory,
-    write_timeline,
+    timeline_files,
 )
 from accelsim.sim.memory.dram import DramChannel
 from accelsim.sim.memory.tiling import IfmapGeometry
@@ -385,7 +386,8 @@ def test_shipped_memory_config_runs_a_small_network(path: Path) -> None:
 def test_write_timeline(tmp_path: Path) -> None:
     a = arch("ws", bw=8.0, latency=20)
     results = simulate_memory(a, [gemm("ws", 64, 8, 8, name="a"), gemm("ws", 32, 8, 4, name="b")])
-    write_timeline(results, ["a", "b"], tmp_path / "trace")
+    (tmp_path / "trace").mkdir()
+    write_atomically(timeline_files(results, ["a", "b"], tmp_path / "trace"))
     with open(tmp_path / "trace" / "memory_folds.csv") as fh:
         rows = list(csv.DictReader(fh))
     assert [r["layer"] for r in rows] == ["a"] * 4 + ["b"] * 2

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 import accelsim
+from accelsim.errors import OutputError
 from accelsim.report import (
     WorkloadInfo,
     build_report,
@@ -209,7 +210,7 @@ def test_write_atomically_leaves_nothing_on_failure(tmp_path: Path) -> None:
         tmp_path / "old.json": b"new",
         tmp_path / "missing" / "c.npz": b"z",  # its folder does not exist
     }
-    with pytest.raises(OSError):
+    with pytest.raises(OutputError, match="missing"):
         write_atomically(files)
     assert [p.name for p in tmp_path.iterdir()] == ["old.json"]
     assert (tmp_path / "old.json").read_bytes() == b"old"

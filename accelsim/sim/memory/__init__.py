@@ -22,10 +22,10 @@ from accelsim.sim.memory.dram import DramChannel
 from accelsim.sim.memory.scheduler import DramSpan, FoldSpan, Schedule
 from accelsim.sim.memory.sram import buffer_slots
 from accelsim.sim.memory.tiling import LayerPlan, Planner
-from accelsim.sim.memory.timeline import write_timeline
+from accelsim.sim.memory.timeline import TIMELINE_FILES, timeline_files
 
 __all__ = ["DramSpan", "FoldSpan", "LayerGeometry", "MemoryResult", "layer_geometry",
-           "plan_memory", "simulate_memory", "write_timeline"]
+           "plan_memory", "simulate_memory", "timeline_files", "TIMELINE_FILES"]
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """``--trace DIR`` output of the memory system: fold and DRAM timelines as CSV and a Gantt PNG.
 
-Files (written atomically: a temporary file in ``DIR``, then ``os.replace``):
+Files (rendered to bytes by :func:`timeline_files`; the command line writes them with its other
+outputs, all or none):
 
 - ``memory_folds.csv``: ``layer,fold,start_cycle,end_cycle,stall_cycles`` — one row per fold;
 - ``memory_dram.csv``: ``layer,direction,operand,start_cycle,end_cycle,bytes`` — one row per DRAM
@@ -11,12 +12,16 @@ Files (written atomically: a temporary file in ``DIR``, then ``os.replace``):
 
 from __future__ import annotations
 
+import csv
 import io
-import os
-import tempfile
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from accelsim.sim.memory.scheduler import DramSpan, FoldSpan
+
+if TYPE_CHECKING:
+    from accelsim.sim.memory import MemoryResult
 
 
 def _fmt(v: float) -> str:
@@ -24,34 +29,38 @@ def _fmt(v: float) -> str:
     return str(int(v)) if float(v).is_integer() else f"{v:.3f}"
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+#: The files :func:`timeline_files` renders, in ``DIR``.
+TIMELINE_FILES = ("memory_folds.csv", "memory_dram.csv", "memory_timeline.png")
 
 
-def write_timeline(results, names, out_dir) -> None:
-    """Write the fold and DRAM timelines of ``results`` (``MemoryResult`` per layer, named
-    ``names``) to ``out_dir`` (created if missing) as CSV files and a Gantt-style PNG."""
+def _csv(header: str, rows: list[list[object]]) -> bytes:
+    """CSV bytes (layer names quoted where they hold commas, quotes or line breaks)."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(header.split(","))
+    writer.writerows(rows)
+    return buf.getvalue().encode("utf-8")
+
+
+def timeline_files(results: Sequence[MemoryResult], names: Sequence[str],
+                   out_dir: Path) -> dict[Path, bytes]:
+    """The fold and DRAM timelines of ``results`` (one ``MemoryResult`` per layer, named
+    ``names``) as ``{out_dir / file: bytes}`` for the :data:`TIMELINE_FILES`: two CSV files and a
+    Gantt-style PNG."""
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     folds = [e for r in results for e in r.timeline if isinstance(e, FoldSpan)]
     spans = sorted((e for r in results for e in r.timeline if isinstance(e, DramSpan)),
                    key=lambda s: (s.start, s.end))
-    lines = ["layer,fold,start_cycle,end_cycle,stall_cycles"]
-    lines += [f"{f.layer},{f.fold},{_fmt(f.start)},{_fmt(f.end)},{_fmt(f.stall)}" for f in folds]
-    _write_atomically(out / "memory_folds.csv", ("\n".join(lines) + "\n").encode())
-    lines = ["layer,direction,operand,start_cycle,end_cycle,bytes"]
-    lines += [f"{s.layer},{s.direction},{s.operand},{_fmt(s.start)},{_fmt(s.end)},{s.bytes}"
-              for s in spans]
-    _write_atomically(out / "memory_dram.csv", ("\n".join(lines) + "\n").encode())
-    _write_atomically(out / "memory_timeline.png", _gantt(folds, spans, list(names)))
+    folds_csv, dram_csv, png = TIMELINE_FILES
+    return {
+        out / folds_csv: _csv("layer,fold,start_cycle,end_cycle,stall_cycles",
+                              [[f.layer, f.fold, _fmt(f.start), _fmt(f.end), _fmt(f.stall)]
+                               for f in folds]),
+        out / dram_csv: _csv("layer,direction,operand,start_cycle,end_cycle,bytes",
+                             [[s.layer, s.direction, s.operand, _fmt(s.start), _fmt(s.end),
+                               s.bytes] for s in spans]),
+        out / png: _gantt(folds, spans, list(names)),
+    }
 
 
 def _gantt(folds: list[FoldSpan], spans: list[DramSpan], names: list[str]) -> bytes:
