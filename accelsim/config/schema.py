@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from accelsim.config.dram_presets import PRESETS as DRAM_PRESETS
 from accelsim.dataflows import NAMES as DATAFLOWS
 from accelsim.pe import REGISTRY as PE_KINDS
 
@@ -90,7 +91,8 @@ class BuffersConfig:
 
 @dataclass(frozen=True, kw_only=True)
 class DramConfig:
-    """``dram:`` — off-chip memory."""
+    """``dram:`` — off-chip memory, in cycles of ``clock_mhz`` (the file may instead give a
+    preset and physical units: :class:`DramUnits`)."""
 
     bandwidth_bytes_per_cycle: float = field(metadata={"gt": 0})
     """Sustained bandwidth (bytes/cycle, > 0). Required."""
@@ -123,6 +125,36 @@ class DramConfig:
     ``row_bank_col`` (consecutive rows of the address space go to consecutive banks) or
     ``row_bank_col_xor`` (the same, with the bank index XORed with the row's low bits,
     permutation-based interleaving). Default ``row_bank_col``; see docs/memory.md."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class DramUnits:
+    """More ``dram:`` keys: a named part and physical units, converted when the file is loaded.
+
+    Each ``*_ns`` / ``*_gb_per_s`` key is converted to its cycle key (metadata ``cycles``) at
+    ``clock_mhz``, exactly from the decimal value as written, rounded once (``latency_cycles``
+    up to a whole cycle); the loaded ``Arch`` holds only the cycle keys. Precedence: a key given
+    in the file (in either unit) over the preset. Giving one quantity in both units is an error.
+    """
+
+    preset: str | None = field(default=None, metadata={"choices": DRAM_PRESETS})
+    """A named DRAM part (``lpddr4-3200`` | ``ddr4-2400``) that fills every timing, bandwidth
+    and geometry key the block leaves out; each value and its source is listed below. Default
+    none."""
+    bandwidth_gb_per_s: float | None = field(
+        default=None, metadata={"gt": 0, "cycles": "bandwidth_bytes_per_cycle"}
+    )
+    """Sustained bandwidth (GB/s = 10^9 bytes/s, > 0), instead of
+    ``bandwidth_bytes_per_cycle`` = GB/s × 1000 / clock_mhz."""
+    latency_ns: float | None = field(default=None, metadata={"min": 0, "cycles": "latency_cycles"})
+    """Read latency (ns, >= 0), instead of ``latency_cycles`` = ceil(ns × clock_mhz / 1000)."""
+    t_rcd_ns: float | None = field(default=None, metadata={"min": 0, "cycles": "t_rcd_cycles"})
+    """ACTIVATE-to-READ/WRITE delay (ns, >= 0), instead of ``t_rcd_cycles`` = ns × clock_mhz /
+    1000."""
+    t_rp_ns: float | None = field(default=None, metadata={"min": 0, "cycles": "t_rp_cycles"})
+    """PRECHARGE time (ns, >= 0), instead of ``t_rp_cycles`` = ns × clock_mhz / 1000."""
+    t_cl_ns: float | None = field(default=None, metadata={"min": 0, "cycles": "t_cl_cycles"})
+    """CAS (read) latency (ns, >= 0), instead of ``t_cl_cycles`` = ns × clock_mhz / 1000."""
 
 
 @dataclass(frozen=True, kw_only=True)
