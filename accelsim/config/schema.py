@@ -28,7 +28,8 @@ class ArrayConfig:
     cols: int = field(metadata={"min": 1})
     """PE columns (count, >= 1). Required."""
     dataflow: str = field(metadata={"choices": DATAFLOWS})
-    """Dataflow, one of ``os | ws | is`` (SPEC §5.1); the PE kind must support it. Required."""
+    """Dataflow, one of ``os | ws | is`` (docs/datapath.md); the PE kind must support it.
+    Required."""
     idle: str = field(default="hold", metadata={"choices": ("hold", "zero")})
     """What a moving register loads in a cycle without valid data: ``hold`` (keeps its value,
     clock-gated) or ``zero``. Default ``hold``."""
@@ -91,8 +92,8 @@ class BuffersConfig:
 
 @dataclass(frozen=True, kw_only=True)
 class DramConfig:
-    """``dram:`` — off-chip memory, in cycles of ``clock_mhz`` (the file may instead give a
-    preset and physical units: :class:`DramUnits`)."""
+    """``dram:`` — off-chip memory, in cycles of ``clock_mhz``; a preset and keys in ns and GB/s
+    may stand in for these keys (``DramUnits``)."""
 
     bandwidth_bytes_per_cycle: float = field(metadata={"gt": 0})
     """Sustained bandwidth (bytes/cycle, > 0). Required."""
@@ -131,8 +132,8 @@ class DramConfig:
 class DramUnits:
     """More ``dram:`` keys: a named part and physical units, converted when the file is loaded.
 
-    Each ``*_ns`` / ``*_gb_per_s`` key is converted to its cycle key (metadata ``cycles``) at
-    ``clock_mhz``, exactly from the decimal value as written, rounded once (``latency_cycles``
+    Each ``*_ns`` / ``*_gb_per_s`` key is converted to the cycle key it names at ``clock_mhz``,
+    exactly from the decimal value as written, rounded once (``latency_cycles``
     up to a whole cycle); the loaded ``Arch`` holds only the cycle keys. Precedence: a key given
     in the file (in either unit) over the preset. Giving one quantity in both units is an error.
     """
@@ -163,14 +164,14 @@ class EnergyConfig:
 
     technology: str = "45nm"
     """A built-in technology table name (``45nm`` or the stem of a ``accelsim/energy/tech/*.yaml``)
-    or a path to a technology YAML file (SPEC §6), relative paths resolving against the arch
+    or a path to a technology YAML file (docs/energy.md), relative paths resolving against the arch
     file's folder; the loaded ``Arch`` holds the name, or the file's absolute path. Default
     ``45nm``."""
 
 
 @dataclass(frozen=True, kw_only=True)
 class Arch:
-    """A whole architecture file (SPEC §3), with every default filled in by ``load_arch``."""
+    """A whole architecture file, with every default filled in by ``load_arch``."""
 
     version: int = field(
         default=1, metadata={"choices": (1,), "expected": "1 (only version 1 is supported)"}
