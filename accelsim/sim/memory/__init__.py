@@ -2,8 +2,8 @@
 
 ``simulate_memory(arch, layers)`` plans every layer's DRAM↔SRAM traffic from the buffer
 capacities (``tiling``; or takes the :class:`MemoryPlan` that ``plan_run`` built when the run
-was checked, so a run plans once), then runs prefetch, compute and writeback as SimPy processes over all
-layers in order (``scheduler``) against a DRAM channel with banks and row buffers (``dram``). The
+was checked, so a run plans once), then runs prefetch, compute and writeback as SimPy processes
+over all layers in order (``scheduler``) against a DRAM channel with banks and row buffers (``dram``). The
 array's compute cycles per fold come from the geometry (the kernels' SCALE-Sim count); the memory
 system adds the stalls. With neither ``buffers`` nor ``dram`` in the arch, memory is ideal and
 ``simulate_memory`` returns None.
