@@ -4,6 +4,7 @@ out the same part in cycles; every preset number carries its source."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -111,3 +112,24 @@ def test_every_preset_number_has_a_source_and_a_key() -> None:
             assert isinstance(value, (int, float)) and value > 0, (name, key)
             assert isinstance(source, str) and len(source) > 20, (name, key)
         assert {"bandwidth_gb_per_s", "latency_ns", "burst_bytes"} <= set(entries)
+
+
+def test_a_run_with_the_preset_reports_the_same_bytes(tmp_path: Path) -> None:
+    from accelsim.pipeline import check_run, simulate_report
+    from accelsim.report import report_json
+    from accelsim.workload import load_workload
+
+    shipped = (REPO / "arch_configs" / "ws-32x32-int8-lpddr4.yaml").read_text()
+    head, _, _ = shipped.partition("\ndram:\n")
+    preset = tmp_path / "preset.yaml"
+    preset.write_text(head + "\ndram: {preset: lpddr4-3200}\nenergy: {technology: 45nm}\n")
+    workload = load_workload(str(REPO / "workloads" / "example_cnn.npz"))
+    reports = []
+    for path in (REPO / "arch_configs" / "ws-32x32-int8-lpddr4.yaml", preset):
+        checked = check_run(str(path), workload, workload.layers)
+        run = simulate_report(checked.arch, workload, workload.layers,
+                              memory_plan=checked.memory_plan)
+        reports.append(report_json(run.report))
+    assert reports[0] == reports[1]
+    total = json.loads(reports[0])["total"]
+    assert total["cycles"]["stall"] > 0 and total["dram"]["row_misses"] > 0  # memory exercised
