@@ -16,22 +16,40 @@ from accelsim.sim.types import LayerSim
 from accelsim.workload import Layer, Workload
 
 
-def load_checked(arch_path: str, workload: Workload, layers: Sequence[Layer]) -> Arch:
-    """Load an arch, check every layer fits it and that its technology table prices it; all
-    before any simulation (AccelsimError otherwise)."""
+@dataclass(frozen=True)
+class CheckedRun:
+    """An arch loaded and checked against a run's layers, with the run's memory plan
+    (``accelsim.sim.memory.MemoryPlan``; None when memory is ideal), so that the run plans its
+    memory once: pass it to :func:`simulate_report`."""
+
+    arch: Arch
+    memory_plan: Any | None
+
+
+def check_run(arch_path: str, workload: Workload, layers: Sequence[Layer]) -> CheckedRun:
+    """Load an arch, check every layer fits it, that its technology table prices it and that its
+    buffers hold the layers' tiles (by planning the memory traffic); all before any simulation
+    (AccelsimError otherwise)."""
     from accelsim.config import load_arch
     from accelsim.energy import class_toggle_pj
     from accelsim.energy.account import kind_classes
     from accelsim.sim.layer import check_layer
-    from accelsim.sim.memory import layer_geometry, plan_memory
+    from accelsim.sim.memory import layer_geometry, plan_run
 
     arch = load_arch(arch_path)
     for layer in layers:
         check_layer(arch, layer, workload.path)
     class_toggle_pj(arch, kind_classes(arch))  # loads and calibrates the table
+    plan = None
     if arch.buffers is not None or arch.dram is not None:  # buffers too small for any tile
-        plan_memory(arch, [layer_geometry(arch, layer) for layer in layers], arch_path)
-    return arch
+        plan = plan_run(arch, [layer_geometry(arch, layer) for layer in layers], arch_path)
+    return CheckedRun(arch, plan)
+
+
+def load_checked(arch_path: str, workload: Workload, layers: Sequence[Layer]) -> Arch:
+    """:func:`check_run`'s arch alone (a caller that goes on to simulate should keep the whole
+    :class:`CheckedRun` and pass its ``memory_plan`` on, instead of planning twice)."""
+    return check_run(arch_path, workload, layers).arch
 
 
 def host_graph(workload: Workload, layers: Sequence[Layer], chain: bool) -> dict[str, Any] | None:
@@ -112,12 +130,14 @@ def _chained(graph: dict[str, Any], layers: Sequence[Layer],
     return [sims[layer.name] for layer in layers]
 
 
-def simulate_memory(arch: Arch, layers: Sequence[Layer],
-                    sims: Sequence[LayerSim]) -> list[Any] | None:
-    """Schedule the layers' folds against the SRAM/DRAM model (None when memory is ideal).
+def simulate_memory(arch: Arch, layers: Sequence[Layer], sims: Sequence[LayerSim],
+                    plan: Any | None = None) -> list[Any] | None:
+    """Schedule the layers' folds against the SRAM/DRAM model (None when memory is ideal),
+    with ``plan`` (:class:`CheckedRun`'s ``memory_plan``) when it still fits the layers.
 
     A PE kind whose folds are longer than SCALE-Sim's (pann) hands the scheduler its mean fold
-    length; the stall cycles are then approximate and ``cycles.total`` = compute + stall.
+    length (and so is planned again); the stall cycles are then approximate and
+    ``cycles.total`` = compute + stall.
     """
     from accelsim.sim import memory
 
@@ -130,7 +150,7 @@ def simulate_memory(arch: Arch, layers: Sequence[Layer],
         if r.cycles_compute != r.folds * geom.fold_cycles:
             geom = dataclasses.replace(geom, fold_cycles=-(-r.cycles_compute // r.folds))
         geoms.append(geom)
-    memories = memory.simulate_memory(arch, geoms)
+    memories = memory.simulate_memory(arch, geoms, plan=plan)
     return [dataclasses.replace(m, cycles_total=s.result.cycles_compute + m.cycles_stall)
             for m, s in zip(memories, sims)]
 
@@ -178,17 +198,19 @@ class RunResult:
 def simulate_report(arch: Arch, workload: Workload, layers: Sequence[Layer], trace: bool = False,
                     graph: dict[str, Any] | None = None,
                     on_layer: Callable[[str], None] | None = None,
-                    progress: Callable[[int], None] | None = None) -> RunResult:
+                    progress: Callable[[int], None] | None = None,
+                    memory_plan: Any | None = None) -> RunResult:
     """Simulate ``layers`` on ``arch`` (chained through the host ``graph`` if given), schedule
-    their memory traffic, account their energy and build the report (with the accuracy when the
-    workload has labels)."""
+    their memory traffic (with :func:`check_run`'s ``memory_plan`` if given, else planned here),
+    account their energy and build the report (with the accuracy when the workload has
+    labels)."""
     from accelsim.config import arch_to_dict
     from accelsim.energy import energy_pj
     from accelsim.report import WorkloadInfo, build_report
 
     sims = simulate_layers(arch, layers, trace=trace, graph=graph, file=workload.path,
                            on_layer=on_layer, progress=progress)
-    memories = simulate_memory(arch, layers, sims)
+    memories = simulate_memory(arch, layers, sims, memory_plan)
     energies = [energy_pj(arch, s, m) for s, m in zip(sims, memories or [None] * len(sims))]
     report = build_report(arch_to_dict(arch), WorkloadInfo(workload.name, workload.sha256),
                           sims, energies, inferences=inferences(layers), memories=memories,

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from accelsim.pe.lsqplus import quantize_multiplier, reference
+from accelsim.fixedpoint import quantize_multiplier
+from accelsim.pe.lsqplus import reference
 from accelsim.workload import Layer, lower, save_workload
 
 SEED = 2025

@@ -16,10 +16,12 @@ import math
 import os
 import types
 import typing
+from fractions import Fraction
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
-from accelsim.config.schema import Arch, BufferConfig, PeConfig
+from accelsim.config.dram_presets import PRESETS as DRAM_PRESETS
+from accelsim.config.schema import Arch, BufferConfig, DramConfig, DramUnits, PeConfig
 from accelsim.errors import ConfigError
 from accelsim.inputfile import Shown, brief, read_yaml
 from accelsim.pe import REGISTRY
@@ -201,6 +203,65 @@ def _check(arch: Arch, file: str) -> None:
         raise ConfigError(file, "array.dataflow", expected, dataflow)
 
 
+def _clock_mhz(doc: dict, file: str) -> float:
+    """The file's ``clock_mhz`` (checked), or its default."""
+    clock = next(f for f in dataclasses.fields(Arch) if f.name == "clock_mhz")
+    if "clock_mhz" not in doc:
+        return clock.default
+    return _parse_field(clock, float, doc["clock_mhz"], file, "clock_mhz")
+
+
+def _to_cycles(value: float, clock_mhz: float, unit: str) -> Fraction:
+    """``value`` (ns, or GB/s) in cycles (or bytes/cycle) at ``clock_mhz``, exact in decimal."""
+    v, mhz = Fraction(repr(value)), Fraction(repr(clock_mhz))
+    return v * 1000 / mhz if unit == "gb_per_s" else v * mhz / 1000
+
+
+def _dram_in_cycles(block: dict, doc: dict, file: str) -> dict:
+    """The ``dram:`` block with its preset and physical-unit keys (``DramUnits``) replaced by
+    ``DramConfig``'s cycle keys at the file's ``clock_mhz``; the block's own keys win."""
+    unit_names, cycle_names = _yaml_names(DramUnits), _yaml_names(DramConfig)
+    for key in block:
+        if key not in unit_names and key not in cycle_names:
+            names = cycle_names + unit_names
+            close = difflib.get_close_matches(str(key), names, n=1)
+            hint = f"(did you mean {close[0]!r}?) " if close else ""
+            raise ConfigError(file, f"dram.{key}", f"a known key {hint}- recognized: "
+                              f"{', '.join(names)}", _Shown("an unknown key"))
+    units = parse_dataclass(DramUnits, {k: v for k, v in block.items() if k in unit_names},
+                            file, "dram")
+    out = {k: v for k, v in block.items() if k in cycle_names}
+    given: dict[str, Any] = {}
+    if units.preset is not None:
+        given = {k: v for k, (v, _) in DRAM_PRESETS[units.preset].items()}
+    for f in dataclasses.fields(DramUnits):
+        target = f.metadata.get("cycles")
+        if target is None:
+            continue
+        value = getattr(units, f.name)
+        if value is not None and target in block:
+            raise ConfigError(file, f"dram.{f.name}", f"either dram.{f.name} or dram.{target}, "
+                              "not both", value)
+        if value is not None:
+            given[f.name] = value
+        if f.name in given and target not in block:
+            unit = "gb_per_s" if f.name.endswith("_gb_per_s") else "ns"
+            cycles = _to_cycles(given.pop(f.name), _clock_mhz(doc, file), unit)
+            out[target] = math.ceil(cycles) if target == "latency_cycles" else float(cycles)
+        given.pop(f.name, None)
+    for key, value in given.items():  # the preset's unit-free keys
+        out.setdefault(key, value)
+    for f in dataclasses.fields(DramUnits):
+        target = f.metadata.get("cycles")
+        cycle_field = next((c for c in dataclasses.fields(DramConfig) if c.name == target), None)
+        if cycle_field is not None and cycle_field.default is dataclasses.MISSING \
+                and target not in out:
+            raise ConfigError(file, f"dram.{target}", f"dram.{target}, dram.{f.name} or a "
+                              f"dram.preset ({', '.join(DRAM_PRESETS)}) (required key is "
+                              "missing)")
+    return out
+
+
 def builtin_technologies() -> set[str]:
     """Names of the built-in technology tables: ``45nm`` and every ``TECH_DIR/*.yaml`` stem."""
     return {DEFAULT_TECHNOLOGY} | {p.stem for p in TECH_DIR.glob("*.yaml")}
@@ -268,6 +329,8 @@ def load_arch(path: str | os.PathLike[str]) -> Arch:
     if "version" in doc:  # before anything else: a newer file's other keys would mislead
         version = next(f for f in dataclasses.fields(Arch) if f.name == "version")
         _parse_field(version, int, doc["version"], file, "version")
+    if isinstance(doc.get("dram"), dict):  # presets and physical units -> cycles
+        doc = {**doc, "dram": _dram_in_cycles(doc["dram"], doc, file)}
     arch = parse_dataclass(Arch, doc, file, "")
     _check(arch, file)
     return _resolve(arch, Path(path), file)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from accelsim.config.dram_presets import PRESETS as DRAM_PRESETS
 from accelsim.dataflows import NAMES as DATAFLOWS
 from accelsim.pe import REGISTRY as PE_KINDS
 
@@ -30,7 +31,8 @@ class ArrayConfig:
     cols: int = field(metadata={"min": 1, "max": 1024})
     """PE columns (count, 1..1024, as ``rows``). Required."""
     dataflow: str = field(metadata={"choices": DATAFLOWS})
-    """Dataflow, one of ``os | ws | is`` (SPEC §5.1); the PE kind must support it. Required."""
+    """Dataflow, one of ``os | ws | is`` (docs/datapath.md); the PE kind must support it.
+    Required."""
     idle: str = field(default="hold", metadata={"choices": ("hold", "zero")})
     """What a moving register loads in a cycle without valid data: ``hold`` (keeps its value,
     clock-gated) or ``zero``. Default ``hold``."""
@@ -94,7 +96,8 @@ class BuffersConfig:
 
 @dataclass(frozen=True, kw_only=True)
 class DramConfig:
-    """``dram:`` — off-chip memory."""
+    """``dram:`` — off-chip memory, in cycles of ``clock_mhz``; a preset and keys in ns and GB/s
+    may stand in for these keys (``DramUnits``)."""
 
     bandwidth_bytes_per_cycle: float = field(metadata={"gt": 0, "max": 1 << 16})
     """Sustained bandwidth (bytes/cycle, > 0 and <= 65536). Required."""
@@ -130,19 +133,49 @@ class DramConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class DramUnits:
+    """More ``dram:`` keys: a named part and physical units, converted when the file is loaded.
+
+    Each ``*_ns`` / ``*_gb_per_s`` key is converted to the cycle key it names at ``clock_mhz``,
+    exactly from the decimal value as written, rounded once (``latency_cycles``
+    up to a whole cycle); the loaded ``Arch`` holds only the cycle keys. Precedence: a key given
+    in the file (in either unit) over the preset. Giving one quantity in both units is an error.
+    """
+
+    preset: str | None = field(default=None, metadata={"choices": DRAM_PRESETS})
+    """A named DRAM part (``lpddr4-3200`` | ``ddr4-2400``) that fills every timing, bandwidth
+    and geometry key the block leaves out; each value and its source is listed below. Default
+    none."""
+    bandwidth_gb_per_s: float | None = field(
+        default=None, metadata={"gt": 0, "cycles": "bandwidth_bytes_per_cycle"}
+    )
+    """Sustained bandwidth (GB/s = 10^9 bytes/s, > 0), instead of
+    ``bandwidth_bytes_per_cycle`` = GB/s × 1000 / clock_mhz."""
+    latency_ns: float | None = field(default=None, metadata={"min": 0, "cycles": "latency_cycles"})
+    """Read latency (ns, >= 0), instead of ``latency_cycles`` = ceil(ns × clock_mhz / 1000)."""
+    t_rcd_ns: float | None = field(default=None, metadata={"min": 0, "cycles": "t_rcd_cycles"})
+    """ACTIVATE-to-READ/WRITE delay (ns, >= 0), instead of ``t_rcd_cycles`` = ns × clock_mhz /
+    1000."""
+    t_rp_ns: float | None = field(default=None, metadata={"min": 0, "cycles": "t_rp_cycles"})
+    """PRECHARGE time (ns, >= 0), instead of ``t_rp_cycles`` = ns × clock_mhz / 1000."""
+    t_cl_ns: float | None = field(default=None, metadata={"min": 0, "cycles": "t_cl_cycles"})
+    """CAS (read) latency (ns, >= 0), instead of ``t_cl_cycles`` = ns × clock_mhz / 1000."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class EnergyConfig:
     """``energy:`` — where per-toggle and memory energies come from."""
 
     technology: str = "45nm"
     """A built-in technology table name (``45nm`` or the stem of a ``accelsim/energy/tech/*.yaml``)
-    or a path to a technology YAML file (SPEC §6), relative paths resolving against the arch
+    or a path to a technology YAML file (docs/energy.md), relative paths resolving against the arch
     file's folder; the loaded ``Arch`` holds the name, or the file's absolute path. Default
     ``45nm``."""
 
 
 @dataclass(frozen=True, kw_only=True)
 class Arch:
-    """A whole architecture file (SPEC §3), with every default filled in by ``load_arch``."""
+    """A whole architecture file, with every default filled in by ``load_arch``."""
 
     version: int = field(
         default=1, metadata={"choices": (1,), "expected": "1 (only version 1 is supported)"}

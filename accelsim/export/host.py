@@ -19,7 +19,8 @@ node in topological order
   with ``L = left_shift`` (TFLite's ADD: both inputs rescaled to the output grid with ``L`` extra
   fraction bits, summed, rounded once).
 
-MBQM is TFLite's MultiplyByQuantizedMultiplier (:mod:`accelsim.export.quantize`). The network's
+MBQM is TFLite's MultiplyByQuantizedMultiplier (:mod:`accelsim.fixedpoint`; a left shift that
+leaves int32 raises ``OverflowError``). The network's
 prediction is ``argmax`` over the output node's value flattened per sample (:func:`predictions`).
 
 One driver, :func:`run_graph`, executes the graph for both users: the exporter (the array's
@@ -36,10 +37,7 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from accelsim.export.quantize import (
-    multiply_by_quantized_multiplier,
-    rounding_divide_by_pot,
-)
+from accelsim.fixedpoint import multiply_by_quantized_multiplier, rounding_divide_by_pot
 from accelsim.workload.npz import Layer, value_range
 
 GRAPH_VERSION = 1
@@ -126,7 +124,8 @@ def layer_output(layer: Layer, x: np.ndarray | None = None) -> np.ndarray:
     bias = np.asarray(q["bias"], dtype=np.int64).reshape(shape)
     mult = np.asarray(q["multiplier"], dtype=np.int64).reshape(shape)
     shift = np.asarray(q["shift"], dtype=np.int64).reshape(shape)
-    y = q["y_zero_point"] + multiply_by_quantized_multiplier(acc + bias, mult, shift)
+    y = q["y_zero_point"] + multiply_by_quantized_multiplier(acc + bias, mult, shift,
+                                                             overflow="raise")
     return np.clip(y, *value_range(q["y_bits"], q["y_signed"]))
 
 
@@ -159,7 +158,8 @@ def after_layer(node: Mapping[str, Any], layer: Layer, y: np.ndarray) -> np.ndar
         return biased
     grid = node["grid"]
     mult, shift = _channel(requant["multiplier"], acc.ndim), _channel(requant["shift"], acc.ndim)
-    q = grid["zero_point"] + multiply_by_quantized_multiplier(biased, mult, shift)
+    q = grid["zero_point"] + multiply_by_quantized_multiplier(biased, mult, shift,
+                                                              overflow="raise")
     return np.clip(q, grid["min"], grid["max"])
 
 
@@ -188,7 +188,8 @@ def add(node: Mapping[str, Any], inputs: Sequence[np.ndarray], grids: Sequence[d
     total = 0
     for q, g, m, s in zip(inputs, grids, node["multiplier"], node["shift"]):
         shifted = (np.asarray(q, dtype=np.int64) - g["zero_point"]) << left
-        total = total + multiply_by_quantized_multiplier(shifted, np.int64(m), np.int64(s))
+        total = total + multiply_by_quantized_multiplier(shifted, np.int64(m), np.int64(s),
+                                                         overflow="raise")
     grid = node["grid"]
     out = grid["zero_point"] + rounding_divide_by_pot(total, np.int64(left))
     return np.clip(out, grid["min"], grid["max"])

@@ -1,13 +1,8 @@
 """Quantization arithmetic of the exporter: NumPy only (no torch), exact integer semantics.
 
-Fixed-point rescaling follows TFLite / gemmlowp bit for bit:
-
-- :func:`quantize_multiplier` is TFLite's ``QuantizeMultiplier``: a positive real ``M`` becomes an
-  int32 ``multiplier`` in ``[2^30, 2^31)`` and a ``shift`` (positive = left) with
-  ``M ≈ multiplier · 2^(shift − 31)``.
-- :func:`multiply_by_quantized_multiplier` is TFLite's ``MultiplyByQuantizedMultiplier``:
-  ``RoundingDivideByPOT(SaturatingRoundingDoublingHighMul(x · 2^max(shift, 0), multiplier),
-  max(−shift, 0))``, evaluated in int64 NumPy on int32-range values.
+Fixed-point rescaling is TFLite / gemmlowp's, bit for bit, from :mod:`accelsim.fixedpoint`
+(``QuantizeMultiplier``, ``MultiplyByQuantizedMultiplier``); :func:`quantize_multipliers` applies
+``QuantizeMultiplier`` per element.
 
 Scales are chosen by post-training calibration (:func:`weight_scales`, :func:`activation_grid`:
 the step that minimises the mean squared quantization error over a grid of clipping ranges, the
@@ -22,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-INT32_MIN, INT32_MAX = -(1 << 31), (1 << 31) - 1
+from accelsim.fixedpoint import quantize_multiplier
 
 #: Clipping ratios searched by the MSE calibration (fraction of the observed maximum).
 CLIP_RATIOS = np.linspace(0.05, 1.0, 96)
@@ -31,102 +26,12 @@ CLIP_RATIOS = np.linspace(0.05, 1.0, 96)
 CALIB_MAX_VALUES = 1 << 20
 
 
-def quantize_multiplier(real: float) -> tuple[int, int]:
-    """TFLite's ``QuantizeMultiplier``: ``real ≈ multiplier · 2^(shift − 31)``.
-
-    Parameters
-    ----------
-    real : float
-        A non-negative real multiplier.
-
-    Returns
-    -------
-    (multiplier, shift) : (int, int)
-        ``multiplier`` in ``[2^30, 2^31)`` (0 for ``real == 0`` or below ``2^-32``), ``shift``
-        in ``[-31, 30]``, positive meaning a left shift.
-
-    Raises
-    ------
-    ValueError
-        ``real`` is negative, not finite, or ``>= 2^30`` (the shift would leave ``[-31, 30]``).
-    """
-    if not math.isfinite(real) or real < 0:
-        raise ValueError(f"a real multiplier must be finite and >= 0, got {real}")
-    if real == 0.0:
-        return 0, 0
-    q, shift = math.frexp(real)  # real = q · 2^shift, q in [0.5, 1)
-    # TFLite rounds with std::round (half away from zero); q > 0, and q·2^31 is exact in a double.
-    q_fixed = math.floor(q * (1 << 31) + 0.5)
-    if q_fixed == 1 << 31:
-        q_fixed //= 2
-        shift += 1
-    if shift < -31:
-        return 0, 0
-    if shift > 30:
-        raise ValueError(f"real multiplier {real} is too large (shift {shift} > 30)")
-    return int(q_fixed), int(shift)
-
-
 def quantize_multipliers(reals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """:func:`quantize_multiplier` per element; returns int64 ``(multiplier, shift)`` arrays."""
     pairs = [quantize_multiplier(float(r)) for r in np.ravel(reals)]
     m = np.array([p[0] for p in pairs], dtype=np.int64).reshape(np.shape(reals))
     s = np.array([p[1] for p in pairs], dtype=np.int64).reshape(np.shape(reals))
     return m, s
-
-
-def saturating_rounding_doubling_high_mul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """gemmlowp's ``SaturatingRoundingDoublingHighMul`` of int32 values, in int64.
-
-    ``(a·b + nudge) / 2^31`` truncated toward zero, nudge ``2^30`` for ``a·b >= 0`` else
-    ``1 − 2^30``; saturates to ``2^31 − 1`` only for ``a == b == −2^31``.
-    """
-    a, b = np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64)
-    overflow = (a == INT32_MIN) & (b == INT32_MIN)
-    ab = a * b
-    nudged = ab + np.where(ab >= 0, 1 << 30, 1 - (1 << 30))
-    high = np.where(nudged >= 0, nudged >> 31, -((-nudged) >> 31))  # truncate toward zero
-    return np.where(overflow, INT32_MAX, high)
-
-
-def rounding_divide_by_pot(x: np.ndarray, exponent: np.ndarray) -> np.ndarray:
-    """gemmlowp's ``RoundingDivideByPOT``: ``x / 2^exponent`` rounded half away from zero."""
-    x, exponent = np.asarray(x, dtype=np.int64), np.asarray(exponent, dtype=np.int64)
-    mask = (np.int64(1) << exponent) - 1
-    remainder = x & mask
-    threshold = (mask >> 1) + (x < 0)
-    return (x >> exponent) + (remainder > threshold)
-
-
-def multiply_by_quantized_multiplier(
-    x: np.ndarray, multiplier: np.ndarray, shift: np.ndarray
-) -> np.ndarray:
-    """TFLite's ``MultiplyByQuantizedMultiplier(x, multiplier, shift)`` elementwise, in int64.
-
-    Parameters
-    ----------
-    x : numpy.ndarray
-        int32-range integers (e.g. accumulator sums plus bias).
-    multiplier, shift : numpy.ndarray
-        From :func:`quantize_multiplier`, broadcastable against ``x``.
-
-    Returns
-    -------
-    numpy.ndarray
-        int64, ``round(x · multiplier · 2^(shift − 31))`` with gemmlowp's rounding.
-
-    Raises
-    ------
-    OverflowError
-        ``x`` or ``x · 2^max(shift, 0)`` leaves the int32 range (the hardware would wrap).
-    """
-    x = np.asarray(x, dtype=np.int64)
-    shift = np.asarray(shift, dtype=np.int64)
-    left, right = np.maximum(shift, 0), np.maximum(-shift, 0)
-    shifted = x << left
-    if x.size and (shifted.min() < INT32_MIN or shifted.max() > INT32_MAX):
-        raise OverflowError("a value to rescale leaves the int32 range")
-    return rounding_divide_by_pot(saturating_rounding_doubling_high_mul(shifted, multiplier), right)
 
 
 # ------------------------------------------------------------------------------------- grids

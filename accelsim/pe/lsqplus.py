@@ -7,13 +7,13 @@ one-bit-wider signed PE operands for placement ``pe``), then the lsqplus units o
 ``accelsim.kernels.lsqplus_units`` fold by fold: the raw-code registers and per-PE subtractors
 (``pe``), the row-sum unit (``output``) and the per-column rescale unit (both).
 
-:func:`reference` is the exact requantized output, an independent NumPy int64 port of TFLite's
-``MultiplyByQuantizedMultiplier`` (gemmlowp semantics), used when a workload has no ``y``.
+:func:`reference` is the exact requantized output, TFLite's ``MultiplyByQuantizedMultiplier``
+from ``accelsim.fixedpoint`` with the rescale unit's wrapping left shift, used when a workload
+has no ``y``.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
@@ -21,6 +21,7 @@ import numpy as np
 
 from accelsim.dataflows import REGISTRY as DATAFLOWS
 from accelsim.errors import WorkloadError
+from accelsim.fixedpoint import multiply_by_quantized_multiplier, wrap32
 from accelsim.kernels.bits import node_words
 from accelsim.kernels.lsqplus_units import (
     HIGHMUL_WORDS,
@@ -40,8 +41,6 @@ from accelsim.workload.npz import value_range
 
 #: Placements of the zero-point handling, ``pe.lsqplus.rescale``.
 PLACEMENTS = ("output", "pe")
-
-INT32_MIN, INT32_MAX = -(1 << 31), (1 << 31) - 1
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -133,12 +132,6 @@ class _OffsetOps:
 
     def w_block(self, g: int, k0: int, k1: int, n0: int, n1: int) -> np.ndarray:
         return self.ops.w_block(g, k0, k1, n0, n1) - self.zw[g, n0:n1][None, :]
-
-
-def wrap32(v: np.ndarray) -> np.ndarray:
-    """int64 values modulo 2^32 read as signed 32-bit values."""
-    v = np.asarray(v, dtype=np.int64)
-    return ((v + (1 << 31)) & 0xFFFFFFFF) - (1 << 31)
 
 
 # ---------------------------------------------------------------------------------- simulate
@@ -379,53 +372,6 @@ class _Quantized:
 # --------------------------------------------------------------------------------- reference
 
 
-def srdhm(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """gemmlowp ``SaturatingRoundingDoublingHighMul`` of int32 values (int64 arrays), literally:
-    ``(a·b + nudge) / 2^31`` truncated toward zero; ``INT32_MAX`` for ``a == b == INT32_MIN``."""
-    a, b = np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64)
-    overflow = (a == b) & (a == INT32_MIN)
-    ab = a * b
-    nudge = np.where(ab >= 0, 1 << 30, 1 - (1 << 30))
-    num = ab + nudge
-    quotient = np.where(num >= 0, num // (1 << 31), -((-num) // (1 << 31)))  # C++ truncation
-    return np.where(overflow, INT32_MAX, quotient)
-
-
-def rounding_divide_by_pot(x: np.ndarray, exponent: np.ndarray) -> np.ndarray:
-    """gemmlowp ``RoundingDivideByPOT`` (0 <= exponent <= 31), literally: remainder/threshold."""
-    x, exponent = np.asarray(x, dtype=np.int64), np.asarray(exponent, dtype=np.int64)
-    mask = (np.int64(1) << exponent) - 1
-    remainder = x & mask
-    threshold = (mask >> 1) + (x < 0).astype(np.int64)
-    return (x >> exponent) + (remainder > threshold).astype(np.int64)
-
-
-def multiply_by_quantized_multiplier(x: np.ndarray, multiplier: np.ndarray,
-                                     shift: np.ndarray) -> np.ndarray:
-    """TFLite ``MultiplyByQuantizedMultiplier`` on int32 values; ``x · 2^left`` wraps to int32."""
-    x, shift = np.asarray(x, dtype=np.int64), np.asarray(shift, dtype=np.int64)
-    left, right = np.maximum(shift, 0), np.maximum(-shift, 0)
-    return rounding_divide_by_pot(srdhm(wrap32(x << left), multiplier), right)
-
-
-def quantize_multiplier(real: float) -> tuple[int, int]:
-    """TFLite ``QuantizeMultiplier`` of a real ``>= 0``: ``real ≈ multiplier · 2^(shift − 31)``,
-    ``multiplier`` in [2^30, 2^31) (0 for 0), positive ``shift`` = left; a shift below −31
-    flushes to (0, 0) as TFLite does."""
-    if not math.isfinite(real) or real < 0:
-        raise ValueError(f"a real multiplier must be finite and >= 0, got {real}")
-    if real == 0.0:
-        return 0, 0
-    q, shift = math.frexp(real)  # real = q · 2^shift, q in [0.5, 1)
-    q_fixed = math.floor(q * (1 << 31) + 0.5)  # std::round; q · 2^31 + 0.5 is exact in a double
-    if q_fixed == 1 << 31:
-        q_fixed //= 2
-        shift += 1
-    if shift < -31:
-        return 0, 0
-    return q_fixed, shift
-
-
 def requantize(acc: np.ndarray, quant: dict[str, Any], channel_axis: int) -> np.ndarray:
     """``clamp(z_y + MBQM(wrap32(acc + bias), multiplier, shift))`` of exact sums ``acc`` whose
     output channels lie along ``channel_axis`` (lsqplus.md §1)."""
@@ -437,7 +383,7 @@ def requantize(acc: np.ndarray, quant: dict[str, Any], channel_axis: int) -> np.
         return np.asarray(quant[key], dtype=np.int64).reshape(shape)
 
     v = multiply_by_quantized_multiplier(wrap32(acc + channel("bias")), channel("multiplier"),
-                                         channel("shift"))
+                                         channel("shift"), overflow="wrap")
     return np.clip(quant["y_zero_point"] + v, *value_range(quant["y_bits"], quant["y_signed"]))
 
 

@@ -23,6 +23,7 @@ from typing import Any, BinaryIO, NoReturn
 
 import numpy as np
 
+from accelsim import fixedpoint
 from accelsim.errors import WorkloadError
 from accelsim.inputfile import brief, open_regular_file
 
@@ -481,12 +482,11 @@ class _Reader:
             "y_bits": y_bits,
             "y_signed": y_signed,
         }
-        int32 = value_range(32, True)
         per_channel = {
             "w_zero_point": w_range,
-            "bias": int32,
-            "multiplier": (0, int32[1]),
-            "shift": (-31, 31),
+            "bias": (fixedpoint.INT32_MIN, fixedpoint.INT32_MAX),
+            "multiplier": (fixedpoint.MULTIPLIER_MIN, fixedpoint.MULTIPLIER_MAX),
+            "shift": (fixedpoint.SHIFT_MIN, fixedpoint.SHIFT_MAX),
         }
         for key, (lo, hi) in per_channel.items():
             if key == "w_zero_point" and _type(q.get(key)) == "int":

@@ -14,18 +14,16 @@ import pytest
 from accelsim.config import load_arch
 from accelsim.errors import ConfigError, WorkloadError
 from accelsim.kernels.lsqplus_units import HIGHMUL_WORDS, RESCALE_WORDS, rescale_evals, rescale_init
-from accelsim.pe import REGISTRY
-from accelsim.pe.lsqplus import (
+from accelsim.fixedpoint import (
     INT32_MAX,
     INT32_MIN,
-    LsqplusParams,
-    multiply_by_quantized_multiplier,
     quantize_multiplier,
-    reference,
     rounding_divide_by_pot,
-    simulate_lsqplus_gemm,
-    srdhm,
 )
+from accelsim.fixedpoint import multiply_by_quantized_multiplier as _mbqm
+from accelsim.fixedpoint import saturating_rounding_doubling_high_mul as srdhm
+from accelsim.pe import REGISTRY
+from accelsim.pe.lsqplus import LsqplusParams, reference, simulate_lsqplus_gemm
 from accelsim.sim.layer import check_layer, simulate_layer
 from accelsim.sim.types import ArraySpec
 from accelsim.workload import Layer, lower
@@ -34,6 +32,11 @@ from tests.reference.lsqplus_model import rescale as gate_rescale
 ROOT = Path(__file__).resolve().parents[2]
 CONFIGS = [ROOT / "arch_configs" / f"ws-16x16-lsqplus-{p}.yaml" for p in ("output", "pe")]
 EXAMPLE = ROOT / "workloads" / "example_lsqplus.npz"
+
+
+def multiply_by_quantized_multiplier(x, m, shift):
+    """MBQM as the rescale unit computes it: the left shift wraps to int32."""
+    return _mbqm(x, m, shift, overflow="wrap")
 
 
 # --- gemmlowp known vectors -----------------------------------------------------------------------

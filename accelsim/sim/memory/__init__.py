@@ -1,8 +1,9 @@
 """The memory system in time (SPEC §5.5; docs/memory.md): SRAM buffers, DRAM, SimPy scheduling.
 
 ``simulate_memory(arch, layers)`` plans every layer's DRAM↔SRAM traffic from the buffer
-capacities (``tiling``), then runs prefetch, compute and writeback as SimPy processes over all
-layers in order (``scheduler``) against a DRAM channel with banks and row buffers (``dram``). The
+capacities (``tiling``; or takes the :class:`MemoryPlan` that ``plan_run`` built when the run
+was checked, so a run plans once), then runs prefetch, compute and writeback as SimPy processes
+over all layers in order (``scheduler``) against a DRAM channel with banks and row buffers (``dram``). The
 array's compute cycles per fold come from the geometry (the kernels' SCALE-Sim count); the memory
 system adds the stalls. With neither ``buffers`` nor ``dram`` in the arch, memory is ideal and
 ``simulate_memory`` returns None.
@@ -24,8 +25,9 @@ from accelsim.sim.memory.sram import buffer_slots
 from accelsim.sim.memory.tiling import LayerPlan, Planner
 from accelsim.sim.memory.timeline import TIMELINE_FILES, timeline_files
 
-__all__ = ["DramSpan", "FoldSpan", "LayerGeometry", "MemoryResult", "layer_geometry",
-           "plan_memory", "simulate_memory", "timeline_files", "TIMELINE_FILES"]
+__all__ = ["DramSpan", "FoldSpan", "LayerGeometry", "MemoryPlan", "MemoryResult",
+           "layer_geometry", "plan_memory", "plan_run", "simulate_memory", "timeline_files",
+           "TIMELINE_FILES"]
 
 
 @dataclass(frozen=True)
@@ -119,8 +121,29 @@ def plan_memory(arch: Arch, layers: list[LayerGeometry], file: str | None = None
     return plans, planner, dram
 
 
+@dataclass(frozen=True)
+class MemoryPlan:
+    """A run's tiling plan, built once (``plan_run``) and handed to ``simulate_memory``.
+
+    ``arch`` and ``geometries``: what it was planned for; ``plans``: one ``LayerPlan`` per layer;
+    ``alloc_last``: the last step of every ofmap allocation. Scheduling only reads it.
+    """
+
+    arch: Arch
+    geometries: tuple[LayerGeometry, ...]
+    plans: tuple[LayerPlan, ...]
+    alloc_last: tuple[int, ...]
+
+
+def plan_run(arch: Arch, layers: list[LayerGeometry], file: str | None = None) -> MemoryPlan:
+    """The :class:`MemoryPlan` of ``layers`` on ``arch`` (``plan_memory``; same errors)."""
+    plans, planner, _ = plan_memory(arch, layers, file)
+    return MemoryPlan(arch, tuple(layers), tuple(plans), tuple(a[1] for a in planner.allocs))
+
+
 def simulate_memory(
-    arch: Arch, layers: list[LayerGeometry], file: str | None = None
+    arch: Arch, layers: list[LayerGeometry], file: str | None = None,
+    plan: MemoryPlan | None = None,
 ) -> list[MemoryResult] | None:
     """Simulate the memory system for ``layers`` run in order on ``arch``.
 
@@ -132,6 +155,9 @@ def simulate_memory(
         In execution order.
     file : str, optional
         The arch file, named in configuration errors.
+    plan : MemoryPlan, optional
+        A plan from ``plan_run``; used when it was made for this ``arch`` and these ``layers``
+        (else, e.g. when a PE kind stretched the folds, the layers are planned again).
 
     Returns
     -------
@@ -140,8 +166,10 @@ def simulate_memory(
     """
     if arch.buffers is None and arch.dram is None:
         return None
-    plans, planner, dram = plan_memory(arch, layers, file)
-    sched = Schedule(plans, dram, [a[1] for a in planner.allocs])
+    if plan is None or plan.geometries != tuple(layers) or plan.arch != arch:
+        plan = plan_run(arch, layers, file)
+    plans = list(plan.plans)
+    sched = Schedule(plans, DramChannel(arch.dram), list(plan.alloc_last))
     makespan = sched.run()
     return _results(arch, plans, sched, makespan, buffer_slots(arch))
 
