@@ -3,9 +3,9 @@
 Mutations: text edits of the shipped arch configs (delete, duplicate or retype a line's value,
 control characters, truncation, random bytes); workload edits (manifest JSON: wrong types, missing
 keys, negative or huge numbers, deep nesting; array dtype and shape changes; truncated or corrupted
-zip bytes). Through ``accelsim.cli.main(["run", …])`` the exit code is 0, 1 or 2, never an uncaught
-exception; exit 2 prints exactly one stderr line naming an input file; no output file (or temp
-file) is left after exit 2; the input files are byte-identical afterwards.
+zip bytes). Through ``accelsim.cli.main(["run", …])`` the exit code is 0, 1 or 2, never an
+uncaught exception; exit 2 prints exactly one stderr line naming an input file; no output file
+(or temp file) is left after exit 2; the input files are byte-identical afterwards.
 """
 
 from __future__ import annotations
@@ -30,7 +30,8 @@ ROOT = Path(__file__).resolve().parents[2]
 ARCH_CONFIGS = sorted((ROOT / "arch_configs").glob("*.yaml"))
 
 # Replacement values for YAML scalars and JSON values: wrong types, edge and huge numbers.
-YAML_VALUES = ["-1", "0", "1", "2", "17", "49", "1e309", "-0.0", ".nan", ".inf", "99999999999999999999",
+YAML_VALUES = ["-1", "0", "1", "2", "17", "49", "1e309", "-0.0", ".nan", ".inf",
+               "99999999999999999999",
                "4294967296", "-99999999999999999999", "1e-300", "0.5", "3.0",
                "0x10", "1_000", "'8'", "\"\"", "null", "~", "true", "no", "[1, 2]", "{a: 1}",
                "[]", "{}", "&a 1", "*a", "!!binary aGk=", "!!python/object:os.system x",
@@ -164,7 +165,8 @@ def workload_mutations(draw) -> dict:
         m["dtype"] = draw(st.sampled_from(["float32", "float64", "bool", "int64", "uint64",
                                            "complex64", "int8", "U3", "S3", "object", ">i4"]))
     elif kind == "member":
-        m["op"] = draw(st.sampled_from(["drop", "manifest_bytes", "manifest_2d", "rename", "extra"]))
+        m["op"] = draw(st.sampled_from(["drop", "manifest_bytes", "manifest_2d", "rename",
+                                        "extra"]))
         m["pick"] = draw(st.integers(0, 10**6))
     else:
         m["op"] = draw(st.sampled_from(["truncate", "flip", "junk", "empty", "prefix"]))

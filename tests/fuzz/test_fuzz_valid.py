@@ -2,8 +2,8 @@
 produce exactly the outputs of the independent model in ``tests/fuzz/model.py`` and a sane report.
 
 Each case writes a real arch YAML and a real workload ``.npz`` (``save_workload``) and calls
-``accelsim.cli.main(["run", …, "--json", …, "--outputs", …, "--quiet"])``. Cases are tiny (a few
-hundred MACs) so the numba compile, once per process, dominates.
+``accelsim.cli.main(["run", …, "--json", …, "--outputs", …, "--quiet"])``. Cases are tiny (a
+few hundred MACs) so the numba compile, once per process, dominates.
 """
 
 from __future__ import annotations
