@@ -43,17 +43,19 @@ def _values(rng: np.random.Generator, shape, lo: int, hi: int, mode: str) -> np.
 
 
 @st.composite
-def arches(draw) -> dict:
+def arches(draw, overflow: bool = False) -> dict:
+    """An arch; ``overflow``: the narrowest accumulators, and saturation more often."""
     kind = draw(st.sampled_from(["mac", "pann", "lsqplus"]))
     shape = draw(st.sampled_from(["1x1", "1xC", "Rx1", "any"]))
     rows = 1 if shape in ("1x1", "1xC") else draw(st.integers(1, 6))
     cols = 1 if shape in ("1x1", "Rx1") else draw(st.integers(1, 6))
     x_bits, w_bits = draw(st.integers(2, 16)), draw(st.integers(2, 16))
-    narrow = draw(st.booleans())
+    narrow = overflow or draw(st.sampled_from([True, True, False]))  # narrow ones overflow
     lo = x_bits + w_bits
-    acc_bits = draw(st.integers(lo, min(48, lo + 3)) if narrow else st.integers(lo, 48))
+    acc_bits = draw(st.integers(lo, lo + (1 if overflow else 2)) if narrow
+                    else st.integers(lo, 48))
     pe = {"kind": kind, "x_bits": x_bits, "w_bits": w_bits, "acc_bits": acc_bits,
-          "overflow": draw(st.sampled_from(["wrap", "saturate"]))}
+          "overflow": draw(st.sampled_from(["wrap", "saturate"] + ["saturate"] * overflow))}
     if kind == "pann":
         pe["pann"] = {"adders": draw(st.integers(1, 4)),
                       "sign": draw(st.sampled_from(["dual_accumulator", "subtract"]))}
@@ -80,10 +82,12 @@ def arches(draw) -> dict:
 
 
 @st.composite
-def layer_dicts(draw, arch: dict, index: int) -> dict:
+def layer_dicts(draw, arch: dict, index: int, overflow: bool = False) -> dict:
+    """A layer that fits ``arch``; ``overflow``: operands as wide as the PE's, extreme or
+    uniform values and a long K (several K-folds in ws/is), so accumulators overflow."""
     pe = arch["pe"]
     kind = pe["kind"]
-    op = draw(st.sampled_from(["conv2d", "linear", "gemm"]))
+    op = draw(st.sampled_from(["linear", "gemm"] if overflow else ["conv2d", "linear", "gemm"]))
     if op == "conv2d":
         groups = draw(st.integers(1, 3))
         cg, og = draw(st.integers(1, 3)), draw(st.integers(1, 3))
@@ -100,7 +104,8 @@ def layer_dicts(draw, arch: dict, index: int) -> dict:
         macs = batch * ho * wo * cg * kh * kw * groups * og
         conv = {"stride": stride, "padding": padding, "dilation": dilation, "groups": groups}
     else:
-        m, k, n = draw(st.integers(1, 8)), draw(st.integers(1, 12)), draw(st.integers(1, 8))
+        k = draw(st.integers(arch["array"]["rows"], 40) if overflow else st.integers(1, 12))
+        m, n = (draw(st.integers(1, 3 if overflow else 8)) for _ in range(2))
         x_shape, w_shape = (m, k), ((n, k) if op == "linear" else (k, n))
         macs, conv = m * k * n, {}
     assume(macs <= MAX_MACS)
@@ -111,15 +116,17 @@ def layer_dicts(draw, arch: dict, index: int) -> dict:
     w_signed = draw(st.booleans())
     # as wide as the PE half of the time (narrow accumulators then overflow), else narrower
     x_bits = draw(st.sampled_from([pe["x_bits"]]) | st.integers(1, pe["x_bits"]))
+    x_bits = pe["x_bits"] if overflow else x_bits
     w_max = min(pe["w_bits"], 8) if kind == "pann" else pe["w_bits"]  # pann: |w| additions
-    w_bits = draw(st.sampled_from([w_max]) | st.integers(1, w_max))
+    w_bits = w_max if overflow else draw(st.sampled_from([w_max]) | st.integers(1, w_max))
     need = x_bits + w_bits + (0 if x_signed or w_signed else 1)
     if scheme == "lsqplus" and pe["lsqplus"]["rescale"] == "pe":
         need = max(need, x_bits + w_bits + 1)
     assume(need <= pe["acc_bits"])
 
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
-    mode = draw(st.sampled_from(["uniform", "extreme", "extreme", "sparse"]))
+    mode = draw(st.sampled_from(["uniform", "extreme"] if overflow
+                                else ["uniform", "extreme", "extreme", "sparse"]))
     x = _values(rng, x_shape, *_range(x_bits, x_signed), mode)
     w = _values(rng, w_shape, *_range(w_bits, w_signed), mode)
     channels = w_shape[1] if op == "gemm" else w_shape[0]
@@ -149,9 +156,9 @@ def layer_dicts(draw, arch: dict, index: int) -> dict:
 
 
 @st.composite
-def cases(draw) -> dict:
-    arch = draw(arches())
-    layers = [draw(layer_dicts(arch, i)) for i in range(draw(st.integers(1, 2)))]
+def cases(draw, overflow: bool = False) -> dict:
+    arch = draw(arches(overflow))
+    layers = [draw(layer_dicts(arch, i, overflow)) for i in range(draw(st.integers(1, 2)))]
     return {"arch": arch, "layers": layers}
 
 
@@ -211,6 +218,20 @@ def _write(case: dict, folder: Path) -> tuple[Path, Path, list[model.Expected]]:
 @fuzz_settings()
 @given(case=cases())
 def test_valid_case_matches_independent_model(case: dict, capsys) -> None:
+    _run_case(case, capsys)
+
+
+@pytest.mark.slow
+@fuzz_settings()
+@given(case=cases(overflow=True))
+def test_overflowing_case_matches_independent_model(case: dict, capsys) -> None:
+    """Narrowest accumulators, wide operands, long K: the order of wrap and saturation (psum
+    chain of each K-fold, then the edge accumulator) decides the outputs."""
+    _run_case(case, capsys)
+
+
+def _run_case(case: dict, capsys) -> None:
+    """Run ``case`` through the CLI; check exit code, outputs and report against the model."""
     assume(not _known_open_bug(case))
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
