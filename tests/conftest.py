@@ -1,4 +1,5 @@
-"""Shared test set-up: Hypothesis profiles (``HYPOTHESIS_PROFILE=ci`` in CI: fewer examples)."""
+"""Shared test set-up: Hypothesis profiles (``HYPOTHESIS_PROFILE=ci`` in CI: fewer examples;
+``fuzz-long`` for a long fuzzing run, docs/testing.md) and the ``slow`` marker."""
 
 from __future__ import annotations
 
@@ -8,9 +9,16 @@ from hypothesis import settings
 
 settings.register_profile("ci", max_examples=15, deadline=None, derandomize=True)
 settings.register_profile("dev", max_examples=25, deadline=None)
+# tests/fuzz, long run (docs/testing.md): thousands of random cases, no shrinking time limit
+settings.register_profile("fuzz-long", max_examples=5000, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 
 def pytest_addoption(parser) -> None:
     parser.addoption("--update-golden", action="store_true", default=False,
                      help="rewrite tests/golden/*/expected.json from the current simulator")
+
+
+def pytest_configure(config) -> None:
+    config.addinivalue_line("markers", "slow: takes more than 10 s after the numba compile "
+                            "(deselect with -m \"not slow\")")
