@@ -1,6 +1,6 @@
 """Fold kernels of a systolic array of ``pann`` PEs (register-transfer, zero-delay gate level).
 
-Implements ``docs/pann.md`` exactly, one fold per call, in the style of ``mac_array``: instead of
+Implements ``docs/pann.md`` exactly, one fold per call, in the style of ``drivers``: instead of
 stepping every PE every cycle (the reference model does that), each PE's events are visited in time
 order and toggles are counted at the cycle they happen, so totals and the per-cycle trace are
 identical. Time is stretched: fold step ``s`` (a cycle of the mac schedule) starts at fold cycle
@@ -12,7 +12,7 @@ and node state arrays carry across folds of a layer and are updated in place. Ad
 adder 0 [R, C], adders 1 … A-1 [R, C, A-1] (None when A = 1); the dual subtractors' [C] (ws/is)
 or [R, C] (os).
 
-Performance (the lessons of ``mac_array``): one inlined ``_repeat`` call site per kernel (the
+Performance (the lessons of the mac kernels): one inlined ``_repeat`` call site per kernel (the
 sign mode only chooses its operands); adder 0's node state in scalars; a one-adder kernel compiled
 without the chain loop (``_repeat``'s overload); no per-cycle work but the trace writes.
 """

@@ -8,22 +8,15 @@ stretched to their slowest enabled PE (lock-step timing, pann.md §4).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
 from accelsim.dataflows import REGISTRY as DATAFLOWS
-from accelsim.dataflows import Fold
+from accelsim.dataflows import Dataflow, Fold
 from accelsim.errors import WorkloadError
-from accelsim.kernels.pann_array import (
-    fold_output_stationary,
-    fold_starts_is,
-    fold_starts_os,
-    fold_starts_ws,
-    fold_stationary,
-)
-from accelsim.pe.base import PeKind
-from accelsim.sim.types import ArraySpec, DenseGemm, GemmOperands, GemmResult
+from accelsim.pe.base import Parts, PeKind, Structure
+from accelsim.types import ArraySpec, DenseGemm, GemmOperands, GemmResult
 
 #: Sign handling modes of ``pe.pann.sign``.
 SIGN_MODES = ("dual_accumulator", "subtract")
@@ -42,9 +35,13 @@ class PannParams:
     subtract x for w < 0). Default ``dual_accumulator``."""
 
 
+#: Toggle classes of a pann array, in counter and trace-column order (pann.md §5).
+CLASSES = ("x_reg", "w_reg", "psum_reg", "adder")
+
+
 def class_names(dataflow: str) -> tuple[str, ...]:
-    """Toggle classes of a pann array, in counter and trace-column order (pann.md §5)."""
-    return ("x_reg", "w_reg", "acc_reg" if dataflow == "os" else "psum_reg", "adder")
+    """Toggle classes of a pann array on ``dataflow`` (a name), in trace-column order."""
+    return DATAFLOWS[dataflow].class_names(CLASSES)
 
 
 def _signed(patterns: np.ndarray, bits: int) -> np.ndarray:
@@ -99,30 +96,23 @@ def simulate_pann_gemm(
     L = df.fold_cycles(R, C, T)
     # Adders beyond the largest |w| never evaluate: clamping A keeps timing and toggles exact.
     A = chain_adders(int(params.adders), spec.w_bits, spec.w_signed)
-    state = _State.new(R, C, A, spec.dataflow == "os")
+    state = _State.new(R, C, A, not df.preload)
     starts = np.zeros(L + 1, dtype=np.int64)
     traces: list[np.ndarray] = []
     y = np.zeros((G, M, N), dtype=np.int64)
     compute = active = 0
-    pre = R if df.preload else 0
     out = np.zeros((0, 0), dtype=np.int64)
     for f in df.folds(G, M, K, N, R, C):
-        r_act, c_act = f.r1 - f.r0, f.c1 - f.c0
-        if spec.dataflow == "os":
-            out, tr = _fold_os(ops, spec, f, A, params, state, starts, trace)
-            y[f.g, f.r0 : f.r1, f.c0 : f.c1] = _signed(out, spec.acc_bits)
+        if not df.preload:
+            out, tr = _fold_os(ops, spec, df, f, A, params, state, starts, trace)
         else:
-            if f.r0 == 0:  # first K-fold of an output tile
-                out = np.zeros((T, c_act), dtype=np.int64)
-            tr = _fold_stationary(ops, spec, f, A, params, state, starts, trace, out)
-            if f.r1 == K:  # last K-fold of this output tile
-                vals = _signed(out, spec.acc_bits)
-                if spec.dataflow == "ws":
-                    y[f.g, :, f.c0 : f.c1] = vals
-                else:
-                    y[f.g, f.c0 : f.c1, :] = vals.T
+            if df.first_of_tile(f):
+                out = np.zeros(df.out_shape(f, T), dtype=np.int64)
+            tr = _fold_stationary(ops, spec, df, f, A, params, state, starts, trace, out)
+        if df.completes(f, K):
+            df.scatter(y, f, _signed(out, spec.acc_bits))
         compute += int(starts[L])
-        active += int(starts[pre + T + r_act + c_act - 2])  # end of the last enabled step
+        active += int(starts[df.last_step(R, f.r1 - f.r0, f.c1 - f.c0, T)])  # last enabled step
         if trace:
             traces.append(tr)
         if progress is not None:
@@ -180,11 +170,13 @@ def _trace_rows(starts: np.ndarray, trace: bool) -> np.ndarray:
     return np.zeros((int(starts[-1]) if trace else 0, 4), dtype=np.int64)
 
 
-def _fold_os(ops: GemmOperands, spec: ArraySpec, f: Fold, A: int, params: PannParams, st: _State,
-             starts: np.ndarray, trace: bool) -> tuple[np.ndarray, np.ndarray]:
+def _fold_os(ops: GemmOperands, spec: ArraySpec, df: Dataflow, f: Fold, A: int,
+             params: PannParams, st: _State, starts: np.ndarray,
+             trace: bool) -> tuple[np.ndarray, np.ndarray]:
     """One os fold: (output patterns [r_act, c_act], trace rows)."""
-    X = ops.x_block(f.g, f.r0, f.r1, 0, ops.K)
-    Wt = np.ascontiguousarray(ops.w_block(f.g, 0, ops.K, f.c0, f.c1).T)
+    from accelsim.kernels.pann_array import fold_output_stationary, fold_starts_os
+
+    X, Wt = df.fold_operands(ops, f)
     fold_starts_os(Wt, f.r1 - f.r0, spec.rows, spec.cols, A, starts)
     tr = _trace_rows(starts, trace)
     out = np.zeros((f.r1 - f.r0, f.c1 - f.c0), dtype=np.int64)
@@ -197,24 +189,24 @@ def _fold_os(ops: GemmOperands, spec: ArraySpec, f: Fold, A: int, params: PannPa
     return out, tr
 
 
-def _fold_stationary(ops: GemmOperands, spec: ArraySpec, f: Fold, A: int, params: PannParams,
-                     st: _State, starts: np.ndarray, trace: bool, out: np.ndarray) -> np.ndarray:
+def _fold_stationary(ops: GemmOperands, spec: ArraySpec, df: Dataflow, f: Fold, A: int,
+                     params: PannParams, st: _State, starts: np.ndarray, trace: bool,
+                     out: np.ndarray) -> np.ndarray:
     """One ws/is fold into ``out`` [T, c_act] (written on the first K-fold, else accumulated);
     returns the trace rows."""
-    ws = spec.dataflow == "ws"
-    if ws:  # rows <-> K, cols <-> N, time <-> M
-        Ht = np.ascontiguousarray(ops.x_block(f.g, 0, ops.M, f.r0, f.r1).T)
-        S = np.ascontiguousarray(ops.w_block(f.g, f.r0, f.r1, f.c0, f.c1))
-        fold_starts_ws(S, ops.M, spec.rows, spec.cols, A, starts)
-    else:  # is: rows <-> K, cols <-> M, time <-> N
-        Ht = np.ascontiguousarray(ops.w_block(f.g, f.r0, f.r1, 0, ops.N))
-        S = np.ascontiguousarray(ops.x_block(f.g, f.c0, f.c1, f.r0, f.r1).T)
+    from accelsim.kernels.pann_array import fold_starts_is, fold_starts_ws, fold_stationary
+
+    Ht, S = df.fold_operands(ops, f)
+    ws = df.moving_is_x
+    if ws:  # the weights are stationary: step lengths from S
+        fold_starts_ws(S, Ht.shape[1], spec.rows, spec.cols, A, starts)
+    else:  # the weights stream: step lengths from Ht
         fold_starts_is(Ht, f.c1 - f.c0, spec.rows, spec.cols, A, starts)
     tr = _trace_rows(starts, trace)
     mov, sta = (st.regs["x"], st.regs["w"]) if ws else (st.regs["w"], st.regs["x"])
-    mov_bits, sta_bits = (spec.x_bits, spec.w_bits) if ws else (spec.w_bits, spec.x_bits)
+    mov_bits, sta_bits = df.operand_bits(spec.x_bits, spec.w_bits)
     fold_stationary(
-        Ht, S, out, f.r0 == 0, spec.rows, spec.cols, ws, mov_bits, sta_bits, spec.x_bits,
+        Ht, S, out, df.first_of_tile(f), spec.rows, spec.cols, ws, mov_bits, sta_bits, spec.x_bits,
         spec.acc_bits, spec.saturate, spec.idle_zero, A, params.sign == "dual_accumulator",
         starts, mov, sta, st.regs["p"], st.regs["n"], st.add_s, st.add_c, st.chain_s, st.chain_c,
         st.edge_s, st.edge_c, st.sub_s, st.sub_c, st.counts, tr,
@@ -226,7 +218,7 @@ def warmup() -> None:
     """Compile (or load from numba's cache) the pann kernels: os and ws/is fold kernels with one
     adder (no chain loop) and with a chain, traced (one signature each)."""
     x = np.ones((1, 2, 2), dtype=np.int64)
-    for dataflow in ("os", "ws"):
+    for dataflow in PANN.dataflows:
         spec = ArraySpec(2, 2, dataflow, False, 4, 4, 12, False, False, True)
         for adders in (1, 2):
             simulate_pann_gemm(DenseGemm(x, -x), spec, trace=True,
@@ -251,7 +243,22 @@ def check_pann_layer(arch: object, layer: object, file: str) -> None:
         )
 
 
+def structure(pe: Any, dataflow: Dataflow) -> Structure:
+    """No multiplier; ``pann.adders`` chained adders and x/w registers per PE; with
+    ``dual_accumulator`` two accumulators and a P − N subtractor per column (stationary) or per PE
+    (output-stationary); an edge accumulator per column when partial sums leave the array."""
+    params = pe.params if getattr(pe, "params", None) is not None else PannParams()
+    dual = params.sign == "dual_accumulator"
+    acc_regs = 2 if dual else 1
+    pe_adders = params.adders + (1 if dual and not dataflow.preload else 0)
+    col_adders = (1 + (1 if dual else 0)) if dataflow.preload else 0
+    registers = pe.x_bits + pe.w_bits + acc_regs * pe.acc_bits
+    return Structure(Parts(0, pe_adders * pe.acc_bits, registers),
+                     column=Parts(adder_bits=col_adders * pe.acc_bits), acc_registers=acc_regs)
+
+
 PANN = PeKind(
     name="pann", dataflows=("os", "ws", "is"), params=PannParams, simulate=simulate_pann_gemm,
-    check=check_pann_layer, warmup=warmup, classes=class_names,
+    check=check_pann_layer, warmup=warmup, toggle_classes=CLASSES, extra_counters=("additions",),
+    structure=structure,
 )

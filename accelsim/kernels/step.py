@@ -1,0 +1,53 @@
+"""The PE-step protocol: what the dataflow drivers (``accelsim.kernels.drivers``) ask of a PE kind.
+
+A PE kind's step module defines a ``NamedTuple`` of its compile-time constants (widths, masks,
+tables, counter indices; the drivers read its fields ``acc_bits``, ``saturate``, ``edge_cls`` and
+``ovf_cls``) and registers a numba ``@overload`` (``inline="always"``) of each function below
+that answers only for that NamedTuple class (:func:`is_kind`).
+The drivers call them with the constants as first argument ``k``, so numba compiles one driver per
+(dataflow family, PE kind): the step is inlined in the hot loop, no run-time dispatch.
+
+- ``pe_load(k, state, r, c)``: the PE's datapath state (a tuple of scalars, kept in registers
+  across its MACs) from ``state`` int64 [R, C, words];
+- ``pe_step(k, st, xv, wv, acc_in, preg, tally, trace, cyc)``: one MAC of operand values ``xv``,
+  ``wv`` onto ``acc_in`` (the incoming partial sum, or the accumulator), starting in fold cycle
+  ``cyc``, with ``preg`` the psum/acc register's pattern before it. Counts every toggle of the
+  datapath *and* of the psum/acc register into ``tally`` (and, if ``trace`` has rows, into
+  ``trace`` at the cycles they happen: a multi-cycle step writes to ``cyc``, ``cyc + 1``, ...).
+  Returns (result pattern the register holds after the step, new ``st``, new ``tally``);
+- ``pe_tally(k)``: a zero tally (a tuple of int64 counters);
+- ``pe_flush(k, tally, counts)``: add a tally to the kind's counters ``counts``;
+- ``pe_store(k, state, r, c, st)``: write the state back.
+"""
+
+from __future__ import annotations
+
+
+def pe_load(k, state, r, c):
+    """The datapath state of PE (r, c) (njit only: overloaded per PE kind)."""
+    raise NotImplementedError("njit only")
+
+
+def pe_step(k, st, xv, wv, acc_in, preg, tally, trace, cyc):
+    """One MAC of a PE: (result pattern, state, tally) (njit only: overloaded per PE kind)."""
+    raise NotImplementedError("njit only")
+
+
+def pe_tally(k):
+    """Zero per-PE counters (njit only: overloaded per PE kind)."""
+    raise NotImplementedError("njit only")
+
+
+def pe_flush(k, tally, counts):
+    """Add per-PE counters to the kind's counters (njit only: overloaded per PE kind)."""
+    raise NotImplementedError("njit only")
+
+
+def pe_store(k, state, r, c, st):
+    """Write the datapath state of PE (r, c) back (njit only: overloaded per PE kind)."""
+    raise NotImplementedError("njit only")
+
+
+def is_kind(k, consts_class) -> bool:
+    """In an ``@overload`` typer: ``k`` is the numba type of a ``consts_class`` NamedTuple."""
+    return getattr(k, "instance_class", None) is consts_class
