@@ -66,8 +66,9 @@ def _stream_column(c, k, Ht, S, out, first, R, C, mov_is_x, mov_bits, idle_zero,
                 tm = popcount(mreg ^ hp)
                 mreg = hp
                 n_mov += tm
-                cyc = starts[base + t]
+                cyc = 0
                 if tracing:
+                    cyc = starts[base + t]
                     trace[cyc, mov_cls] += tm
                 xv = h if mov_is_x else s_val
                 wv = s_val if mov_is_x else h
@@ -187,8 +188,9 @@ def _os_row(r, k, X, Wt, out, R, C, x_bits, w_bits, idle_zero, starts, x_reg, w_
                 wr = wp
                 n_x += tx
                 n_w += tw
-                cyc = starts[base + i]
+                cyc = 0
                 if tracing:
+                    cyc = starts[base + i]
                     trace[cyc, X_REG] += tx
                     trace[cyc, W_REG] += tw
                 acc, st, tally = pe_step(k, st, xv, wv, acc if i > 0 else 0, acc, tally, trace,

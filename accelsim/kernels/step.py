@@ -11,7 +11,7 @@ The drivers call them with the constants as first argument ``k``, so numba compi
   across its MACs) from ``state`` int64 [R, C, words];
 - ``pe_step(k, st, xv, wv, acc_in, preg, tally, trace, cyc)``: one MAC of operand values ``xv``,
   ``wv`` onto ``acc_in`` (the incoming partial sum, or the accumulator), starting in fold cycle
-  ``cyc``, with ``preg`` the psum/acc register's pattern before it. Counts every toggle of the
+  ``cyc`` (meaningful only when tracing), with ``preg`` the psum/acc register's pattern before it. Counts every toggle of the
   datapath *and* of the psum/acc register into ``tally`` (and, if ``trace`` has rows, into
   ``trace`` at the cycles they happen: a multi-cycle step writes to ``cyc``, ``cyc + 1``, ...).
   Returns (result pattern the register holds after the step, new ``st``, new ``tally``);

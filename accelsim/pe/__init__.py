@@ -6,11 +6,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from accelsim.pe.base import PeKind
+from accelsim.pe.bitserial import BITSERIAL
 from accelsim.pe.lsqplus import LSQPLUS
 from accelsim.pe.mac import MAC
 from accelsim.pe.pann import PANN
 
-REGISTRY: dict[str, PeKind] = {MAC.name: MAC, PANN.name: PANN, LSQPLUS.name: LSQPLUS}
+REGISTRY: dict[str, PeKind] = {
+    kind.name: kind for kind in (MAC, PANN, LSQPLUS, BITSERIAL)
+}
 
 
 def warmup(kinds: Iterable[str] | None = None) -> None:
