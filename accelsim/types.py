@@ -77,12 +77,13 @@ class GemmResult:
     """What the array simulation of one layer produces.
 
     ``y`` int64 [G, M, N] output values; ``toggles`` per class (the PE kind's, named for the
-    dataflow); ``overflows`` accumulator overflow events; ``folds``; ``cycles_compute`` (SCALE-Sim convention,
-    cycles); ``cycles_active`` (last valid register load per fold, cycles); ``macs`` = G·M·K·N;
-    ``trace`` int64 [cycles_compute, len(toggles)] per-cycle toggles, columns in the order of
-    ``toggles``, or None; ``additions`` adder operations (PE kinds without a multiplier), else None;
-    ``clock_bits_extra`` register bit-loads beyond the mac schedule's (pann: the accumulator's
-    reloads in the extra cycles of stretched steps), for the clock energy.
+    dataflow); ``overflows`` accumulator overflow events; ``folds``; ``cycles_compute``
+    (SCALE-Sim convention, or the kind's stretched steps, cycles); ``cycles_active`` (last valid
+    register load per fold, cycles); ``macs`` = G·M·K·N; ``trace`` int64 [cycles_compute,
+    len(toggles)] per-cycle toggles, columns in the order of ``toggles``, or None; ``additions``
+    adder operations (kinds that count them: pann, bitserial), else None; ``clock_bits_extra``
+    register bit-loads beyond the mac schedule's (the accumulator's reloads in the extra cycles of
+    stretched steps), for the clock energy.
     """
 
     y: np.ndarray

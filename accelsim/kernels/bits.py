@@ -69,6 +69,16 @@ def zero_load(v, cls, cycle, counts, trace):
         trace[cycle, cls] += t
 
 
+@njit(cache=True, nogil=True)
+def trace_add(trace, cycle, cls, v):
+    """Add ``v`` toggles to ``trace[cycle, cls]``; ``cycle`` < 0 means not tracing.
+
+    A PE step writes its trace through this call rather than inline: an array used inside a branch
+    of an IR-inlined step would cost a reference-count update per MAC."""
+    if cycle >= 0:
+        trace[cycle, cls] += v
+
+
 def node_words(n: int, m: int) -> int:
     """64-bit words that hold the node vector of an n×m multiplier (n·m + 2n(m−1) bits)."""
     return (n * m + 2 * n * (m - 1) + 63) // 64

@@ -36,8 +36,8 @@ X_REG, W_REG, PSUM_REG = _LAYOUT["x_reg"], _LAYOUT["w_reg"], _LAYOUT["psum_reg"]
 
 
 @njit(cache=True, nogil=True)
-def _stream_column(c, k, Ht, S, out, first, R, C, mov_is_x, mov_bits, idle_zero, starts,
-                   mov_reg, psum_reg, state, edge_s, edge_c, counts, trace):
+def _stream_column(c, k, aux, Ht, S, out, first, R, C, mov_is_x, mov_bits, idle_zero,
+                   starts, mov_reg, psum_reg, state, edge_s, edge_c, counts, trace):
     """Stream phase of column ``c`` of a stationary fold (PE (r, c) handles H[t, r] in step
     R + t + r + c), then its edge. Touches only column c's state."""
     r_act, T = Ht.shape
@@ -56,7 +56,7 @@ def _stream_column(c, k, Ht, S, out, first, R, C, mov_is_x, mov_bits, idle_zero,
             preg = 0
         if r < r_act and c < c_act:
             s_val = S[r, c]
-            st = pe_load(k, state, r, c)
+            st = pe_load(k, aux, state, r, c)
             tally = pe_tally(k)
             base = R + r + c
             n_mov = 0
@@ -66,13 +66,13 @@ def _stream_column(c, k, Ht, S, out, first, R, C, mov_is_x, mov_bits, idle_zero,
                 tm = popcount(mreg ^ hp)
                 mreg = hp
                 n_mov += tm
-                cyc = 0
+                cyc = -1
                 if tracing:
                     cyc = starts[base + t]
                     trace[cyc, mov_cls] += tm
                 xv = h if mov_is_x else s_val
                 wv = s_val if mov_is_x else h
-                preg, st, tally = pe_step(k, st, xv, wv, colbuf[t], preg, tally, trace, cyc)
+                preg, st, tally = pe_step(k, aux, st, xv, wv, colbuf[t], preg, tally, trace, cyc)
                 colbuf[t] = preg
             counts[mov_cls] += n_mov
             pe_flush(k, tally, counts)
@@ -118,33 +118,34 @@ def _edge(colbuf, out, c, first, step0, acc_bits, saturate, edge_cls, ovf_cls, s
 
 
 @njit(cache=True, nogil=True)
-def fold_stationary(k, Ht, S, out, first, R, C, mov_is_x, mov_bits, sta_bits, idle_zero, starts,
-                    mov_reg, sta_reg, psum_reg, state, edge_s, edge_c, counts, trace):
+def fold_stationary(k, aux, Ht, S, out, first, R, C, mov_is_x, mov_bits, sta_bits, idle_zero,
+                    starts, mov_reg, sta_reg, psum_reg, state, edge_s, edge_c, counts, trace):
     """One stationary fold (datapath.md §5.1): preload ``S``, stream ``Ht``, edge.
 
-    ``k`` the PE kind's constants; Ht int64 [r_act, T] moving operand values (row r's stream); S
-    int64 [r_act, c_act] stationary values; out int64 [T, c_act] output patterns (acc_bits),
-    written on the first K-fold (``first``) and accumulated on later ones. mov_is_x: the moving
+    ``k`` the PE kind's constants, ``aux`` its array (e.g. a node table); Ht int64 [r_act, T]
+    moving operand values (row r's stream); S int64 [r_act, c_act] stationary values; out int64
+    [T, c_act] output patterns (acc_bits), written on the first K-fold (``first``) and
+    accumulated on later ones. mov_is_x: the moving
     operand is x. Register arrays are [R, C], ``state`` [R, C, words], edge_* [C].
     """
     sta_cls = W_REG if mov_is_x else X_REG
     preload_stationary(S, R, C, (1 << sta_bits) - 1, sta_cls, idle_zero, sta_reg, counts, trace)
     for c in range(C):
-        _stream_column(c, k, Ht, S, out, first, R, C, mov_is_x, mov_bits, idle_zero, starts,
-                       mov_reg, psum_reg, state, edge_s, edge_c, counts, trace)
+        _stream_column(c, k, aux, Ht, S, out, first, R, C, mov_is_x, mov_bits, idle_zero,
+                       starts, mov_reg, psum_reg, state, edge_s, edge_c, counts, trace)
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def fold_stationary_parallel(k, Ht, S, out, first, R, C, mov_is_x, mov_bits, sta_bits, idle_zero,
-                             starts, mov_reg, sta_reg, psum_reg, state, edge_s, edge_c, counts,
-                             trace):
+def fold_stationary_parallel(k, aux, Ht, S, out, first, R, C, mov_is_x, mov_bits, sta_bits,
+                             idle_zero, starts, mov_reg, sta_reg, psum_reg, state, edge_s, edge_c,
+                             counts, trace):
     """:func:`fold_stationary` with the columns on all cores (``trace`` must be empty)."""
     sta_cls = W_REG if mov_is_x else X_REG
     preload_stationary(S, R, C, (1 << sta_bits) - 1, sta_cls, idle_zero, sta_reg, counts, trace)
     per_col = np.zeros((C, counts.shape[0]), dtype=np.int64)
     for c in prange(C):
-        _stream_column(c, k, Ht, S, out, first, R, C, mov_is_x, mov_bits, idle_zero, starts,
-                       mov_reg, psum_reg, state, edge_s, edge_c, per_col[c], trace)
+        _stream_column(c, k, aux, Ht, S, out, first, R, C, mov_is_x, mov_bits, idle_zero,
+                       starts, mov_reg, psum_reg, state, edge_s, edge_c, per_col[c], trace)
     for i in range(counts.shape[0]):
         counts[i] += per_col[:, i].sum()
 
@@ -153,8 +154,8 @@ def fold_stationary_parallel(k, Ht, S, out, first, R, C, mov_is_x, mov_bits, sta
 
 
 @njit(cache=True, nogil=True)
-def _os_row(r, k, X, Wt, out, R, C, x_bits, w_bits, idle_zero, starts, x_reg, w_reg, acc_reg,
-            state, counts, trace):
+def _os_row(r, k, aux, X, Wt, out, R, C, x_bits, w_bits, idle_zero, starts, x_reg, w_reg,
+            acc_reg, state, counts, trace):
     """Row ``r`` of an os fold: every PE (r, c), operands k at step r + c + k."""
     r_act, K = X.shape
     c_act = Wt.shape[0]
@@ -173,7 +174,7 @@ def _os_row(r, k, X, Wt, out, R, C, x_bits, w_bits, idle_zero, starts, x_reg, w_
             wr = 0
         if active:
             acc = acc_reg[r, c]
-            st = pe_load(k, state, r, c)
+            st = pe_load(k, aux, state, r, c)
             tally = pe_tally(k)
             n_x = 0
             n_w = 0
@@ -188,13 +189,13 @@ def _os_row(r, k, X, Wt, out, R, C, x_bits, w_bits, idle_zero, starts, x_reg, w_
                 wr = wp
                 n_x += tx
                 n_w += tw
-                cyc = 0
+                cyc = -1
                 if tracing:
                     cyc = starts[base + i]
                     trace[cyc, X_REG] += tx
                     trace[cyc, W_REG] += tw
-                acc, st, tally = pe_step(k, st, xv, wv, acc if i > 0 else 0, acc, tally, trace,
-                                         cyc)
+                acc, st, tally = pe_step(k, aux, st, xv, wv, acc if i > 0 else 0, acc, tally,
+                                         trace, cyc)
             counts[X_REG] += n_x
             counts[W_REG] += n_w
             pe_flush(k, tally, counts)
@@ -212,22 +213,22 @@ def _os_row(r, k, X, Wt, out, R, C, x_bits, w_bits, idle_zero, starts, x_reg, w_
 
 
 @njit(cache=True, nogil=True)
-def fold_output_stationary(k, X, Wt, out, R, C, x_bits, w_bits, idle_zero, starts, x_reg, w_reg,
-                           acc_reg, state, counts, trace):
+def fold_output_stationary(k, aux, X, Wt, out, R, C, x_bits, w_bits, idle_zero, starts, x_reg,
+                           w_reg, acc_reg, state, counts, trace):
     """One os fold (datapath.md §5.2). X int64 [r_act, K] rows of x; Wt int64 [c_act, K] columns
     of w (transposed); out int64 [r_act, c_act] receives the accumulator patterns."""
     for r in range(R):
-        _os_row(r, k, X, Wt, out, R, C, x_bits, w_bits, idle_zero, starts, x_reg, w_reg,
+        _os_row(r, k, aux, X, Wt, out, R, C, x_bits, w_bits, idle_zero, starts, x_reg, w_reg,
                 acc_reg, state, counts, trace)
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def fold_output_stationary_parallel(k, X, Wt, out, R, C, x_bits, w_bits, idle_zero, starts,
+def fold_output_stationary_parallel(k, aux, X, Wt, out, R, C, x_bits, w_bits, idle_zero, starts,
                                     x_reg, w_reg, acc_reg, state, counts, trace):
     """:func:`fold_output_stationary` with the rows on all cores (``trace`` must be empty)."""
     per_row = np.zeros((R, counts.shape[0]), dtype=np.int64)
     for r in prange(R):
-        _os_row(r, k, X, Wt, out, R, C, x_bits, w_bits, idle_zero, starts, x_reg, w_reg,
+        _os_row(r, k, aux, X, Wt, out, R, C, x_bits, w_bits, idle_zero, starts, x_reg, w_reg,
                 acc_reg, state, per_row[r], trace)
     for i in range(counts.shape[0]):
         counts[i] += per_row[:, i].sum()

@@ -25,7 +25,8 @@ from accelsim.types import ArraySpec, GemmOperands
 class StepKind:
     """A PE kind's step as the fold loop sees it.
 
-    ``consts``: its constants (a NamedTuple with overloads of ``accelsim.kernels.step``);
+    ``consts``: its constants (a NamedTuple with overloads of ``accelsim.kernels.step``); ``aux``:
+    its array (int64, any shape);
     ``state_words``: int64 words of datapath state per PE; ``counters``: length of its counter
     layout; ``classes``: number of trace columns; ``starts(df, f, R, C, T, A, B)``: the fold's step
     start cycles (int64 [L + 1], ``L`` = ``df.fold_cycles``; ``A``, ``B`` the fold's operand
@@ -33,6 +34,7 @@ class StepKind:
     """
 
     consts: Any
+    aux: np.ndarray
     state_words: int
     counters: int
     classes: int
@@ -88,8 +90,8 @@ def run_gemm(kind: StepKind, ops: GemmOperands, spec: ArraySpec, trace: bool = F
                     and (f.r1 - f.r0) * (f.c1 - f.c0) * T >= parallel_min_macs)
         if df.first_of_tile(f):
             out = np.zeros(df.out_shape(f, T), dtype=np.int64)
-        _fold(kind.consts, df, f, A, B, out, spec, starts, regs, state, edge_s, edge_c, counts,
-              tr, parallel)
+        _fold(kind.consts, kind.aux, df, f, A, B, out, spec, starts, regs, state, edge_s, edge_c,
+              counts, tr, parallel)
         if df.completes(f, K):
             df.scatter(y, f, signed(out, spec.acc_bits))
         n_folds += 1
@@ -103,10 +105,10 @@ def run_gemm(kind: StepKind, ops: GemmOperands, spec: ArraySpec, trace: bool = F
     return Run(y, counts, full, n_folds, compute, active)
 
 
-def _fold(k: Any, df: Dataflow, f: Fold, A: np.ndarray, B: np.ndarray, out: np.ndarray,
-          spec: ArraySpec, starts: np.ndarray, regs: dict[str, np.ndarray], state: np.ndarray,
-          edge_s: np.ndarray, edge_c: np.ndarray, counts: np.ndarray, tr: np.ndarray,
-          parallel: bool) -> None:
+def _fold(k: Any, aux: np.ndarray, df: Dataflow, f: Fold, A: np.ndarray, B: np.ndarray,
+          out: np.ndarray, spec: ArraySpec, starts: np.ndarray, regs: dict[str, np.ndarray],
+          state: np.ndarray, edge_s: np.ndarray, edge_c: np.ndarray, counts: np.ndarray,
+          tr: np.ndarray, parallel: bool) -> None:
     """Run one fold through its dataflow family's driver."""
     R, C = spec.rows, spec.cols
     if df.preload:
@@ -114,9 +116,9 @@ def _fold(k: Any, df: Dataflow, f: Fold, A: np.ndarray, B: np.ndarray, out: np.n
         mov_is_x = df.moving_is_x
         mov, sta = (regs["x"], regs["w"]) if mov_is_x else (regs["w"], regs["x"])
         mov_bits, sta_bits = df.operand_bits(spec.x_bits, spec.w_bits)
-        driver(k, A, B, out, df.first_of_tile(f), R, C, mov_is_x, mov_bits, sta_bits,
+        driver(k, aux, A, B, out, df.first_of_tile(f), R, C, mov_is_x, mov_bits, sta_bits,
                spec.idle_zero, starts, mov, sta, regs["psum"], state, edge_s, edge_c, counts, tr)
     else:
         driver = fold_output_stationary_parallel if parallel else fold_output_stationary
-        driver(k, A, B, out, R, C, spec.x_bits, spec.w_bits, spec.idle_zero, starts, regs["x"],
+        driver(k, aux, A, B, out, R, C, spec.x_bits, spec.w_bits, spec.idle_zero, starts, regs["x"],
                regs["w"], regs["psum"], state, counts, tr)

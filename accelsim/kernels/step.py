@@ -1,34 +1,39 @@
 """The PE-step protocol: what the dataflow drivers (``accelsim.kernels.drivers``) ask of a PE kind.
 
-A PE kind's step module defines a ``NamedTuple`` of its compile-time constants (widths, masks,
-tables, counter indices; the drivers read its fields ``acc_bits``, ``saturate``, ``edge_cls`` and
-``ovf_cls``) and registers a numba ``@overload`` (``inline="always"``) of each function below
-that answers only for that NamedTuple class (:func:`is_kind`).
-The drivers call them with the constants as first argument ``k``, so numba compiles one driver per
-(dataflow family, PE kind): the step is inlined in the hot loop, no run-time dispatch.
+A PE kind's step module defines a ``NamedTuple`` of its constants (scalars only: widths, masks,
+counter indices; the drivers read its fields ``acc_bits``, ``saturate``, ``edge_cls`` and
+``ovf_cls``), may use one array ``aux`` (e.g. a node table: an array inside the NamedTuple would
+cost a reference-count update per access in the hot loop), and registers a numba ``@overload``
+(``inline="always"``) of each function below that answers only for its NamedTuple class
+(:func:`is_kind`). The drivers call them with ``k`` (the constants) and ``aux`` first, so numba
+compiles one driver per (dataflow family, PE kind) with the step inlined: no run-time dispatch.
 
-- ``pe_load(k, state, r, c)``: the PE's datapath state (a tuple of scalars, kept in registers
-  across its MACs) from ``state`` int64 [R, C, words];
-- ``pe_step(k, st, xv, wv, acc_in, preg, tally, trace, cyc)``: one MAC of operand values ``xv``,
-  ``wv`` onto ``acc_in`` (the incoming partial sum, or the accumulator), starting in fold cycle
-  ``cyc`` (meaningful only when tracing), with ``preg`` the psum/acc register's pattern before it. Counts every toggle of the
-  datapath *and* of the psum/acc register into ``tally`` (and, if ``trace`` has rows, into
-  ``trace`` at the cycles they happen: a multi-cycle step writes to ``cyc``, ``cyc + 1``, ...).
-  Returns (result pattern the register holds after the step, new ``st``, new ``tally``);
+- ``pe_load(k, aux, state, r, c)``: the PE's datapath state (a tuple of scalars, kept in
+  registers across its MACs) from ``state`` int64 [R, C, words];
+- ``pe_step(k, aux, st, xv, wv, acc_in, preg, tally, trace, cyc)``: one MAC of operand values
+  ``xv``, ``wv`` onto ``acc_in`` (the incoming partial sum, or the accumulator), starting in fold
+  cycle ``cyc`` (-1 when not tracing), with ``preg`` the psum/acc register's pattern before it.
+  Counts every toggle of the datapath *and* of the psum/acc register into ``tally`` and, when
+  tracing, into ``trace`` at the cycles they happen (a multi-cycle step writes to ``cyc``,
+  ``cyc + 1``, ...) through ``bits.trace_add``. Returns (the pattern the register holds after
+  the step, new ``st``, new ``tally``);
 - ``pe_tally(k)``: a zero tally (a tuple of int64 counters);
 - ``pe_flush(k, tally, counts)``: add a tally to the kind's counters ``counts``;
 - ``pe_store(k, state, r, c, st)``: write the state back.
+
+Numba's on-disk cache does not notice edits to a step module in the drivers that inline it: clear
+``NUMBA_CACHE_DIR`` after changing one (CI always starts from an empty one).
 """
 
 from __future__ import annotations
 
 
-def pe_load(k, state, r, c):
+def pe_load(k, aux, state, r, c):
     """The datapath state of PE (r, c) (njit only: overloaded per PE kind)."""
     raise NotImplementedError("njit only")
 
 
-def pe_step(k, st, xv, wv, acc_in, preg, tally, trace, cyc):
+def pe_step(k, aux, st, xv, wv, acc_in, preg, tally, trace, cyc):
     """One MAC of a PE: (result pattern, state, tally) (njit only: overloaded per PE kind)."""
     raise NotImplementedError("njit only")
 

@@ -44,7 +44,8 @@ def bitserial_step_kind(spec: ArraySpec):
     def starts(df: Dataflow, f: Any, R: int, C: int, T: int, A: Any, B: Any) -> np.ndarray:
         return step_starts(R if df.preload else 0, df.fold_cycles(R, C, T), spec.x_bits)
 
-    return StepKind(k, STATE_WORDS, len(BITSERIAL.layout), len(CLASSES), starts)
+    return StepKind(k, np.zeros(1, dtype=np.int64), STATE_WORDS, len(BITSERIAL.layout),
+                    len(CLASSES), starts)
 
 
 def simulate_bitserial_gemm(

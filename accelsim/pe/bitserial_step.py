@@ -12,7 +12,7 @@ from typing import NamedTuple
 import numpy as np
 from numba.extending import overload
 
-from accelsim.kernels.bits import adder_step, popcount
+from accelsim.kernels.bits import adder_step, popcount, trace_add
 from accelsim.kernels.step import is_kind, pe_flush, pe_load, pe_step, pe_store, pe_tally
 from accelsim.pe.base import counter_layout
 
@@ -44,10 +44,10 @@ class BitserialConsts(NamedTuple):
 
 
 @overload(pe_load, inline="always")
-def _load(k, state, r, c):
+def _load(k, aux, state, r, c):
     if not is_kind(k, BitserialConsts):
         return None
-    return lambda k, state, r, c: (state[r, c, 0], state[r, c, 1], state[r, c, 2])
+    return lambda k, aux, state, r, c: (state[r, c, 0], state[r, c, 1], state[r, c, 2])
 
 
 @overload(pe_store, inline="always")
@@ -91,15 +91,14 @@ def _flush(k, tally, counts):
 
 
 @overload(pe_step, inline="always")
-def _step(k, st, xv, wv, acc_in, preg, tally, trace, cyc):
+def _step(k, aux, st, xv, wv, acc_in, preg, tally, trace, cyc):
     if not is_kind(k, BitserialConsts):
         return None
 
-    def impl(k, st, xv, wv, acc_in, preg, tally, trace, cyc):
+    def impl(k, aux, st, xv, wv, acc_in, preg, tally, trace, cyc):
         pp_prev, a_s, a_c = st
         xp = xv & k.x_mask
         wp = wv & k.w_mask
-        tracing = trace.shape[0] > 0
         w_top = 1 << (k.w_bits - 1)
         a = acc_in
         wraps = 0
@@ -131,10 +130,10 @@ def _step(k, st, xv, wv, acc_in, preg, tally, trace, cyc):
             n_p += tp
             n_m += tm
             n_a += ta
-            if tracing:
-                trace[cyc + j, PSUM_REG] += tp
-                trace[cyc + j, MULT] += tm
-                trace[cyc + j, ADDER] += ta
+            if cyc >= 0:
+                trace_add(trace, cyc + j, PSUM_REG, tp)
+                trace_add(trace, cyc + j, MULT, tm)
+                trace_add(trace, cyc + j, ADDER, ta)
         tally = (tally[0] + n_p, tally[1] + n_m, tally[2] + n_a, tally[3] + n_o, tally[4] + k.b)
         return a, (pp_prev, a_s, a_c), tally
 

@@ -56,8 +56,8 @@ def mac_step_kind(spec: ArraySpec):
                                                        spec.w_signed, w_major)
     acc = spec.acc_bits
     k = MacConsts((1 << xb) - 1, (1 << wb) - 1, acc, (1 << acc) - 1, 1 << (acc - 1),
-                  spec.saturate, w_major, xb, wb, n, m, sa, sb, x_is_a, table, ADDER, OVERFLOWS)
-    return StepKind(k, STATE_WORDS, len(MAC.layout), len(CLASSES))
+                  spec.saturate, w_major, xb, wb, n, m, sa, sb, x_is_a, ADDER, OVERFLOWS)
+    return StepKind(k, table, STATE_WORDS, len(MAC.layout), len(CLASSES))
 
 
 def simulate_mac_gemm(

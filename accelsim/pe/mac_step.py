@@ -2,9 +2,9 @@
 
 Registered on :class:`MacConsts` for the drivers of ``accelsim.kernels.drivers``. The multiplier's
 state is its node vector (tabulated, four words in scalars) or, for wide multipliers evaluated row
-by row, the operand pair; the choice is made at compile time on ``table.ndim``, so each compiled
-driver holds one path only (dead code in the hot loop, array reads that cannot be hoisted, or
-re-reading the previous row slow it several-fold).
+by row, the operand pair; the choice is made at compile time on ``aux.ndim`` (the table, or a 1-D
+dummy), so each compiled driver holds one path only: dead code in the hot loop, array reads that
+cannot be hoisted, or re-reading the previous row slow it several-fold.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import NamedTuple
 import numpy as np
 from numba.extending import overload
 
-from accelsim.kernels.bits import adder_step, mult_toggles_direct, popcount
+from accelsim.kernels.bits import adder_step, mult_toggles_direct, popcount, trace_add
 from accelsim.kernels.step import is_kind, pe_flush, pe_load, pe_step, pe_store, pe_tally
 from accelsim.pe.base import counter_layout
 
@@ -26,7 +26,8 @@ PSUM_REG, MULT, ADDER, OVERFLOWS = _L["psum_reg"], _L["mult"], _L["adder"], _L["
 class MacConsts(NamedTuple):
     """Compile-time view of a mac array's PE: masks of its widths, the multiplier's parameters
     (operand widths, the narrower operand first: ``n``×``m``, signedness ``sa``/``sb``) and table,
-    the edge/overflow counter indices the drivers read."""
+    the edge/overflow counter indices the drivers read. The multiplier's node table is the
+    drivers' ``aux`` array."""
 
     x_mask: int
     w_mask: int
@@ -42,39 +43,38 @@ class MacConsts(NamedTuple):
     sa: bool
     sb: bool
     x_is_a: bool
-    table: np.ndarray
     edge_cls: int
     ovf_cls: int
 
 
-def _mult_state(px, pw, k):
+def _mult_state(px, pw, k, table):
     """Multiplier state after operands (px, pw): its node words (tabulated) or the pair itself."""
     raise NotImplementedError("njit only")
 
 
-def _mult_step(q0, q1, q2, q3, xp, wp, k):
+def _mult_step(q0, q1, q2, q3, xp, wp, k, table):
     """Evaluate the multiplier on (xp, wp) from state (q0..q3): (toggles, new state)."""
     raise NotImplementedError("njit only")
 
 
 @overload(_mult_state, inline="always")
-def _mult_state_njit(px, pw, k):
-    if k.types[k.fields.index("table")].ndim == 1:
-        return lambda px, pw, k: (px, pw, 0, 0)
+def _mult_state_njit(px, pw, k, table):
+    if table.ndim == 1:
+        return lambda px, pw, k, table: (px, pw, 0, 0)
 
-    def tabulated(px, pw, k):
+    def tabulated(px, pw, k, table):
         wm = np.int64(k.w_major)
         i = wm * ((pw << k.x_bits) | px) + (1 - wm) * ((px << k.w_bits) | pw)
-        return k.table[i, 0], k.table[i, 1], k.table[i, 2], k.table[i, 3]
+        return table[i, 0], table[i, 1], table[i, 2], table[i, 3]
 
     return tabulated
 
 
 @overload(_mult_step, inline="always")
-def _mult_step_njit(q0, q1, q2, q3, xp, wp, k):
-    if k.types[k.fields.index("table")].ndim == 1:
+def _mult_step_njit(q0, q1, q2, q3, xp, wp, k, table):
+    if table.ndim == 1:
 
-        def direct(q0, q1, q2, q3, xp, wp, k):
+        def direct(q0, q1, q2, q3, xp, wp, k, table):
             if k.x_is_a:
                 tog = mult_toggles_direct(q0, q1, xp, wp, k.n, k.m, k.sa, k.sb)
             else:
@@ -83,10 +83,9 @@ def _mult_step_njit(q0, q1, q2, q3, xp, wp, k):
 
         return direct
 
-    def tabulated(q0, q1, q2, q3, xp, wp, k):
+    def tabulated(q0, q1, q2, q3, xp, wp, k, table):
         wm = np.int64(k.w_major)
         i = wm * ((wp << k.x_bits) | xp) + (1 - wm) * ((xp << k.w_bits) | wp)
-        table = k.table
         n0, n1, n2, n3 = table[i, 0], table[i, 1], table[i, 2], table[i, 3]
         tog = popcount(q0 ^ n0) + popcount(q1 ^ n1) + popcount(q2 ^ n2) + popcount(q3 ^ n3)
         return tog, n0, n1, n2, n3
@@ -99,14 +98,14 @@ STATE_WORDS = 4
 
 
 @overload(pe_load, inline="always")
-def _load(k, state, r, c):
+def _load(k, aux, state, r, c):
     if not is_kind(k, MacConsts):
         return None
 
-    def impl(k, state, r, c):
+    def impl(k, aux, state, r, c):
         px = state[r, c, 0]
         pw = state[r, c, 1]
-        q0, q1, q2, q3 = _mult_state(px, pw, k)
+        q0, q1, q2, q3 = _mult_state(px, pw, k, aux)
         return (q0, q1, q2, q3, state[r, c, 2], state[r, c, 3], px, pw)
 
     return impl
@@ -152,22 +151,21 @@ def _flush(k, tally, counts):
 
 
 @overload(pe_step, inline="always")
-def _step(k, st, xv, wv, acc_in, preg, tally, trace, cyc):
+def _step(k, aux, st, xv, wv, acc_in, preg, tally, trace, cyc):
     if not is_kind(k, MacConsts):
         return None
 
-    def impl(k, st, xv, wv, acc_in, preg, tally, trace, cyc):
+    def impl(k, aux, st, xv, wv, acc_in, preg, tally, trace, cyc):
         q0, q1, q2, q3, a_s, a_c, px, pw = st
         xp = xv & k.x_mask
         wp = wv & k.w_mask
-        tmul, q0, q1, q2, q3 = _mult_step(q0, q1, q2, q3, xp, wp, k)
+        tmul, q0, q1, q2, q3 = _mult_step(q0, q1, q2, q3, xp, wp, k, aux)
         res, tadd, ovf, a_s, a_c = adder_step(acc_in, (xv * wv) & k.acc_mask, 0, k.acc_mask,
                                               k.acc_sign, k.saturate, a_s, a_c)
         tp = popcount(preg ^ res)
-        if trace.shape[0] > 0:
-            trace[cyc, PSUM_REG] += tp
-            trace[cyc, MULT] += tmul
-            trace[cyc, ADDER] += tadd
+        trace_add(trace, cyc, PSUM_REG, tp)
+        trace_add(trace, cyc, MULT, tmul)
+        trace_add(trace, cyc, ADDER, tadd)
         tally = (tally[0] + tp, tally[1] + tmul, tally[2] + tadd, tally[3] + np.int64(ovf))
         return res, (q0, q1, q2, q3, a_s, a_c, xp, wp), tally
 
