@@ -14,6 +14,7 @@ from typing import Any, Callable
 import numpy as np
 
 from accelsim.dataflows import Dataflow
+from accelsim.dataflows import REGISTRY as DATAFLOWS
 from accelsim.pe.base import Parts, PeKind, Structure
 from accelsim.types import ArraySpec, DenseGemm, GemmOperands, GemmResult
 
@@ -100,6 +101,6 @@ def warmup() -> None:
             simulate_bitserial_gemm(DenseGemm(x, -x), spec, trace=trace)
 
 
-BITSERIAL = PeKind(name="bitserial", dataflows=("os", "ws", "is"), params=None,
+BITSERIAL = PeKind(name="bitserial", dataflows=tuple(DATAFLOWS), params=None,
                    simulate=simulate_bitserial_gemm, warmup=warmup, toggle_classes=CLASSES,
                    extra_counters=("additions",), structure=structure)

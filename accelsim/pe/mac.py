@@ -11,6 +11,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from accelsim.dataflows import REGISTRY as DATAFLOWS
 from accelsim.pe.base import Parts, PeKind, Structure
 from accelsim.types import ArraySpec, DenseGemm, GemmOperands, GemmResult
 
@@ -47,7 +48,6 @@ def multiplier(x_bits: int, w_bits: int, x_signed: bool, w_signed: bool,
 
 def mac_step_kind(spec: ArraySpec):
     """The fold loop's view of a mac array for ``spec`` (``accelsim.kernels.run.StepKind``)."""
-    from accelsim.dataflows import REGISTRY as DATAFLOWS
     from accelsim.kernels.run import StepKind
     from accelsim.pe.mac_step import ADDER, OVERFLOWS, STATE_WORDS, MacConsts
 
@@ -110,5 +110,5 @@ def warmup() -> None:
                 simulate_mac_gemm(DenseGemm(x, x), spec, trace=trace, parallel_min_macs=0)
 
 
-MAC = PeKind(name="mac", dataflows=("os", "ws", "is"), params=None, simulate=simulate_mac_gemm,
+MAC = PeKind(name="mac", dataflows=tuple(DATAFLOWS), params=None, simulate=simulate_mac_gemm,
              warmup=warmup, toggle_classes=CLASSES, structure=structure)

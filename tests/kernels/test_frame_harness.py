@@ -10,7 +10,12 @@ draws); ``test_every_kind_is_plugged`` fails for a registered kind without one.
 from __future__ import annotations
 
 import itertools
+import os
+import re
+import subprocess
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
@@ -27,6 +32,7 @@ from tests.reference.bitserial_model import reference_simulate_bitserial
 from tests.reference.lsqplus_model import reference_simulate_lsqplus
 from tests.reference.pann_model import reference_simulate_pann
 
+REPO = Path(__file__).resolve().parents[2]
 SHAPES = ((2, 3, 1, 5, 7, 4), (3, 2, 2, 3, 4, 5), (2, 2, 1, 1, 3, 2))  # (R, C, G, M, K, N)
 MODES = tuple(itertools.product((False, True), repeat=2))  # (idle_zero, saturate)
 
@@ -161,3 +167,24 @@ def test_fast_equals_reference(kind: str, dataflow: str) -> None:
                                layer=case.layer)
             assert_same(fast, ref, traced, plug.unmodelled)
     assert saturated > 0 or not plug.overflows, "no saturating case overflowed"
+
+
+def test_loading_an_arch_imports_no_numba() -> None:
+    """PE kinds register numba-free descriptors: loading and checking an arch file needs no
+    kernels (they load when a kind first simulates)."""
+    code = ("import sys, accelsim.config; "
+            "accelsim.config.load_arch('arch_configs/ws-32x32-int8.yaml'); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'numba')[:3])")
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": str(REPO)}, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_no_dataflow_name_is_compared_outside_dataflows() -> None:
+    """Code asks the dataflow object; only ``accelsim/dataflows`` knows the names."""
+    name = r"""["'](?:os|ws|is)["']"""
+    compare = re.compile(rf"(?:==|!=|\bin)\s*\(?{name}|{name}\s*(?:==|!=)")
+    hits = [f"{path.relative_to(REPO)}:{i}" for path in (REPO / "accelsim").rglob("*.py")
+            if "dataflows" not in path.parts
+            for i, line in enumerate(path.read_text().splitlines(), 1) if compare.search(line)]
+    assert hits == []
