@@ -9,15 +9,17 @@ Per layer (``docs/energy.md`` has the full model and its assumptions):
   are clock-gated and a bit is clocked only when its register loads valid data (moving registers
   once per MAC, stationary ones on their preload shifts, ``acc_reg`` once per MAC); with
   ``idle: zero`` moving registers are not gated and are clocked in every compute cycle of every PE;
-  nothing is clocked in memory stall cycles. Exact for ``mac`` (checked against the reference
-  model); for ``pann`` the register transfers of the mac schedule (both accumulators of a dual
-  pair) plus the PE kind's ``GemmResult.clock_bits_extra`` (the accumulator's reload in each
-  extra cycle of a stretched step);
+  nothing is clocked in memory stall cycles. The window per fold cycle is the dataflow's
+  (``Dataflow.enabled_bits``), with the acc_bits registers the PE kind declares
+  (``Structure.acc_registers``). Exact for ``mac`` (checked against the reference model); kinds
+  with stretched steps (``pann``, ``bitserial``) add their ``GemmResult.clock_bits_extra`` (the
+  accumulator's reload in each extra cycle of a step);
 - **sram** / **dram** (only when a memory result measured them; with ideal memory the keys are
   absent): per word read/written, the table's 64-bit access energy interpolated at the capacity of
   one bank of one half of the double buffer and scaled to the buffer's word width; DRAM per byte
   plus per row activation;
-- **leakage**: (array + SRAM leakage power) × layer time (total cycles at ``clock_mhz``).
+- **leakage**: (array + SRAM leakage power) × layer time (total cycles at ``clock_mhz``); the
+  array's parts are those its PE kind declares (``PeKind.structure``).
 """
 
 from __future__ import annotations
