@@ -12,7 +12,8 @@ per-cycle trace are identical. Time may be stretched: fold step ``s`` starts at 
 ``starts = arange(L + 1)``.
 
 Counters ``counts`` (int64[n], the kind's layout; the first three are x_reg, w_reg, psum_reg).
-``trace`` is int64[fold cycles, classes] (or shape (0, classes) to skip tracing). Register and
+``trace`` is int64[fold cycles, classes] (or shape (0, classes) to skip tracing); a PE's stream
+runs with the trace or with None, so an untraced stream is compiled without trace code. Register and
 datapath state arrays carry across folds of a layer and are updated in place. The ``_parallel``
 drivers run columns (stationary) or rows (os) on all cores without a trace; per-column (per-row)
 counters summed in order keep the integers identical to the serial drivers'.
@@ -23,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from accelsim.kernels.bits import adder_step, popcount, zero_load
+from accelsim.kernels.bits import adder_step, popcount, trace_add, tracing_on, zero_load
 from accelsim.kernels.preload import preload_stationary
 from accelsim.kernels.step import pe_flush, pe_load, pe_step, pe_store, pe_tally
 from accelsim.pe.base import ARRAY_REGISTERS, counter_layout
@@ -36,13 +37,14 @@ X_REG, W_REG, PSUM_REG = _LAYOUT["x_reg"], _LAYOUT["w_reg"], _LAYOUT["psum_reg"]
 
 
 @njit(cache=True, nogil=True)
-def _stream_column(c, k, aux, Ht, S, out, first, R, C, mov_is_x, mov_bits, idle_zero,
+def _stream_column(c, k, aux, Ht, S, out, first, R, C, mov_is_x, mov_bits, sta_bits, idle_zero,
                    starts, mov_reg, psum_reg, state, edge_s, edge_c, counts, trace):
     """Stream phase of column ``c`` of a stationary fold (PE (r, c) handles H[t, r] in step
     R + t + r + c), then its edge. Touches only column c's state."""
     r_act, T = Ht.shape
     c_act = S.shape[1]
     mov_mask = (1 << mov_bits) - 1
+    sta_mask = (1 << sta_bits) - 1
     mov_cls = X_REG if mov_is_x else W_REG
     tracing = trace.shape[0] > 0
     colbuf = np.zeros(T, dtype=np.int64)
@@ -57,23 +59,15 @@ def _stream_column(c, k, aux, Ht, S, out, first, R, C, mov_is_x, mov_bits, idle_
         if r < r_act and c < c_act:
             s_val = S[r, c]
             st = pe_load(k, aux, state, r, c)
-            tally = pe_tally(k)
             base = R + r + c
-            n_mov = 0
-            for t in range(T):
-                h = Ht[r, t]
-                hp = h & mov_mask
-                tm = popcount(mreg ^ hp)
-                mreg = hp
-                n_mov += tm
-                cyc = -1
-                if tracing:
-                    cyc = starts[base + t]
-                    trace[cyc, mov_cls] += tm
-                xv = h if mov_is_x else s_val
-                wv = s_val if mov_is_x else h
-                preg, st, tally = pe_step(k, aux, st, xv, wv, colbuf[t], preg, tally, trace, cyc)
-                colbuf[t] = preg
+            if tracing:
+                mreg, preg, st, tally, n_mov = _stream_pe(
+                    k, aux, st, Ht, r, s_val, s_val & sta_mask, mov_is_x, mov_mask, mov_cls, mreg,
+                    preg, colbuf, starts, base, trace)
+            else:
+                mreg, preg, st, tally, n_mov = _stream_pe(
+                    k, aux, st, Ht, r, s_val, s_val & sta_mask, mov_is_x, mov_mask, mov_cls, mreg,
+                    preg, colbuf, starts, base, None)
             counts[mov_cls] += n_mov
             pe_flush(k, tally, counts)
             pe_store(k, state, r, c, st)
@@ -88,6 +82,31 @@ def _stream_column(c, k, aux, Ht, S, out, first, R, C, mov_is_x, mov_bits, idle_
     if c < c_act:
         _edge(colbuf, out, c, first, R + r_act - 1 + c, k.acc_bits, k.saturate, k.edge_cls,
               k.ovf_cls, starts, edge_s, edge_c, counts, trace)
+
+
+@njit(cache=True, nogil=True)
+def _stream_pe(k, aux, st, Ht, r, s_val, s_pat, mov_is_x, mov_mask, mov_cls, mreg, preg, colbuf,
+               starts, base, trace):
+    """The stream of one PE (row r) of a stationary fold: its moving register and its step for
+    every t, partial sums from and to ``colbuf``. ``trace`` is the fold's trace or None (then every
+    trace write compiles away). Returns (mreg, preg, st, tally, moving-register toggles)."""
+    tally = pe_tally(k)
+    n_mov = 0
+    for t in range(Ht.shape[1]):
+        h = Ht[r, t]
+        hp = h & mov_mask
+        tm = popcount(mreg ^ hp)
+        mreg = hp
+        n_mov += tm
+        cyc = starts[base + t] if tracing_on(trace) else 0
+        trace_add(trace, cyc, mov_cls, tm)
+        xv = h if mov_is_x else s_val
+        wv = s_val if mov_is_x else h
+        xp = hp if mov_is_x else s_pat
+        wp = s_pat if mov_is_x else hp
+        preg, st, tally = pe_step(k, aux, st, xv, wv, xp, wp, colbuf[t], preg, tally, trace, cyc)
+        colbuf[t] = preg
+    return mreg, preg, st, tally, n_mov
 
 
 @njit(cache=True, nogil=True)
@@ -131,8 +150,8 @@ def fold_stationary(k, aux, Ht, S, out, first, R, C, mov_is_x, mov_bits, sta_bit
     sta_cls = W_REG if mov_is_x else X_REG
     preload_stationary(S, R, C, (1 << sta_bits) - 1, sta_cls, idle_zero, sta_reg, counts, trace)
     for c in range(C):
-        _stream_column(c, k, aux, Ht, S, out, first, R, C, mov_is_x, mov_bits, idle_zero,
-                       starts, mov_reg, psum_reg, state, edge_s, edge_c, counts, trace)
+        _stream_column(c, k, aux, Ht, S, out, first, R, C, mov_is_x, mov_bits, sta_bits,
+                       idle_zero, starts, mov_reg, psum_reg, state, edge_s, edge_c, counts, trace)
 
 
 @njit(cache=True, nogil=True, parallel=True)
@@ -144,8 +163,8 @@ def fold_stationary_parallel(k, aux, Ht, S, out, first, R, C, mov_is_x, mov_bits
     preload_stationary(S, R, C, (1 << sta_bits) - 1, sta_cls, idle_zero, sta_reg, counts, trace)
     per_col = np.zeros((C, counts.shape[0]), dtype=np.int64)
     for c in prange(C):
-        _stream_column(c, k, aux, Ht, S, out, first, R, C, mov_is_x, mov_bits, idle_zero,
-                       starts, mov_reg, psum_reg, state, edge_s, edge_c, per_col[c], trace)
+        _stream_column(c, k, aux, Ht, S, out, first, R, C, mov_is_x, mov_bits, sta_bits,
+                       idle_zero, starts, mov_reg, psum_reg, state, edge_s, edge_c, per_col[c], trace)
     for i in range(counts.shape[0]):
         counts[i] += per_col[:, i].sum()
 
@@ -173,29 +192,15 @@ def _os_row(r, k, aux, X, Wt, out, R, C, x_bits, w_bits, idle_zero, starts, x_re
             xr = 0
             wr = 0
         if active:
-            acc = acc_reg[r, c]
             st = pe_load(k, aux, state, r, c)
-            tally = pe_tally(k)
-            n_x = 0
-            n_w = 0
-            for i in range(K):
-                xv = X[r, i]
-                wv = Wt[c, i]
-                xp = xv & x_mask
-                wp = wv & w_mask
-                tx = popcount(xr ^ xp)
-                tw = popcount(wr ^ wp)
-                xr = xp
-                wr = wp
-                n_x += tx
-                n_w += tw
-                cyc = -1
-                if tracing:
-                    cyc = starts[base + i]
-                    trace[cyc, X_REG] += tx
-                    trace[cyc, W_REG] += tw
-                acc, st, tally = pe_step(k, aux, st, xv, wv, acc if i > 0 else 0, acc, tally,
-                                         trace, cyc)
+            if tracing:
+                xr, wr, acc, st, tally, n_x, n_w = _os_pe(
+                    k, aux, st, X, Wt, r, c, x_mask, w_mask, xr, wr, acc_reg[r, c], starts, base,
+                    trace)
+            else:
+                xr, wr, acc, st, tally, n_x, n_w = _os_pe(
+                    k, aux, st, X, Wt, r, c, x_mask, w_mask, xr, wr, acc_reg[r, c], starts, base,
+                    None)
             counts[X_REG] += n_x
             counts[W_REG] += n_w
             pe_flush(k, tally, counts)
@@ -210,6 +215,32 @@ def _os_row(r, k, aux, X, Wt, out, R, C, x_bits, w_bits, idle_zero, starts, x_re
             acc_reg[r, c] = acc
         x_reg[r, c] = xr
         w_reg[r, c] = wr
+
+
+@njit(cache=True, nogil=True)
+def _os_pe(k, aux, st, X, Wt, r, c, x_mask, w_mask, xr, wr, acc, starts, base, trace):
+    """The K MACs of PE (r, c) of an os fold (``trace`` or None, as in :func:`_stream_pe`).
+    Returns (x_reg, w_reg, acc, st, tally, x_reg toggles, w_reg toggles)."""
+    tally = pe_tally(k)
+    n_x = 0
+    n_w = 0
+    for i in range(X.shape[1]):
+        xv = X[r, i]
+        wv = Wt[c, i]
+        xp = xv & x_mask
+        wp = wv & w_mask
+        tx = popcount(xr ^ xp)
+        tw = popcount(wr ^ wp)
+        xr = xp
+        wr = wp
+        n_x += tx
+        n_w += tw
+        cyc = starts[base + i] if tracing_on(trace) else 0
+        trace_add(trace, cyc, X_REG, tx)
+        trace_add(trace, cyc, W_REG, tw)
+        acc, st, tally = pe_step(k, aux, st, xv, wv, xp, wp, acc if i > 0 else 0, acc, tally,
+                                 trace, cyc)
+    return xr, wr, acc, st, tally, n_x, n_w
 
 
 @njit(cache=True, nogil=True)

@@ -38,9 +38,8 @@ def bitserial_step_kind(spec: ArraySpec):
     from accelsim.pe.bitserial_step import ADDER, OVERFLOWS, STATE_WORDS, BitserialConsts
 
     acc = spec.acc_bits
-    k = BitserialConsts(spec.x_bits, (1 << spec.x_bits) - 1, (1 << spec.w_bits) - 1, spec.w_bits,
-                        spec.x_signed, spec.w_signed, acc, (1 << acc) - 1, 1 << (acc - 1),
-                        spec.saturate, ADDER, OVERFLOWS)
+    k = BitserialConsts(spec.x_bits, spec.w_bits, spec.x_signed, spec.w_signed, acc,
+                        (1 << acc) - 1, 1 << (acc - 1), spec.saturate, ADDER, OVERFLOWS)
 
     def starts(df: Dataflow, f: Any, R: int, C: int, T: int, A: Any, B: Any) -> np.ndarray:
         return step_starts(R if df.preload else 0, df.fold_cycles(R, C, T), spec.x_bits)

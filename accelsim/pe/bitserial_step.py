@@ -26,12 +26,10 @@ STATE_WORDS = 3
 
 
 class BitserialConsts(NamedTuple):
-    """Compile-time view of a bitserial array's PE: cycles per MAC ``b`` (= pe.x_bits), masks,
+    """Compile-time view of a bitserial array's PE: cycles per MAC ``b`` (= pe.x_bits), w's width,
     the layer's signedness, the accumulator's width and overflow mode, counter indices."""
 
     b: int
-    x_mask: int
-    w_mask: int
     w_bits: int
     x_signed: bool
     w_signed: bool
@@ -91,14 +89,12 @@ def _flush(k, tally, counts):
 
 
 @overload(pe_step, inline="always")
-def _step(k, aux, st, xv, wv, acc_in, preg, tally, trace, cyc):
+def _step(k, aux, st, xv, wv, xp, wp, acc_in, preg, tally, trace, cyc):
     if not is_kind(k, BitserialConsts):
         return None
 
-    def impl(k, aux, st, xv, wv, acc_in, preg, tally, trace, cyc):
+    def impl(k, aux, st, xv, wv, xp, wp, acc_in, preg, tally, trace, cyc):
         pp_prev, a_s, a_c = st
-        xp = xv & k.x_mask
-        wp = wv & k.w_mask
         w_top = 1 << (k.w_bits - 1)
         a = acc_in
         wraps = 0
@@ -130,10 +126,9 @@ def _step(k, aux, st, xv, wv, acc_in, preg, tally, trace, cyc):
             n_p += tp
             n_m += tm
             n_a += ta
-            if cyc >= 0:
-                trace_add(trace, cyc + j, PSUM_REG, tp)
-                trace_add(trace, cyc + j, MULT, tm)
-                trace_add(trace, cyc + j, ADDER, ta)
+            trace_add(trace, cyc + j, PSUM_REG, tp)
+            trace_add(trace, cyc + j, MULT, tm)
+            trace_add(trace, cyc + j, ADDER, ta)
         tally = (tally[0] + n_p, tally[1] + n_m, tally[2] + n_a, tally[3] + n_o, tally[4] + k.b)
         return a, (pp_prev, a_s, a_c), tally
 

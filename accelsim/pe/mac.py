@@ -55,8 +55,8 @@ def mac_step_kind(spec: ArraySpec):
     (xb, wb, n, m, sa, sb, x_is_a), table = multiplier(spec.x_bits, spec.w_bits, spec.x_signed,
                                                        spec.w_signed, w_major)
     acc = spec.acc_bits
-    k = MacConsts((1 << xb) - 1, (1 << wb) - 1, acc, (1 << acc) - 1, 1 << (acc - 1),
-                  spec.saturate, w_major, xb, wb, n, m, sa, sb, x_is_a, ADDER, OVERFLOWS)
+    k = MacConsts(acc, (1 << acc) - 1, 1 << (acc - 1), spec.saturate, w_major, xb, wb, n, m, sa,
+                  sb, x_is_a, ADDER, OVERFLOWS)
     return StepKind(k, table, STATE_WORDS, len(MAC.layout), len(CLASSES))
 
 

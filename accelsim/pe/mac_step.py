@@ -24,13 +24,11 @@ PSUM_REG, MULT, ADDER, OVERFLOWS = _L["psum_reg"], _L["mult"], _L["adder"], _L["
 
 
 class MacConsts(NamedTuple):
-    """Compile-time view of a mac array's PE: masks of its widths, the multiplier's parameters
-    (operand widths, the narrower operand first: ``n``×``m``, signedness ``sa``/``sb``) and table,
-    the edge/overflow counter indices the drivers read. The multiplier's node table is the
-    drivers' ``aux`` array."""
+    """Compile-time view of a mac array's PE: the accumulator's width, masks and overflow mode;
+    the multiplier's parameters (table order ``w_major``, operand widths, the narrower operand
+    first: ``n``×``m``, signedness ``sa``/``sb``); the edge/overflow counter indices the drivers
+    read. The multiplier's node table is the drivers' ``aux`` array."""
 
-    x_mask: int
-    w_mask: int
     acc_bits: int
     acc_mask: int
     acc_sign: int
@@ -151,14 +149,12 @@ def _flush(k, tally, counts):
 
 
 @overload(pe_step, inline="always")
-def _step(k, aux, st, xv, wv, acc_in, preg, tally, trace, cyc):
+def _step(k, aux, st, xv, wv, xp, wp, acc_in, preg, tally, trace, cyc):
     if not is_kind(k, MacConsts):
         return None
 
-    def impl(k, aux, st, xv, wv, acc_in, preg, tally, trace, cyc):
+    def impl(k, aux, st, xv, wv, xp, wp, acc_in, preg, tally, trace, cyc):
         q0, q1, q2, q3, a_s, a_c, px, pw = st
-        xp = xv & k.x_mask
-        wp = wv & k.w_mask
         tmul, q0, q1, q2, q3 = _mult_step(q0, q1, q2, q3, xp, wp, k, aux)
         res, tadd, ovf, a_s, a_c = adder_step(acc_in, (xv * wv) & k.acc_mask, 0, k.acc_mask,
                                               k.acc_sign, k.saturate, a_s, a_c)
