@@ -164,7 +164,8 @@ def fold_stationary_parallel(k, aux, Ht, S, out, first, R, C, mov_is_x, mov_bits
     per_col = np.zeros((C, counts.shape[0]), dtype=np.int64)
     for c in prange(C):
         _stream_column(c, k, aux, Ht, S, out, first, R, C, mov_is_x, mov_bits, sta_bits,
-                       idle_zero, starts, mov_reg, psum_reg, state, edge_s, edge_c, per_col[c], trace)
+                       idle_zero, starts, mov_reg, psum_reg, state, edge_s, edge_c, per_col[c],
+                       trace)
     for i in range(counts.shape[0]):
         counts[i] += per_col[:, i].sum()
 
