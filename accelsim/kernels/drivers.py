@@ -26,7 +26,16 @@ from numba import njit, prange
 
 from accelsim.kernels.bits import adder_step, popcount, trace_add, tracing_on, zero_load
 from accelsim.kernels.preload import preload_stationary
-from accelsim.kernels.step import pe_flush, pe_load, pe_step, pe_store, pe_tally
+from accelsim.kernels.step import (
+    pe_edge,
+    pe_flush,
+    pe_idle,
+    pe_load,
+    pe_output,
+    pe_step,
+    pe_store,
+    pe_tally,
+)
 from accelsim.pe.base import ARRAY_REGISTERS, counter_layout
 
 _LAYOUT = counter_layout(ARRAY_REGISTERS)
@@ -54,6 +63,7 @@ def _stream_column(c, k, aux, Ht, S, out, first, R, C, mov_is_x, mov_bits, sta_b
         if idle_zero:  # nothing valid arrives during the preload
             zero_load(mreg, mov_cls, 0, counts, trace)
             zero_load(preg, PSUM_REG, 0, counts, trace)
+            pe_idle(k, aux, state, r, c, 0, counts, trace)
             mreg = 0
             preg = 0
         if r < r_act and c < c_act:
@@ -62,12 +72,12 @@ def _stream_column(c, k, aux, Ht, S, out, first, R, C, mov_is_x, mov_bits, sta_b
             base = R + r + c
             if tracing:
                 mreg, preg, st, tally, n_mov = _stream_pe(
-                    k, aux, st, Ht, r, s_val, s_val & sta_mask, mov_is_x, mov_mask, mov_cls, mreg,
-                    preg, colbuf, starts, base, trace)
+                    k, aux, st, Ht, r, c, s_val, s_val & sta_mask, mov_is_x, mov_mask, mov_cls,
+                    mreg, preg, colbuf, starts, base, trace)
             else:
                 mreg, preg, st, tally, n_mov = _stream_pe(
-                    k, aux, st, Ht, r, s_val, s_val & sta_mask, mov_is_x, mov_mask, mov_cls, mreg,
-                    preg, colbuf, starts, base, None)
+                    k, aux, st, Ht, r, c, s_val, s_val & sta_mask, mov_is_x, mov_mask, mov_cls,
+                    mreg, preg, colbuf, starts, base, None)
             counts[mov_cls] += n_mov
             pe_flush(k, tally, counts)
             pe_store(k, state, r, c, st)
@@ -75,18 +85,19 @@ def _stream_column(c, k, aux, Ht, S, out, first, R, C, mov_is_x, mov_bits, sta_b
                 cyc = starts[base + T]
                 zero_load(mreg, mov_cls, cyc, counts, trace)
                 zero_load(preg, PSUM_REG, cyc, counts, trace)
+                pe_idle(k, aux, state, r, c, cyc, counts, trace)
                 mreg = 0
                 preg = 0
         mov_reg[r, c] = mreg
         psum_reg[r, c] = preg
     if c < c_act:
-        _edge(colbuf, out, c, first, R + r_act - 1 + c, k.acc_bits, k.saturate, k.edge_cls,
-              k.ovf_cls, starts, edge_s, edge_c, counts, trace)
+        pe_edge(k, aux, colbuf, out, c, first, R + r_act - 1 + c, starts, edge_s, edge_c, counts,
+                trace)
 
 
 @njit(cache=True, nogil=True)
-def _stream_pe(k, aux, st, Ht, r, s_val, s_pat, mov_is_x, mov_mask, mov_cls, mreg, preg, colbuf,
-               starts, base, trace):
+def _stream_pe(k, aux, st, Ht, r, c, s_val, s_pat, mov_is_x, mov_mask, mov_cls, mreg, preg,
+               colbuf, starts, base, trace):
     """The stream of one PE (row r) of a stationary fold: its moving register and its step for
     every t, partial sums from and to ``colbuf``. ``trace`` is the fold's trace or None (then every
     trace write compiles away). Returns (mreg, preg, st, tally, moving-register toggles)."""
@@ -104,17 +115,19 @@ def _stream_pe(k, aux, st, Ht, r, s_val, s_pat, mov_is_x, mov_mask, mov_cls, mre
         wv = s_val if mov_is_x else h
         xp = hp if mov_is_x else s_pat
         wp = s_pat if mov_is_x else hp
-        preg, st, tally = pe_step(k, aux, st, xv, wv, xp, wp, colbuf[t], preg, tally, trace, cyc)
+        preg, st, tally = pe_step(k, aux, st, xv, wv, xp, wp, colbuf[t], preg, tally, trace, cyc,
+                                  r, c, t)
         colbuf[t] = preg
     return mreg, preg, st, tally, n_mov
 
 
 @njit(cache=True, nogil=True)
-def _edge(colbuf, out, c, first, step0, acc_bits, saturate, edge_cls, ovf_cls, starts, edge_s,
-          edge_c, counts, trace):
+def column_edge(colbuf, out, c, first, step0, acc_bits, saturate, edge_cls, ovf_cls, starts,
+                edge_s, edge_c, counts, trace):
     """Column c's bottom-edge accumulator, t ascending, in the last cycle of step ``step0 + t``:
-    write (first K-fold) or add the partial sums (an acc_bits datapath.md §3 adder, its toggles
-    in class ``edge_cls``)."""
+    write (first K-fold) or add the column results ``colbuf`` (an acc_bits datapath.md §3 adder,
+    its toggles in class ``edge_cls``). The ``pe_edge`` of kinds whose column result is the psum
+    itself."""
     T = colbuf.shape[0]
     if first:
         for t in range(T):
@@ -205,6 +218,7 @@ def _os_row(r, k, aux, X, Wt, out, R, C, x_bits, w_bits, idle_zero, starts, x_re
             counts[X_REG] += n_x
             counts[W_REG] += n_w
             pe_flush(k, tally, counts)
+            out[r, c] = pe_output(k, aux, st, r, c, acc, starts[base + K] - 1, counts, trace)
             pe_store(k, state, r, c, st)
             if idle_zero and base < R + C - 2:  # idle steps follow the stream
                 cyc = starts[base + K]
@@ -212,7 +226,6 @@ def _os_row(r, k, aux, X, Wt, out, R, C, x_bits, w_bits, idle_zero, starts, x_re
                 zero_load(wr, W_REG, cyc, counts, trace)
                 xr = 0
                 wr = 0
-            out[r, c] = acc
             acc_reg[r, c] = acc
         x_reg[r, c] = xr
         w_reg[r, c] = wr
@@ -240,7 +253,7 @@ def _os_pe(k, aux, st, X, Wt, r, c, x_mask, w_mask, xr, wr, acc, starts, base, t
         trace_add(trace, cyc, X_REG, tx)
         trace_add(trace, cyc, W_REG, tw)
         acc, st, tally = pe_step(k, aux, st, xv, wv, xp, wp, acc if i > 0 else 0, acc, tally,
-                                 trace, cyc)
+                                 trace, cyc, r, c, i)
     return xr, wr, acc, st, tally, n_x, n_w
 
 

@@ -35,11 +35,11 @@ def step_starts(preload: int, steps: int, b: int) -> np.ndarray:
 def bitserial_step_kind(spec: ArraySpec):
     """The fold loop's view of a bitserial array for ``spec`` (``kernels.run.StepKind``)."""
     from accelsim.kernels.run import StepKind
-    from accelsim.pe.bitserial_step import ADDER, OVERFLOWS, STATE_WORDS, BitserialConsts
+    from accelsim.pe.bitserial_step import STATE_WORDS, BitserialConsts
 
     acc = spec.acc_bits
     k = BitserialConsts(spec.x_bits, spec.w_bits, spec.x_signed, spec.w_signed, acc,
-                        (1 << acc) - 1, 1 << (acc - 1), spec.saturate, ADDER, OVERFLOWS)
+                        (1 << acc) - 1, 1 << (acc - 1), spec.saturate)
 
     def starts(df: Dataflow, f: Any, R: int, C: int, T: int, A: Any, B: Any) -> np.ndarray:
         return step_starts(R if df.preload else 0, df.fold_cycles(R, C, T), spec.x_bits)

@@ -13,7 +13,18 @@ import numpy as np
 from numba.extending import overload
 
 from accelsim.kernels.bits import adder_step, popcount, trace_add
-from accelsim.kernels.step import is_kind, pe_flush, pe_load, pe_step, pe_store, pe_tally
+from accelsim.kernels.drivers import column_edge
+from accelsim.kernels.step import (
+    is_kind,
+    pe_edge,
+    pe_flush,
+    pe_idle,
+    pe_load,
+    pe_output,
+    pe_step,
+    pe_store,
+    pe_tally,
+)
 from accelsim.pe.base import counter_layout
 
 CLASSES = ("x_reg", "w_reg", "psum_reg", "mult", "adder")
@@ -27,7 +38,7 @@ STATE_WORDS = 3
 
 class BitserialConsts(NamedTuple):
     """Compile-time view of a bitserial array's PE: cycles per MAC ``b`` (= pe.x_bits), w's width,
-    the layer's signedness, the accumulator's width and overflow mode, counter indices."""
+    the layer's signedness, the accumulator's width and overflow mode."""
 
     b: int
     w_bits: int
@@ -37,8 +48,6 @@ class BitserialConsts(NamedTuple):
     acc_mask: int
     acc_sign: int
     saturate: bool
-    edge_cls: int
-    ovf_cls: int
 
 
 @overload(pe_load, inline="always")
@@ -89,11 +98,11 @@ def _flush(k, tally, counts):
 
 
 @overload(pe_step, inline="always")
-def _step(k, aux, st, xv, wv, xp, wp, acc_in, preg, tally, trace, cyc):
+def _step(k, aux, st, xv, wv, xp, wp, acc_in, preg, tally, trace, cyc, r, c, i):
     if not is_kind(k, BitserialConsts):
         return None
 
-    def impl(k, aux, st, xv, wv, xp, wp, acc_in, preg, tally, trace, cyc):
+    def impl(k, aux, st, xv, wv, xp, wp, acc_in, preg, tally, trace, cyc, r, c, i):
         pp_prev, a_s, a_c = st
         w_top = 1 << (k.w_bits - 1)
         a = acc_in
@@ -133,3 +142,29 @@ def _step(k, aux, st, xv, wv, xp, wp, acc_in, preg, tally, trace, cyc):
         return a, (pp_prev, a_s, a_c), tally
 
     return impl
+
+
+@overload(pe_idle, inline="always")
+def _idle(k, aux, state, r, c, cyc, counts, trace):
+    if not is_kind(k, BitserialConsts):
+        return None
+    return lambda k, aux, state, r, c, cyc, counts, trace: None  # no register beside psum_reg
+
+
+@overload(pe_edge, inline="always")
+def _edge(k, aux, colbuf, out, c, first, step0, starts, edge_s, edge_c, counts, trace):
+    if not is_kind(k, BitserialConsts):
+        return None
+
+    def impl(k, aux, colbuf, out, c, first, step0, starts, edge_s, edge_c, counts, trace):
+        column_edge(colbuf, out, c, first, step0, k.acc_bits, k.saturate, ADDER, OVERFLOWS,
+                    starts, edge_s, edge_c, counts, trace)
+
+    return impl
+
+
+@overload(pe_output, inline="always")
+def _output(k, aux, st, r, c, acc, cyc, counts, trace):
+    if not is_kind(k, BitserialConsts):
+        return None
+    return lambda k, aux, st, r, c, acc, cyc, counts, trace: acc  # the accumulator itself

@@ -49,14 +49,14 @@ def multiplier(x_bits: int, w_bits: int, x_signed: bool, w_signed: bool,
 def mac_step_kind(spec: ArraySpec):
     """The fold loop's view of a mac array for ``spec`` (``accelsim.kernels.run.StepKind``)."""
     from accelsim.kernels.run import StepKind
-    from accelsim.pe.mac_step import ADDER, OVERFLOWS, STATE_WORDS, MacConsts
+    from accelsim.pe.mac_step import STATE_WORDS, MacConsts
 
     w_major = DATAFLOWS[spec.dataflow].w_held
     (xb, wb, n, m, sa, sb, x_is_a), table = multiplier(spec.x_bits, spec.w_bits, spec.x_signed,
                                                        spec.w_signed, w_major)
     acc = spec.acc_bits
     k = MacConsts(acc, (1 << acc) - 1, 1 << (acc - 1), spec.saturate, w_major, xb, wb, n, m, sa,
-                  sb, x_is_a, ADDER, OVERFLOWS)
+                  sb, x_is_a)
     return StepKind(k, table, STATE_WORDS, len(MAC.layout), len(CLASSES))
 
 

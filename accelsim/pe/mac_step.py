@@ -15,7 +15,18 @@ import numpy as np
 from numba.extending import overload
 
 from accelsim.kernels.bits import adder_step, mult_toggles_direct, popcount, trace_add
-from accelsim.kernels.step import is_kind, pe_flush, pe_load, pe_step, pe_store, pe_tally
+from accelsim.kernels.drivers import column_edge
+from accelsim.kernels.step import (
+    is_kind,
+    pe_edge,
+    pe_flush,
+    pe_idle,
+    pe_load,
+    pe_output,
+    pe_step,
+    pe_store,
+    pe_tally,
+)
 from accelsim.pe.base import counter_layout
 
 CLASSES = ("x_reg", "w_reg", "psum_reg", "mult", "adder")
@@ -26,8 +37,8 @@ PSUM_REG, MULT, ADDER, OVERFLOWS = _L["psum_reg"], _L["mult"], _L["adder"], _L["
 class MacConsts(NamedTuple):
     """Compile-time view of a mac array's PE: the accumulator's width, masks and overflow mode;
     the multiplier's parameters (table order ``w_major``, operand widths, the narrower operand
-    first: ``n``×``m``, signedness ``sa``/``sb``); the edge/overflow counter indices the drivers
-    read. The multiplier's node table is the drivers' ``aux`` array."""
+    first: ``n``×``m``, signedness ``sa``/``sb``). The multiplier's node table is the drivers'
+    ``aux`` array."""
 
     acc_bits: int
     acc_mask: int
@@ -41,8 +52,6 @@ class MacConsts(NamedTuple):
     sa: bool
     sb: bool
     x_is_a: bool
-    edge_cls: int
-    ovf_cls: int
 
 
 def _mult_state(px, pw, k, table):
@@ -149,11 +158,11 @@ def _flush(k, tally, counts):
 
 
 @overload(pe_step, inline="always")
-def _step(k, aux, st, xv, wv, xp, wp, acc_in, preg, tally, trace, cyc):
+def _step(k, aux, st, xv, wv, xp, wp, acc_in, preg, tally, trace, cyc, r, c, i):
     if not is_kind(k, MacConsts):
         return None
 
-    def impl(k, aux, st, xv, wv, xp, wp, acc_in, preg, tally, trace, cyc):
+    def impl(k, aux, st, xv, wv, xp, wp, acc_in, preg, tally, trace, cyc, r, c, i):
         q0, q1, q2, q3, a_s, a_c, px, pw = st
         tmul, q0, q1, q2, q3 = _mult_step(q0, q1, q2, q3, xp, wp, k, aux)
         res, tadd, ovf, a_s, a_c = adder_step(acc_in, (xv * wv) & k.acc_mask, 0, k.acc_mask,
@@ -166,3 +175,29 @@ def _step(k, aux, st, xv, wv, xp, wp, acc_in, preg, tally, trace, cyc):
         return res, (q0, q1, q2, q3, a_s, a_c, xp, wp), tally
 
     return impl
+
+
+@overload(pe_idle, inline="always")
+def _idle(k, aux, state, r, c, cyc, counts, trace):
+    if not is_kind(k, MacConsts):
+        return None
+    return lambda k, aux, state, r, c, cyc, counts, trace: None  # no register beside psum_reg
+
+
+@overload(pe_edge, inline="always")
+def _edge(k, aux, colbuf, out, c, first, step0, starts, edge_s, edge_c, counts, trace):
+    if not is_kind(k, MacConsts):
+        return None
+
+    def impl(k, aux, colbuf, out, c, first, step0, starts, edge_s, edge_c, counts, trace):
+        column_edge(colbuf, out, c, first, step0, k.acc_bits, k.saturate, ADDER, OVERFLOWS,
+                    starts, edge_s, edge_c, counts, trace)
+
+    return impl
+
+
+@overload(pe_output, inline="always")
+def _output(k, aux, st, r, c, acc, cyc, counts, trace):
+    if not is_kind(k, MacConsts):
+        return None
+    return lambda k, aux, st, r, c, acc, cyc, counts, trace: acc  # the accumulator itself
