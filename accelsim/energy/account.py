@@ -9,15 +9,17 @@ Per layer (``docs/energy.md`` has the full model and its assumptions):
   are clock-gated and a bit is clocked only when its register loads valid data (moving registers
   once per MAC, stationary ones on their preload shifts, ``acc_reg`` once per MAC); with
   ``idle: zero`` moving registers are not gated and are clocked in every compute cycle of every PE;
-  nothing is clocked in memory stall cycles. Exact for ``mac`` (checked against the reference
-  model); for ``pann`` the register transfers of the mac schedule (both accumulators of a dual
-  pair) plus the PE kind's ``GemmResult.clock_bits_extra`` (the accumulator's reload in each
-  extra cycle of a stretched step);
+  nothing is clocked in memory stall cycles. The window per fold cycle is the dataflow's
+  (``Dataflow.enabled_bits``), with the acc_bits registers the PE kind declares
+  (``Structure.acc_registers``). Exact for ``mac`` (checked against the reference model); kinds
+  with stretched steps (``pann``, ``bitserial``) add their ``GemmResult.clock_bits_extra`` (the
+  accumulator's reload in each extra cycle of a step);
 - **sram** / **dram** (only when a memory result measured them; with ideal memory the keys are
   absent): per word read/written, the table's 64-bit access energy interpolated at the capacity of
   one bank of one half of the double buffer and scaled to the buffer's word width; DRAM per byte
   plus per row activation;
-- **leakage**: (array + SRAM leakage power) × layer time (total cycles at ``clock_mhz``).
+- **leakage**: (array + SRAM leakage power) × layer time (total cycles at ``clock_mhz``); the
+  array's parts are those its PE kind declares (``PeKind.structure``).
 """
 
 from __future__ import annotations
@@ -31,7 +33,9 @@ from accelsim.dataflows import REGISTRY as DATAFLOWS
 from accelsim.energy.calibrate import Calibration, calibration
 from accelsim.energy.tech import Tech, load_tech
 from accelsim.errors import ConfigError
-from accelsim.sim.types import LayerSim
+from accelsim.pe import REGISTRY as PE_KINDS
+from accelsim.pe.base import Parts, Structure
+from accelsim.types import LayerSim
 
 #: Buffers of ``arch.buffers`` in report order.
 BUFFERS = ("ifmap", "filter", "ofmap")
@@ -124,49 +128,36 @@ def pe_leakage_pw(tech: Tech, x_bits: int, w_bits: int, acc_bits: int) -> float:
             + lk["register_pw_per_bit"] * (x_bits + w_bits + acc_bits))
 
 
-def structure(arch: Any) -> dict[str, int]:
-    """What a PE and a column edge are built of, per PE kind: multiplier ``partial_products``,
-    ``pe_adder_bits`` and ``pe_register_bits`` per PE, ``acc_registers`` (acc_bits registers that
-    move or accumulate together), ``column_adder_bits`` at each column's bottom edge (ws/is).
+def structure(arch: Any) -> Structure:
+    """What the arch's array is built of, as its PE kind declares it (``PeKind.structure``)."""
+    kind = PE_KINDS[arch.pe.kind]
+    df = DATAFLOWS[arch.array.dataflow]
+    return kind.structure(arch.pe, df) if kind.structure is not None else Structure(Parts())
 
-    ``mac`` (datapath.md): one multiplier, one adder, x/w/acc registers, an edge accumulator.
-    ``pann`` (pann.md): no multiplier; ``pann.adders`` chained adders; with ``dual_accumulator`` two
-    accumulators and a P − N subtractor per column (ws/is) or per PE (os). Other kinds are
-    priced as ``mac`` until they declare their structure.
-    """
-    pe = arch.pe
-    preload = DATAFLOWS[arch.array.dataflow].preload
-    params = getattr(pe, "params", None)
-    if getattr(pe, "kind", "mac") == "pann" and params is not None:
-        dual = params.sign == "dual_accumulator"
-        acc_regs = 2 if dual else 1
-        pe_adders = params.adders + (1 if dual and not preload else 0)
-        col_adders = (1 + (1 if dual else 0)) if preload else 0
-        return {"partial_products": 0, "pe_adder_bits": pe_adders * pe.acc_bits,
-                "pe_register_bits": pe.x_bits + pe.w_bits + acc_regs * pe.acc_bits,
-                "acc_registers": acc_regs, "column_adder_bits": col_adders * pe.acc_bits}
-    return {"partial_products": pe.x_bits * pe.w_bits, "pe_adder_bits": pe.acc_bits,
-            "pe_register_bits": pe.x_bits + pe.w_bits + pe.acc_bits, "acc_registers": 1,
-            "column_adder_bits": pe.acc_bits if preload else 0}
+
+def _parts_pw(lk: dict[str, float], parts: Parts) -> float:
+    """Leakage (pW) of ``parts``."""
+    return (lk["multiplier_pw_per_partial_product"] * parts.partial_products
+            + lk["adder_pw_per_bit"] * parts.adder_bits
+            + lk["register_pw_per_bit"] * parts.register_bits)
 
 
 def pe_leakage_of(arch: Any) -> float:
     """Leakage (pW) of one PE of ``arch`` from its :func:`structure`."""
     lk = {k: v.value for k, v in load_tech(arch.energy.technology).leakage.items()}
-    st = structure(arch)
-    return (lk["multiplier_pw_per_partial_product"] * st["partial_products"]
-            + lk["adder_pw_per_bit"] * st["pe_adder_bits"]
-            + lk["register_pw_per_bit"] * st["pe_register_bits"])
+    return _parts_pw(lk, structure(arch).pe)
 
 
 def leakage_pw(arch: Any) -> dict[str, float]:
-    """Leakage power (pW) of the machine: ``array`` (its PEs and column-edge adders, see
-    :func:`structure`), ``sram`` (all buffers, per KiB; 0 without buffers), ``total``."""
+    """Leakage power (pW) of the machine: ``array`` (its PEs and every unit its PE kind declares
+    per column, per row or once, see :func:`structure`), ``sram`` (all buffers, per KiB; 0
+    without buffers), ``total``."""
     tech = load_tech(arch.energy.technology)
     lk = {k: v.value for k, v in tech.leakage.items()}
     st = structure(arch)
-    array = (arch.array.rows * arch.array.cols * pe_leakage_of(arch)
-             + arch.array.cols * st["column_adder_bits"] * lk["adder_pw_per_bit"])
+    R, C = arch.array.rows, arch.array.cols
+    array = (R * C * pe_leakage_of(arch) + C * _parts_pw(lk, st.column)
+             + R * _parts_pw(lk, st.row) + _parts_pw(lk, st.array))
     kib = sum(getattr(arch.buffers, b).size_kib for b in BUFFERS) if arch.buffers else 0.0
     sram = kib * lk["sram_pw_per_kib"]
     return {"array": array, "sram": sram, "total": array + sram}
@@ -195,31 +186,8 @@ def _fold_shapes(arch: Any, sim: LayerSim) -> dict[tuple[int, int], int]:
 def fold_enabled_bits(dataflow: str, R: int, C: int, T: int, ra: int, ca: int, x_bits: int,
                       w_bits: int, acc_bits: int, idle_zero: bool) -> np.ndarray:
     """Enabled (clocked) register bits in each cycle of one fold window of an ``ra × ca`` active
-    region (int64 [fold cycles], read-only); see the module docstring for the rule."""
-    df = DATAFLOWS[dataflow]
-    L = df.fold_cycles(R, C, T)
-    pre = R if df.preload else 0
-    d = np.arange(ra + ca - 1)
-    per_diag = np.minimum.reduce([d + 1, np.full_like(d, ra), np.full_like(d, ca),
-                                 ra + ca - 1 - d])  # PEs with r + c = d
-    prefix = np.concatenate([[0], np.cumsum(per_diag)])
-    s = np.arange(L - pre)
-    hi = np.clip(s + 1, 0, len(per_diag))
-    lo = np.clip(s - T + 1, 0, len(per_diag))
-    enabled = prefix[hi] - prefix[lo]  # PEs enabled at stream step s
-    out = np.zeros(L, dtype=np.int64)
-    if dataflow == "os":
-        moving, stationary = x_bits + w_bits, acc_bits
-        out += enabled * stationary + (R * C * moving if idle_zero else enabled * moving)
-    else:
-        mov, sta = (x_bits, w_bits) if dataflow == "ws" else (w_bits, x_bits)
-        moving = mov + acc_bits
-        out[pre:] = R * C * moving if idle_zero else enabled * moving
-        if idle_zero:
-            out[:pre] = R * C * (sta + moving)
-        else:
-            p = np.arange(pre)
-            out[:pre] = ca * np.clip(p - (R - ra) + 1, 0, ra) * sta
+    region (int64 [fold cycles], read-only): the dataflow's clock-enable window."""
+    out = DATAFLOWS[dataflow].enabled_bits(R, C, T, ra, ca, x_bits, w_bits, acc_bits, idle_zero)
     out.setflags(write=False)
     return out
 
@@ -231,7 +199,7 @@ def _fold_args(arch: Any, sim: LayerSim) -> tuple[Any, ...]:
 
 
 def _widths(arch: Any) -> tuple[Any, ...]:
-    acc = arch.pe.acc_bits * structure(arch)["acc_registers"]
+    acc = arch.pe.acc_bits * structure(arch).acc_registers
     return (arch.pe.x_bits, arch.pe.w_bits, acc, arch.array.idle == "zero")
 
 
@@ -284,9 +252,7 @@ def power_trace_pj(arch: Any, sim: LayerSim) -> tuple[tuple[str, ...], np.ndarra
 
 def kind_classes(arch: Any) -> tuple[str, ...]:
     """The toggle classes the arch's PE kind reports (``PeKind.classes``)."""
-    from accelsim.pe import REGISTRY
-
-    return tuple(REGISTRY[arch.pe.kind].classes(arch.array.dataflow))
+    return PE_KINDS[arch.pe.kind].classes(arch.array.dataflow)
 
 
 def describe(arch: Any) -> dict[str, Any]:

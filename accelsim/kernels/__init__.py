@@ -1,15 +1,9 @@
-"""Numba kernels (no simpy/yaml/dataclasses here). ``warmup()`` compiles them all once."""
+"""Numba kernels (no simpy/yaml/dataclasses here): the dataflow drivers, the PE-step protocol,
+the fold loop, bit-level helpers and unit kernels. ``warmup`` (beside the PE registry) compiles
+the kernels of the PE kinds in use."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from accelsim.pe import warmup
 
-
-def warmup(kinds: Iterable[str] | None = None) -> None:
-    """Compile (or load from numba's cache) the kernels of the PE ``kinds`` named (default: every
-    registered kind) on tiny inputs."""
-    from accelsim.pe import REGISTRY
-
-    for name in REGISTRY if kinds is None else kinds:
-        if REGISTRY[name].warmup is not None:
-            REGISTRY[name].warmup()
+__all__ = ["warmup"]

@@ -69,6 +69,39 @@ def zero_load(v, cls, cycle, counts, trace):
         trace[cycle, cls] += t
 
 
+def trace_add(trace, cycle, cls, v):
+    """Add ``v`` toggles to ``trace[cycle, cls]``; nothing when ``trace`` is None (not tracing).
+
+    Under njit a None ``trace`` compiles the write away: the dataflow drivers run a PE's stream with
+    the fold's trace or with None, so untraced loops carry no trace code (and no reference count
+    of the trace array per MAC)."""
+    if trace is not None:
+        trace[cycle, cls] += v
+
+
+@overload(trace_add, inline="always")
+def _trace_add_njit(trace, cycle, cls, v):
+    if isinstance(trace, types.NoneType):
+        return lambda trace, cycle, cls, v: None
+
+    def impl(trace, cycle, cls, v):
+        trace[cycle, cls] += v
+
+    return impl
+
+
+def tracing_on(trace):
+    """``trace`` is an array (tracing), not None; a compile-time constant under njit."""
+    return trace is not None
+
+
+@overload(tracing_on, inline="always")
+def _tracing_on_njit(trace):
+    if isinstance(trace, types.NoneType):
+        return lambda trace: False
+    return lambda trace: True
+
+
 def node_words(n: int, m: int) -> int:
     """64-bit words that hold the node vector of an n×m multiplier (n·m + 2n(m−1) bits)."""
     return (n * m + 2 * n * (m - 1) + 63) // 64

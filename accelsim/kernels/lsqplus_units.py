@@ -69,7 +69,7 @@ def operands_stationary(
     the zero point subtracted from the moving operand at stream step t (ws: z_x; is: z_w[t]);
     zS [c_act] the one of the stationary operand of column c (ws: z_w[n0+c]; is: z_x). Registers
     and the subtractors' last inputs (sub_*) are [R, C] state. Register logic as in
-    ``mac_array.fold_stationary``; subtractors evaluate when the PE is enabled.
+    ``drivers.fold_stationary``; subtractors evaluate when the PE is enabled.
     """
     r_act, T = Ht.shape
     c_act = S.shape[1]
@@ -124,7 +124,7 @@ def operands_os(
     """Raw-code registers and zero-point subtractors of one ``os`` fold (lsqplus.md §4).
 
     X int64 [r_act, K]; Wt int64 [c_act, K]; zx the activation zero point; zW [c_act] the
-    weight zero point of column c. Register logic as in ``mac_array.fold_output_stationary``.
+    weight zero point of column c. Register logic as in ``drivers.fold_output_stationary``.
     """
     r_act, K = X.shape
     c_act = Wt.shape[0]

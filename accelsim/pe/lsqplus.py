@@ -20,23 +20,14 @@ from typing import Any, Callable
 import numpy as np
 
 from accelsim.dataflows import REGISTRY as DATAFLOWS
+from accelsim.dataflows import Dataflow
 from accelsim.errors import WorkloadError
 from accelsim.fixedpoint import multiply_by_quantized_multiplier, wrap32
-from accelsim.kernels.bits import node_words
-from accelsim.kernels.lsqplus_units import (
-    HIGHMUL_WORDS,
-    RESCALE_WORDS,
-    operands_os,
-    operands_stationary,
-    rescale_evals,
-    rescale_init,
-    rowsum_is,
-    rowsum_os,
-    rowsum_ws,
-)
-from accelsim.pe.base import PeKind
+from accelsim.pe.base import Parts, PeKind, Structure
+from accelsim.pe.mac import CLASSES as MAC_CLASSES
 from accelsim.pe.mac import simulate_mac_gemm
-from accelsim.sim.types import ArraySpec, DenseGemm, GemmOperands, GemmResult, class_names
+from accelsim.pe.mac import structure as mac_structure
+from accelsim.types import ArraySpec, DenseGemm, GemmOperands, GemmResult
 from accelsim.workload.npz import value_range
 
 #: Placements of the zero-point handling, ``pe.lsqplus.rescale``.
@@ -54,9 +45,13 @@ class LsqplusParams:
     same rescale unit). Both give identical outputs. Default ``output``."""
 
 
+#: Toggle classes of an lsqplus array, in counter and trace-column order (lsqplus.md §6).
+CLASSES = (*MAC_CLASSES, "rescale", "rowsum")
+
+
 def toggle_classes(dataflow: str) -> tuple[str, ...]:
-    """Toggle classes of an lsqplus array, in counter and trace-column order (lsqplus.md §6)."""
-    return (*class_names(dataflow), "rescale", "rowsum")
+    """Toggle classes of an lsqplus array on ``dataflow`` (a name), in trace-column order."""
+    return DATAFLOWS[dataflow].class_names(CLASSES)
 
 
 # --------------------------------------------------------------------------------- quant data
@@ -209,47 +204,44 @@ def simulate_lsqplus_gemm(
 
 
 def _folds(ops: GemmOperands, spec: ArraySpec):
-    """(fold index, fold, fold window L, T) in execution order."""
+    """(fold index, dataflow, fold, fold window L, T) in execution order."""
     df = DATAFLOWS[spec.dataflow]
     _, _, T = df.dims(ops.M, ops.K, ops.N)
     L = df.fold_cycles(spec.rows, spec.cols, T)
     for i, f in enumerate(df.folds(ops.groups, ops.M, ops.K, ops.N, spec.rows, spec.cols)):
-        yield i, f, L, T
+        yield i, df, f, L, T
 
 
 def _operand_pass(ops: GemmOperands, spec: ArraySpec, q: Quant, counts: np.ndarray,
                   trace7: np.ndarray) -> None:
     """Placement pe: raw-code operand registers and zero-point subtractors (lsqplus.md §4)."""
-    R, C, K = spec.rows, spec.cols, ops.K
+    from accelsim.kernels.lsqplus_units import operands_os, operands_stationary
+
+    R, C = spec.rows, spec.cols
     st = [np.zeros((R, C), dtype=np.int64) for _ in range(6)]  # x_reg, w_reg, 4 subtractor inputs
     x_reg, w_reg = st[0], st[1]
     tracing = trace7.shape[0] > 0
-    for i, f, L, T in _folds(ops, spec):
+    for i, df, f, L, T in _folds(ops, spec):
         tr = trace7[i * L : (i + 1) * L] if tracing else trace7
-        if spec.dataflow == "os":
+        A, B = df.fold_operands(ops, f)
+        if not df.preload:
             operands_os(
-                ops.x_block(f.g, f.r0, f.r1, 0, K),
-                np.ascontiguousarray(ops.w_block(f.g, 0, K, f.c0, f.c1).T),
-                q.zx, np.ascontiguousarray(q.zw[f.g, f.c0 : f.c1]), R, C, spec.x_bits,
+                A, B, q.zx, np.ascontiguousarray(q.zw[f.g, f.c0 : f.c1]), R, C, spec.x_bits,
                 spec.w_bits, spec.idle_zero, x_reg, w_reg, st[2], st[3], st[4], st[5], counts, tr,
             )
             continue
-        if spec.dataflow == "ws":
-            Ht = ops.x_block(f.g, 0, ops.M, f.r0, f.r1).T
-            S = ops.w_block(f.g, f.r0, f.r1, f.c0, f.c1)
+        if df.moving_is_x:  # x streams (one z_x), w is held (its column's z_w)
             zH = np.full(T, q.zx, dtype=np.int64)
             zS = np.ascontiguousarray(q.zw[f.g, f.c0 : f.c1])
-            mov, sta, mb, sb = x_reg, w_reg, spec.x_bits, spec.w_bits
-        else:
-            Ht = ops.w_block(f.g, f.r0, f.r1, 0, ops.N)
-            S = ops.x_block(f.g, f.c0, f.c1, f.r0, f.r1).T
+            mov, sta = x_reg, w_reg
+        else:  # w streams (z_w per stream step), x is held
             zH = np.ascontiguousarray(q.zw[f.g])
             zS = np.full(f.c1 - f.c0, q.zx, dtype=np.int64)
-            mov, sta, mb, sb = w_reg, x_reg, spec.w_bits, spec.x_bits
+            mov, sta = w_reg, x_reg
+        mb, sb = df.operand_bits(spec.x_bits, spec.w_bits)
         operands_stationary(
-            np.ascontiguousarray(Ht), np.ascontiguousarray(S), zH, zS, R, C,
-            spec.dataflow == "ws", mb, sb, spec.idle_zero, mov, sta, st[2], st[3], st[4], st[5],
-            counts, tr,
+            A, B, zH, zS, R, C, df.moving_is_x, mb, sb, spec.idle_zero, mov, sta, st[2], st[3],
+            st[4], st[5], counts, tr,
         )
 
 
@@ -260,6 +252,8 @@ def _rowsum_pass(ops: GemmOperands, spec: ArraySpec, counts: np.ndarray,
     Returns, per fold index that completes outputs, the Sx values (int64) its rescale
     evaluations use: ``{fold index: Sx}`` with Sx [T] (ws), [r_act] (os) or [c_act] (is).
     """
+    from accelsim.kernels.lsqplus_units import rowsum_is, rowsum_os, rowsum_ws
+
     R, C, K, acc = spec.rows, spec.cols, ops.K, spec.acc_bits
     n = max(R, C)
     rs_reg, rs_s, rs_c = (np.zeros(n, dtype=np.int64) for _ in range(3))
@@ -267,24 +261,23 @@ def _rowsum_pass(ops: GemmOperands, spec: ArraySpec, counts: np.ndarray,
     buf = np.zeros(0, dtype=np.int64)
     tracing = trace7.shape[0] > 0
     out: dict[int, np.ndarray] = {}
-    for i, f, L, T in _folds(ops, spec):
+    for i, df, f, L, T in _folds(ops, spec):
         tr = trace7[i * L : (i + 1) * L] if tracing else trace7
-        if spec.dataflow == "os":
-            rowsum_os(ops.x_block(f.g, f.r0, f.r1, 0, K), acc, spec.saturate, rs_reg, rs_s, rs_c,
-                      counts, tr)
+        A, B = df.fold_operands(ops, f)
+        first = df.first_of_tile(f)
+        if not df.preload:  # a cell per row accumulates the row's x stream
+            rowsum_os(A, acc, spec.saturate, rs_reg, rs_s, rs_c, counts, tr)
             out[i] = _signed(rs_reg[: f.r1 - f.r0], acc)
-        elif spec.dataflow == "ws":
-            if f.r0 == 0:
+        elif df.moving_is_x:  # a row-sum column beside the array, x streaming in: A is Ht
+            if first:
                 buf = np.zeros(T, dtype=np.int64)
-            Ht = np.ascontiguousarray(ops.x_block(f.g, 0, ops.M, f.r0, f.r1).T)
-            rowsum_ws(Ht, f.r0 == 0, R, C, acc, spec.saturate, spec.idle_zero, rs_reg, rs_s, rs_c,
+            rowsum_ws(A, first, R, C, acc, spec.saturate, spec.idle_zero, rs_reg, rs_s, rs_c,
                       edge, buf, counts, tr)
-            if f.r1 == K:
+            if df.completes(f, K):
                 out[i] = _signed(buf, acc)
-        else:
-            S = np.ascontiguousarray(ops.x_block(f.g, f.c0, f.c1, f.r0, f.r1).T)
-            rowsum_is(S, f.r0 == 0, R, acc, spec.saturate, rs_reg, rs_s, rs_c, counts, tr)
-            if f.r1 == K:
+        else:  # a cell per column taps the preload of x: B is S
+            rowsum_is(B, first, R, acc, spec.saturate, rs_reg, rs_s, rs_c, counts, tr)
+            if df.completes(f, K):
                 out[i] = _signed(rs_reg[: f.c1 - f.c0], acc)
     return out
 
@@ -299,24 +292,34 @@ def _rescale_pass(ops: GemmOperands, spec: ArraySpec, q: Quant, acc: np.ndarray,
                   sx: dict[int, np.ndarray] | None, pe_side: bool, counts: np.ndarray,
                   trace7: np.ndarray) -> np.ndarray:
     """The per-column rescale unit (+ row-sum correction): requantized outputs [G, M, N]."""
+    from accelsim.kernels.bits import node_words
+    from accelsim.kernels.lsqplus_units import (
+        HIGHMUL_WORDS,
+        RESCALE_WORDS,
+        rescale_evals,
+        rescale_init,
+    )
+
     R, C, K = spec.rows, spec.cols, ops.K
     bias = q.bias if pe_side else _folded_bias(ops, q)
     parts: list[tuple[np.ndarray, ...]] = []
-    for i, f, L, T in _folds(ops, spec):
+    for i, df, f, L, T in _folds(ops, spec):
         r_act, c_act = f.r1 - f.r0, f.c1 - f.c0
-        if spec.dataflow == "os":  # cycle r + c + K - 1; m = m0 + r, n = n0 + c
+        if not df.preload:  # cycle r + c + K - 1; m = m0 + r, n = n0 + c
             r, c = (a.ravel() for a in np.meshgrid(np.arange(r_act), np.arange(c_act),
                                                    indexing="ij"))
-            cyc, m, n = r + c + K - 1, f.r0 + r, f.c0 + c
+            cyc = r + c + K - 1
+            m, n = df.output_index(f, r, c)
             s = sx[i][r] if sx is not None else None
         else:
-            if f.r1 != K:
+            if not df.completes(f, K):
                 continue
             c, t = (a.ravel() for a in np.meshgrid(np.arange(c_act), np.arange(T),
                                                    indexing="ij"))
             cyc = R + t + r_act - 1 + c
-            m, n = (t, f.c0 + c) if spec.dataflow == "ws" else (f.c0 + c, t)
-            s = (sx[i][t] if spec.dataflow == "ws" else sx[i][c]) if sx is not None else None
+            m, n = df.output_index(f, t, c)
+            # Sx per output row m: ws by stream step t, is by column c
+            s = (sx[i][t] if df.moving_is_x else sx[i][c]) if sx is not None else None
         g = np.full(m.shape, f.g)
         parts.append((g, m, n, c, i * L + cyc, s if s is not None else np.zeros(m.shape, np.int64)))
     g, m, n, col, cyc, s = (np.concatenate([p[j] for p in parts]).astype(np.int64)
@@ -353,7 +356,7 @@ def warmup() -> None:
              "bias": np.array([3, -3]), "multiplier": np.array([1 << 30, 1 << 30]),
              "shift": np.array([-1, 1]), "y_zero_point": 0, "y_bits": 8, "y_signed": True}
     layer = _Quantized(quant)
-    for dataflow in ("os", "ws", "is"):
+    for dataflow in LSQPLUS.dataflows:
         for bits in (2, 10):
             spec = ArraySpec(2, 2, dataflow, False, bits, bits, 2 * bits + 2, False, True, True)
             for placement in PLACEMENTS:
@@ -435,8 +438,38 @@ def check_lsqplus_layer(arch: Any, layer: Any, file: str) -> None:
         )
 
 
+def structure(pe: Any, dataflow: Dataflow) -> Structure:
+    """The mac array (placement ``pe``: two zero-point subtractors per PE and an
+    (x_bits+1)×(w_bits+1) multiplier) plus, per column, the rescale unit (lsqplus.md §5.1: a 32×32
+    multiplier, the 32/34/33/33-bit adders R1, R4, R6, R8, bias and multiplier registers) and, in
+    placement ``output``, the row-sum unit (§3.3: an acc_bits cell per row (ws, os) or column
+    (is), the edge adder of the x-streaming
+    stationary dataflow, and per column the correction multiplier (w_bits × acc_bits) and
+    32-bit subtractor)."""
+    params = pe.params if getattr(pe, "params", None) is not None else LsqplusParams()
+    base = mac_structure(pe, dataflow)
+    rescale = Parts(32 * 32, 32 + 34 + 33 + 33, 2 * 32)
+    column, row, array, per_pe = base.column + rescale, Parts(), Parts(), base.pe
+    if params.rescale == "pe":
+        wide = (pe.x_bits + 1) * (pe.w_bits + 1)
+        per_pe = Parts(wide, base.pe.adder_bits + pe.x_bits + pe.w_bits + 2,
+                       base.pe.register_bits)
+    else:
+        cell = Parts(adder_bits=pe.acc_bits, register_bits=pe.acc_bits)
+        correction = Parts(pe.w_bits * pe.acc_bits, 32)
+        column = column + correction
+        if dataflow.preload and not dataflow.moving_is_x:
+            column = column + cell  # a cell per column taps the preload of x
+        else:
+            row = cell  # a cell per row beside the array
+        if dataflow.preload and dataflow.moving_is_x:
+            array = Parts(adder_bits=pe.acc_bits)  # the row-sum edge adder
+    return Structure(per_pe, column=column, row=row, array=array,
+                     acc_registers=base.acc_registers)
+
+
 LSQPLUS = PeKind(
     name="lsqplus", dataflows=("os", "ws", "is"), params=LsqplusParams,
     simulate=simulate_lsqplus_gemm, check=check_lsqplus_layer, reference=reference, warmup=warmup,
-    classes=toggle_classes,
+    toggle_classes=CLASSES, structure=structure,
 )

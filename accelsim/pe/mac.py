@@ -1,27 +1,22 @@
 """The ``mac`` PE: integer multiplier + ripple-carry adder/accumulator (SPEC §5.4).
 
-``simulate_mac_gemm`` runs a layer's GEMM fold by fold through the numba kernels of
-``accelsim.kernels.mac_array``, carrying register state across folds (datapath.md §4–§5).
+A lightweight descriptor (no numba at import): ``simulate_mac_gemm`` loads the step
+(``accelsim.pe.mac_step``) and runs the layer's GEMM through the dataflow drivers.
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
 from accelsim.dataflows import REGISTRY as DATAFLOWS
-from accelsim.kernels.bits import mult_table, node_words
-from accelsim.kernels.mac_array import (
-    fold_output_stationary,
-    fold_output_stationary_parallel,
-    fold_stationary,
-    fold_stationary_parallel,
-)
-from accelsim.pe.base import PeKind
-from accelsim.sim.types import ArraySpec, DenseGemm, GemmOperands, GemmResult, class_names
+from accelsim.pe.base import Parts, PeKind, Structure
+from accelsim.types import ArraySpec, DenseGemm, GemmOperands, GemmResult
 
+#: Toggle classes of a mac array, in counter and trace-column order.
+CLASSES = ("x_reg", "w_reg", "psum_reg", "mult", "adder")
 #: Largest x_bits + w_bits for which the multiplier's node vectors are tabulated (2^18 rows).
 TABLE_MAX_BITS = 18
 #: Folds with at least this many MACs run their columns (ws/is) or rows (os) on all cores (numba
@@ -31,27 +26,38 @@ PARALLEL_MIN_MACS = 1 << 17
 
 
 @lru_cache(maxsize=8)
-def multiplier(x_bits: int, w_bits: int, x_signed: bool, w_signed: bool, w_major: bool):
-    """(params int64[9], node table) for the kernels' ``_mult_toggles`` (datapath.md §2).
+def multiplier(x_bits: int, w_bits: int, x_signed: bool, w_signed: bool,
+               w_major: bool) -> tuple[tuple[Any, ...], np.ndarray]:
+    """The multiplier's parameters ``(x_bits, w_bits, n, m, sa, sb, x_is_a)`` (the narrower
+    operand first: ``a`` is n bits) and its node table (datapath.md §2): int64 [2^(x+w), 4] node
+    words when x_bits + w_bits <= TABLE_MAX_BITS, ordered by the w operand if ``w_major`` (use
+    when w is the stationary one), else a 1-D dummy (nodes evaluated row by row)."""
+    from accelsim.kernels.bits import mult_table, node_words
 
-    ``w_major`` orders the table by the w operand (use when w is the stationary one)."""
     x_is_a = x_bits <= w_bits
     n, m = (x_bits, w_bits) if x_is_a else (w_bits, x_bits)
     sa, sb = (x_signed, w_signed) if x_is_a else (w_signed, x_signed)
-    use_table = x_bits + w_bits <= TABLE_MAX_BITS
-    params = np.array([use_table, x_bits, w_bits, n, m, sa, sb, x_is_a, w_major], dtype=np.int64)
-    if use_table:  # <= 225 nodes: padded to the kernels' fixed 4 words
+    if x_bits + w_bits <= TABLE_MAX_BITS:  # <= 225 nodes: padded to the step's fixed 4 words
         assert node_words(n, m) <= 4
         table = mult_table(x_bits, w_bits, x_signed, w_signed, 4, w_major)
     else:
-        table = np.zeros(1, dtype=np.int64)  # 1-D: the kernels evaluate nodes row by row
+        table = np.zeros(1, dtype=np.int64)
     table.setflags(write=False)
-    return params, table
+    return (x_bits, w_bits, n, m, sa, sb, x_is_a), table
 
 
-def _signed(patterns: np.ndarray, bits: int) -> np.ndarray:
-    """Two's-complement values of ``bits``-wide patterns."""
-    return np.where(patterns >= 1 << (bits - 1), patterns - (1 << bits), patterns)
+def mac_step_kind(spec: ArraySpec):
+    """The fold loop's view of a mac array for ``spec`` (``accelsim.kernels.run.StepKind``)."""
+    from accelsim.kernels.run import StepKind
+    from accelsim.pe.mac_step import STATE_WORDS, MacConsts
+
+    w_major = DATAFLOWS[spec.dataflow].w_held
+    (xb, wb, n, m, sa, sb, x_is_a), table = multiplier(spec.x_bits, spec.w_bits, spec.x_signed,
+                                                       spec.w_signed, w_major)
+    acc = spec.acc_bits
+    k = MacConsts(acc, (1 << acc) - 1, 1 << (acc - 1), spec.saturate, w_major, xb, wb, n, m, sa,
+                  sb, x_is_a)
+    return StepKind(k, table, STATE_WORDS, len(MAC.layout), len(CLASSES))
 
 
 def simulate_mac_gemm(
@@ -66,94 +72,43 @@ def simulate_mac_gemm(
 ) -> GemmResult:
     """Simulate a (grouped) GEMM on an array of mac PEs; see :class:`GemmResult` for the outputs.
 
-    ``params`` and ``layer`` are unused (the mac PE has no ``pe.mac`` block and needs no quant data).
-    Untraced folds of at least ``parallel_min_macs`` MACs use the multi-core kernels.
+    ``params`` and ``layer`` are unused (no ``pe.mac`` block, no quant data needed).
+    Untraced folds of at least ``parallel_min_macs`` MACs use the multi-core drivers.
     """
-    df = DATAFLOWS[spec.dataflow]
-    R, C = spec.rows, spec.cols
-    G, M, K, N = ops.groups, ops.M, ops.K, ops.N
-    _, _, T = df.dims(M, K, N)
-    L = df.fold_cycles(R, C, T)
-    n_folds = df.count(G, M, K, N, R, C)
-    mult, table = multiplier(spec.x_bits, spec.w_bits, spec.x_signed, spec.w_signed,
-                             spec.dataflow == "ws")
-    regs = {name: np.zeros((R, C), dtype=np.int64) for name in ("x", "w", "psum", "px", "pw", "s", "c")}
-    edge_s = np.zeros(C, dtype=np.int64)
-    edge_c = np.zeros(C, dtype=np.int64)
-    counts = np.zeros(6, dtype=np.int64)
-    trace_all = np.zeros((n_folds * L if trace else 0, 5), dtype=np.int64)
-    y = np.zeros((G, M, N), dtype=np.int64)
-    active = 0
-    out = None
-    for i, f in enumerate(df.folds(G, M, K, N, R, C)):
-        tr = trace_all[i * L : (i + 1) * L]
-        r_act, c_act = f.r1 - f.r0, f.c1 - f.c0
-        # Without a trace, large folds run on all cores: the same integers (per-column counters).
-        parallel = not trace and r_act * c_act * T >= parallel_min_macs
-        os_kernel = fold_output_stationary_parallel if parallel else fold_output_stationary
-        stationary_kernel = fold_stationary_parallel if parallel else fold_stationary
-        if spec.dataflow == "os":
-            out = np.zeros((r_act, c_act), dtype=np.int64)
-            os_kernel(
-                ops.x_block(f.g, f.r0, f.r1, 0, K),
-                np.ascontiguousarray(ops.w_block(f.g, 0, K, f.c0, f.c1).T),
-                out, R, C, spec.x_bits, spec.w_bits, spec.acc_bits, spec.saturate,
-                spec.idle_zero, mult, table, regs["x"], regs["w"], regs["psum"], regs["px"],
-                regs["pw"], regs["s"], regs["c"], counts, tr,
-            )
-            y[f.g, f.r0 : f.r1, f.c0 : f.c1] = _signed(out, spec.acc_bits)
-            active += r_act + c_act + T - 2
-        else:
-            ws = spec.dataflow == "ws"
-            if ws:  # rows <-> K, cols <-> N, time <-> M
-                Ht = ops.x_block(f.g, 0, M, f.r0, f.r1).T
-                S = ops.w_block(f.g, f.r0, f.r1, f.c0, f.c1)
-            else:  # is: rows <-> K, cols <-> M, time <-> N
-                Ht = ops.w_block(f.g, f.r0, f.r1, 0, N)
-                S = ops.x_block(f.g, f.c0, f.c1, f.r0, f.r1).T
-            first = f.r0 == 0
-            if first:
-                out = np.zeros((T, c_act), dtype=np.int64)
-            mov, sta = (regs["x"], regs["w"]) if ws else (regs["w"], regs["x"])
-            mov_bits, sta_bits = (spec.x_bits, spec.w_bits) if ws else (spec.w_bits, spec.x_bits)
-            stationary_kernel(
-                np.ascontiguousarray(Ht), np.ascontiguousarray(S), out, first, R, C, ws,
-                mov_bits, sta_bits, spec.acc_bits, spec.saturate, spec.idle_zero, mult, table,
-                mov, sta, regs["psum"], regs["px"], regs["pw"], regs["s"], regs["c"],
-                edge_s, edge_c, counts, tr,
-            )
-            if f.r1 == K:  # last K-fold of this output tile
-                vals = _signed(out, spec.acc_bits)
-                if ws:
-                    y[f.g, :, f.c0 : f.c1] = vals
-                else:
-                    y[f.g, f.c0 : f.c1, :] = vals.T
-            active += R + T + r_act + c_act - 2
-        if progress is not None:
-            progress(1)
-    names = class_names(spec.dataflow)
+    from accelsim.kernels.run import run_gemm
+
+    run = run_gemm(mac_step_kind(spec), ops, spec, trace, progress, parallel_min_macs)
+    names = MAC.classes(spec.dataflow)
     return GemmResult(
-        y=y,
-        toggles={names[i]: int(counts[i]) for i in range(5)},
-        overflows=int(counts[5]),
-        folds=n_folds,
-        cycles_compute=n_folds * L,
-        cycles_active=active,
-        macs=G * M * K * N,
-        trace=trace_all if trace else None,
+        y=run.y,
+        toggles={name: int(run.counts[i]) for i, name in enumerate(names)},
+        overflows=int(run.counts[MAC.layout["overflows"]]),
+        folds=run.folds,
+        cycles_compute=run.cycles_compute,
+        cycles_active=run.cycles_active,
+        macs=ops.groups * ops.M * ops.K * ops.N,
+        trace=run.trace,
     )
 
 
+def structure(pe: Any, dataflow: Any) -> Structure:
+    """One x_bits×w_bits multiplier, an acc_bits adder, x/w/acc registers per PE; an acc_bits
+    edge accumulator per column when partial sums leave the array (datapath.md)."""
+    edge = Parts(adder_bits=pe.acc_bits) if dataflow.preload else Parts()
+    return Structure(Parts(pe.x_bits * pe.w_bits, pe.acc_bits,
+                           pe.x_bits + pe.w_bits + pe.acc_bits), column=edge)
+
+
 def warmup() -> None:
-    """Compile (or load from numba's cache) the mac kernels: os and ws/is fold kernels with the
-    tabulated and the row-by-row multiplier, traced (one signature each)."""
+    """Compile (or load from numba's cache) the mac drivers: both families with the tabulated and
+    the row-by-row multiplier, serial (traced) and parallel, on every dataflow."""
     x = np.ones((1, 2, 2), dtype=np.int64)
-    for dataflow in ("os", "ws"):
+    for dataflow in MAC.dataflows:
         for bits in (2, 10):  # tabulated and direct multiplier paths
             spec = ArraySpec(2, 2, dataflow, False, bits, bits, 2 * bits, False, True, True)
-            for trace in (False, True):  # parallel and serial kernels
+            for trace in (False, True):  # parallel and serial drivers
                 simulate_mac_gemm(DenseGemm(x, x), spec, trace=trace, parallel_min_macs=0)
 
 
-MAC = PeKind(name="mac", dataflows=("os", "ws", "is"), params=None, simulate=simulate_mac_gemm,
-             warmup=warmup, classes=class_names)
+MAC = PeKind(name="mac", dataflows=tuple(DATAFLOWS), params=None, simulate=simulate_mac_gemm,
+             warmup=warmup, toggle_classes=CLASSES, structure=structure)

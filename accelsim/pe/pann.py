@@ -1,29 +1,23 @@
 """The ``pann`` PE: adder-only, a product x·w as |w| additions of x (SPEC §5.4, docs/pann.md).
 
-``simulate_pann_gemm`` runs a layer's GEMM fold by fold through the numba kernels of
-``accelsim.kernels.pann_array``, carrying register state across folds; each fold's steps are
-stretched to their slowest enabled PE (lock-step timing, pann.md §4).
+A lightweight descriptor (no numba at import): ``simulate_pann_gemm`` runs a layer's GEMM through
+the dataflow drivers on the pann step (``accelsim.pe.pann_step``), each fold's steps stretched to
+their slowest enabled PE (lock-step timing, pann.md §4; step lengths from
+``accelsim.kernels.pann_steps``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
 from accelsim.dataflows import REGISTRY as DATAFLOWS
-from accelsim.dataflows import Fold
+from accelsim.dataflows import Dataflow, Fold
 from accelsim.errors import WorkloadError
-from accelsim.kernels.pann_array import (
-    fold_output_stationary,
-    fold_starts_is,
-    fold_starts_os,
-    fold_starts_ws,
-    fold_stationary,
-)
-from accelsim.pe.base import PeKind
-from accelsim.sim.types import ArraySpec, DenseGemm, GemmOperands, GemmResult
+from accelsim.pe.base import Parts, PeKind, Structure
+from accelsim.types import ArraySpec, DenseGemm, GemmOperands, GemmResult
 
 #: Sign handling modes of ``pe.pann.sign``.
 SIGN_MODES = ("dual_accumulator", "subtract")
@@ -42,14 +36,13 @@ class PannParams:
     subtract x for w < 0). Default ``dual_accumulator``."""
 
 
+#: Toggle classes of a pann array, in counter and trace-column order (pann.md §5).
+CLASSES = ("x_reg", "w_reg", "psum_reg", "adder")
+
+
 def class_names(dataflow: str) -> tuple[str, ...]:
-    """Toggle classes of a pann array, in counter and trace-column order (pann.md §5)."""
-    return ("x_reg", "w_reg", "acc_reg" if dataflow == "os" else "psum_reg", "adder")
-
-
-def _signed(patterns: np.ndarray, bits: int) -> np.ndarray:
-    """Two's-complement values of ``bits``-wide patterns."""
-    return np.where(patterns >= 1 << (bits - 1), patterns - (1 << bits), patterns)
+    """Toggle classes of a pann array on ``dataflow`` (a name), in trace-column order."""
+    return DATAFLOWS[dataflow].class_names(CLASSES)
 
 
 def chain_adders(adders: int, w_bits: int, w_signed: bool) -> int:
@@ -91,44 +84,14 @@ def simulate_pann_gemm(
     """
     if spec.x_signed:
         raise ValueError("pann PEs need unsigned x (docs/pann.md §1)")
+    from accelsim.kernels.run import run_gemm
+
     params = params if params is not None else PannParams()
-    df = DATAFLOWS[spec.dataflow]
-    R, C = spec.rows, spec.cols
-    G, M, K, N = ops.groups, ops.M, ops.K, ops.N
-    _, _, T = df.dims(M, K, N)
-    L = df.fold_cycles(R, C, T)
     # Adders beyond the largest |w| never evaluate: clamping A keeps timing and toggles exact.
     A = chain_adders(int(params.adders), spec.w_bits, spec.w_signed)
-    state = _State.new(R, C, A, spec.dataflow == "os")
-    starts = np.zeros(L + 1, dtype=np.int64)
-    traces: list[np.ndarray] = []
-    y = np.zeros((G, M, N), dtype=np.int64)
-    compute = active = 0
-    pre = R if df.preload else 0
-    out = np.zeros((0, 0), dtype=np.int64)
-    for f in df.folds(G, M, K, N, R, C):
-        r_act, c_act = f.r1 - f.r0, f.c1 - f.c0
-        if spec.dataflow == "os":
-            out, tr = _fold_os(ops, spec, f, A, params, state, starts, trace)
-            y[f.g, f.r0 : f.r1, f.c0 : f.c1] = _signed(out, spec.acc_bits)
-        else:
-            if f.r0 == 0:  # first K-fold of an output tile
-                out = np.zeros((T, c_act), dtype=np.int64)
-            tr = _fold_stationary(ops, spec, f, A, params, state, starts, trace, out)
-            if f.r1 == K:  # last K-fold of this output tile
-                vals = _signed(out, spec.acc_bits)
-                if spec.dataflow == "ws":
-                    y[f.g, :, f.c0 : f.c1] = vals
-                else:
-                    y[f.g, f.c0 : f.c1, :] = vals.T
-        compute += int(starts[L])
-        active += int(starts[pre + T + r_act + c_act - 2])  # end of the last enabled step
-        if trace:
-            traces.append(tr)
-        if progress is not None:
-            progress(1)
-    names = class_names(spec.dataflow)
-    counts = state.counts
+    run = run_gemm(pann_step_kind(spec, params, A, ops), ops, spec, trace, progress)
+    G, M, K, N = ops.groups, ops.M, ops.K, ops.N
+    names = PANN.classes(spec.dataflow)
     # Each weight serves M MACs; a MAC with ceil(|w|/A) > 1 addition cycles reloads its (active)
     # accumulator once per extra cycle, outside the mac schedule the energy model clocks.
     extra_loads = sum(
@@ -136,97 +99,58 @@ def simulate_pann_gemm(
         for g in range(G)
     )
     return GemmResult(
-        y=y,
-        toggles={names[i]: int(counts[i]) for i in range(4)},
-        overflows=int(counts[4]),
-        folds=df.count(G, M, K, N, R, C),
-        cycles_compute=compute,
-        cycles_active=active,
+        y=run.y,
+        toggles={name: int(run.counts[i]) for i, name in enumerate(names)},
+        overflows=int(run.counts[PANN.layout["overflows"]]),
+        folds=run.folds,
+        cycles_compute=run.cycles_compute,
+        cycles_active=run.cycles_active,
         macs=G * M * K * N,
-        trace=np.concatenate(traces) if trace else None,
-        additions=int(counts[5]),
+        trace=run.trace,
+        additions=int(run.counts[PANN.layout["additions"]]),
         clock_bits_extra=extra_loads * spec.acc_bits,
     )
 
 
-@dataclass(frozen=True)
-class _State:
-    """Register and node state of the array, carried across the folds of a layer (int64)."""
+def pann_step_kind(spec: ArraySpec, params: PannParams, A: int, ops: GemmOperands):
+    """The fold loop's view of a pann array for ``spec`` (``accelsim.kernels.run.StepKind``):
+    its constants, its ``aux`` tuple (``accelsim.pe.pann_step``) and its step lengths."""
+    from accelsim.kernels.pann_steps import fold_starts_is, fold_starts_os, fold_starts_ws
+    from accelsim.kernels.run import StepKind
+    from accelsim.pe.pann_step import STATE_WORDS, PannConsts
 
-    regs: dict[str, np.ndarray]  # x, w, p (psum/acc, P in dual mode), n (N in dual mode): [R, C]
-    add_s: np.ndarray  # adder 0's previous sum nodes [R, C]
-    add_c: np.ndarray  # ... and carry nodes
-    chain_s: np.ndarray | None  # adders 1 … A-1: [R, C, A-1], None for one adder
-    chain_c: np.ndarray | None
-    sub_s: np.ndarray  # dual subtractors' previous sum nodes: [C] (ws/is) or [R, C] (os)
-    sub_c: np.ndarray
-    edge_s: np.ndarray  # edge accumulators' previous nodes [C] (ws/is)
-    edge_c: np.ndarray
-    counts: np.ndarray  # x_reg, w_reg, psum_reg|acc_reg, adder toggles; overflows; additions
+    df = DATAFLOWS[spec.dataflow]
+    R, C = spec.rows, spec.cols
+    _, _, T = df.dims(ops.M, ops.K, ops.N)
+    acc = spec.acc_bits
+    k = PannConsts(acc, (1 << acc) - 1, 1 << (acc - 1), spec.saturate, A,
+                   params.sign == "dual_accumulator", not df.preload)
 
-    @classmethod
-    def new(cls, R: int, C: int, A: int, os: bool) -> _State:
-        def z(*shape: int) -> np.ndarray:
-            return np.zeros(shape, dtype=np.int64)
+    def z(*shape: int) -> np.ndarray:
+        return np.zeros(shape, dtype=np.int64)
 
-        sub = (R, C) if os else (C,)
-        chain_s, chain_c = (None, None) if A == 1 else (z(R, C, A - 1), z(R, C, A - 1))
-        return cls({k: z(R, C) for k in "xwpn"}, z(R, C), z(R, C), chain_s, chain_c, z(*sub),
-                   z(*sub), z(C), z(C), z(6))
+    chain = (None, None) if A == 1 else (z(R, C, A - 1), z(R, C, A - 1))
+    aux = (z(T if df.preload else 1), z(R, C), z(R, C), *chain)
 
+    def starts(df: Dataflow, f: Fold, R: int, C: int, T: int, A_op: np.ndarray,
+               B_op: np.ndarray) -> np.ndarray:
+        out = np.zeros(df.fold_cycles(R, C, T) + 1, dtype=np.int64)
+        if not df.preload:  # B_op: the fold's weight columns
+            fold_starts_os(B_op, f.r1 - f.r0, R, C, A, out)
+        elif df.moving_is_x:  # B_op: the stationary weights
+            fold_starts_ws(B_op, T, R, C, A, out)
+        else:  # A_op: the streamed weights
+            fold_starts_is(A_op, f.c1 - f.c0, R, C, A, out)
+        return out
 
-def _trace_rows(starts: np.ndarray, trace: bool) -> np.ndarray:
-    """The fold's trace buffer: [stretched cycles, 4], or [0, 4] when not tracing."""
-    return np.zeros((int(starts[-1]) if trace else 0, 4), dtype=np.int64)
-
-
-def _fold_os(ops: GemmOperands, spec: ArraySpec, f: Fold, A: int, params: PannParams, st: _State,
-             starts: np.ndarray, trace: bool) -> tuple[np.ndarray, np.ndarray]:
-    """One os fold: (output patterns [r_act, c_act], trace rows)."""
-    X = ops.x_block(f.g, f.r0, f.r1, 0, ops.K)
-    Wt = np.ascontiguousarray(ops.w_block(f.g, 0, ops.K, f.c0, f.c1).T)
-    fold_starts_os(Wt, f.r1 - f.r0, spec.rows, spec.cols, A, starts)
-    tr = _trace_rows(starts, trace)
-    out = np.zeros((f.r1 - f.r0, f.c1 - f.c0), dtype=np.int64)
-    fold_output_stationary(
-        X, Wt, out, spec.rows, spec.cols, spec.x_bits, spec.w_bits, spec.acc_bits, spec.saturate,
-        spec.idle_zero, A, params.sign == "dual_accumulator", starts, st.regs["x"], st.regs["w"],
-        st.regs["p"], st.regs["n"], st.add_s, st.add_c, st.chain_s, st.chain_c, st.sub_s, st.sub_c,
-        st.counts, tr,
-    )
-    return out, tr
-
-
-def _fold_stationary(ops: GemmOperands, spec: ArraySpec, f: Fold, A: int, params: PannParams,
-                     st: _State, starts: np.ndarray, trace: bool, out: np.ndarray) -> np.ndarray:
-    """One ws/is fold into ``out`` [T, c_act] (written on the first K-fold, else accumulated);
-    returns the trace rows."""
-    ws = spec.dataflow == "ws"
-    if ws:  # rows <-> K, cols <-> N, time <-> M
-        Ht = np.ascontiguousarray(ops.x_block(f.g, 0, ops.M, f.r0, f.r1).T)
-        S = np.ascontiguousarray(ops.w_block(f.g, f.r0, f.r1, f.c0, f.c1))
-        fold_starts_ws(S, ops.M, spec.rows, spec.cols, A, starts)
-    else:  # is: rows <-> K, cols <-> M, time <-> N
-        Ht = np.ascontiguousarray(ops.w_block(f.g, f.r0, f.r1, 0, ops.N))
-        S = np.ascontiguousarray(ops.x_block(f.g, f.c0, f.c1, f.r0, f.r1).T)
-        fold_starts_is(Ht, f.c1 - f.c0, spec.rows, spec.cols, A, starts)
-    tr = _trace_rows(starts, trace)
-    mov, sta = (st.regs["x"], st.regs["w"]) if ws else (st.regs["w"], st.regs["x"])
-    mov_bits, sta_bits = (spec.x_bits, spec.w_bits) if ws else (spec.w_bits, spec.x_bits)
-    fold_stationary(
-        Ht, S, out, f.r0 == 0, spec.rows, spec.cols, ws, mov_bits, sta_bits, spec.x_bits,
-        spec.acc_bits, spec.saturate, spec.idle_zero, A, params.sign == "dual_accumulator",
-        starts, mov, sta, st.regs["p"], st.regs["n"], st.add_s, st.add_c, st.chain_s, st.chain_c,
-        st.edge_s, st.edge_c, st.sub_s, st.sub_c, st.counts, tr,
-    )
-    return tr
+    return StepKind(k, aux, STATE_WORDS, len(PANN.layout), len(CLASSES), starts)
 
 
 def warmup() -> None:
     """Compile (or load from numba's cache) the pann kernels: os and ws/is fold kernels with one
     adder (no chain loop) and with a chain, traced (one signature each)."""
     x = np.ones((1, 2, 2), dtype=np.int64)
-    for dataflow in ("os", "ws"):
+    for dataflow in PANN.dataflows:
         spec = ArraySpec(2, 2, dataflow, False, 4, 4, 12, False, False, True)
         for adders in (1, 2):
             simulate_pann_gemm(DenseGemm(x, -x), spec, trace=True,
@@ -251,7 +175,22 @@ def check_pann_layer(arch: object, layer: object, file: str) -> None:
         )
 
 
+def structure(pe: Any, dataflow: Dataflow) -> Structure:
+    """No multiplier; ``pann.adders`` chained adders and x/w registers per PE; with
+    ``dual_accumulator`` two accumulators and a P − N subtractor per column (stationary) or per PE
+    (output-stationary); an edge accumulator per column when partial sums leave the array."""
+    params = pe.params if getattr(pe, "params", None) is not None else PannParams()
+    dual = params.sign == "dual_accumulator"
+    acc_regs = 2 if dual else 1
+    pe_adders = params.adders + (1 if dual and not dataflow.preload else 0)
+    col_adders = (1 + (1 if dual else 0)) if dataflow.preload else 0
+    registers = pe.x_bits + pe.w_bits + acc_regs * pe.acc_bits
+    return Structure(Parts(0, pe_adders * pe.acc_bits, registers),
+                     column=Parts(adder_bits=col_adders * pe.acc_bits), acc_registers=acc_regs)
+
+
 PANN = PeKind(
     name="pann", dataflows=("os", "ws", "is"), params=PannParams, simulate=simulate_pann_gemm,
-    check=check_pann_layer, warmup=warmup, classes=class_names,
+    check=check_pann_layer, warmup=warmup, toggle_classes=CLASSES, extra_counters=("additions",),
+    structure=structure,
 )

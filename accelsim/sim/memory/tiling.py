@@ -427,12 +427,12 @@ class Planner:
         x_mode = "layer" if geom.x_bytes_unique <= cap["ifmap"] else "fold"
         w_mode = "layer" if geom.w_bytes <= cap["filter"] else "fold"
         limits = [T]
-        if df.name == "ws":
+        if df.holds_w:
             if r_max * c_max * web > cap["filter"]:
                 raise self._too_small("filter", r_max * c_max * web, "one stationary weight tile")
             self._limit(limits, T, lambda t: xg.bound(t, r_max) * xeb <= cap["ifmap"], "ifmap",
                         xg.bound(1, r_max) * xeb, "one streamed input step")
-        elif df.name == "is":
+        elif df.holds_x:
             if xg.bound(c_max, r_max) * xeb > cap["ifmap"]:
                 raise self._too_small("ifmap", xg.bound(c_max, r_max) * xeb,
                                       "one stationary input tile")
@@ -445,7 +445,7 @@ class Planner:
                         xg.bound(r_max, 1) * xeb, "one streamed input step")
             self._limit(limits, T, lambda t: t * c_max * web <= cap["filter"], "filter",
                         c_max * web, "one streamed weight step")
-        if df.name == "os":
+        if df.holds_outputs:
             psum_mode = "none"
         elif T * c_max * peb <= cap["ofmap"]:
             psum_mode = "resident"
@@ -500,7 +500,7 @@ class _LayerSteps:
     def __init__(self, planner: Planner, plan: LayerPlan, geom, xg: IfmapGeometry) -> None:
         self.p, self.plan, self.geom, self.xg = planner, plan, geom, xg
         df = planner.df
-        self.name = df.name
+        self.df = df
         G, M, K, N = geom.groups, geom.M, geom.K, geom.N
         self.G, self.M, self.K, self.N = G, M, K, N
         self.rdim, self.cdim, self.T = df.dims(M, K, N)
@@ -541,9 +541,9 @@ class _LayerSteps:
         the layout blocks weights in consumption order, so it is one contiguous run."""
         K, N = self.K, self.N
         gb = g * K * N
-        if self.name == "ws":  # blocks (g, n tile, k tile) of [k][n]
+        if self.df.holds_w:  # blocks (g, n tile, k tile) of [k][n]
             start, n = gb + f.c0 * K + f.r0 * (f.c1 - f.c0), (f.r1 - f.r0) * (f.c1 - f.c0)
-        elif self.name == "os":  # blocks (g, n tile) of [k][n]
+        elif self.df.holds_outputs:  # blocks (g, n tile) of [k][n]
             width = f.c1 - f.c0
             start, n = gb + f.c0 * K + t0 * width, (t1 - t0) * width
         else:  # is: blocks (g, k tile) of [n][k]
@@ -656,11 +656,11 @@ class _LayerSteps:
         """One step: its loads, ofmap allocation and stores; returns (step, (x reads, w reads)
         in elements, ofmap array writes, ofmap read-modify-write reads)."""
         p, plan = self.p, self.plan
-        name, g, t = self.name, f.g, t1 - t0
+        df, g, t = self.df, f.g, t1 - t0
         r_act, c_act = f.r1 - f.r0, f.c1 - f.c0
         kfirst, klast = f.r0 == 0, f.r1 == self.rdim
         psum_mode = plan.psum_mode
-        if name == "os":
+        if df.holds_outputs:
             new_alloc = first
         elif psum_mode == "resident":
             new_alloc = kfirst and first
@@ -671,7 +671,7 @@ class _LayerSteps:
             p.allocs.append([size * self.peb, -1])
         step = Step(plan.index, fi, first, last, compute, float(compute), len(p.allocs) - 1,
                     new_alloc)
-        if name == "ws":
+        if df.holds_w:
             b, n = self.x_bursts(g, t0, t1, f.r0, f.r1)
             self.place("ifmap", (g, t0, t1, f.r0, f.r1), b, n * self.xeb, step)
             if first:
@@ -680,7 +680,7 @@ class _LayerSteps:
             else:
                 self.keep("filter")
             reads, out_w = (t * r_act, r_act * c_act if first else 0), t * c_act
-        elif name == "os":
+        elif df.holds_outputs:
             b, n = self.x_bursts(g, f.r0, f.r1, t0, t1)
             self.place("ifmap", (g, f.r0, f.r1, t0, t1), b, n * self.xeb, step)
             b, n = self.w_bursts(g, f, t0, t1)
@@ -695,7 +695,7 @@ class _LayerSteps:
             b, n = self.w_bursts(g, f, t0, t1)
             self.place("filter", (g, f.r0, t0, t1), b, n * self.web, step)
             reads, out_w = (r_act * c_act if first else 0, t * r_act), t * c_act
-        rmw = 0 if (name == "os" or kfirst) else out_w
+        rmw = 0 if (df.holds_outputs or kfirst) else out_w
         if psum_mode == "spill" and not kfirst:
             step.loads.append(["psum", self.p_bursts(g, f, t0, t1), None])
             step.psum_in = True
@@ -705,8 +705,8 @@ class _LayerSteps:
     def _outputs(self, step: Step, f, g: int, t0: int, t1: int, last: bool, klast: bool,
                  r_act: int, c_act: int) -> None:
         """Set ``step.stores`` (DRAM writes after it) and ``step.drain`` (elements read out)."""
-        mode, ws, T = self.plan.psum_mode, self.name == "ws", self.T
-        if self.name == "os":
+        mode, ws, T = self.plan.psum_mode, self.df.holds_w, self.T
+        if self.df.holds_outputs:
             if last:
                 step.stores = [("ofmap", self.y_bursts(g, f.r0, f.r1, f.c0, f.c1))]
                 step.drain = r_act * c_act

@@ -1,0 +1,30 @@
+"""The stationary family (ws, is): preload, stream, edge (datapath.md §5.1)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from accelsim.dataflows.base import Dataflow
+
+
+@dataclass(frozen=True)
+class Stationary(Dataflow):
+    """One operand is shifted into the PEs (fold cycles 0..R-1), the other streams along the
+    rows; PE (r, c) handles stream element t at step R + t + r + c; partial sums move down and
+    the bottom edge of each column accumulates them over the K-folds of an output tile."""
+
+    def enabled_bits(self, R: int, C: int, T: int, ra: int, ca: int, x_bits: int, w_bits: int,
+                     acc_bits: int, idle_zero: bool) -> np.ndarray:
+        enabled = self.enabled_pes(R, C, T, ra, ca)
+        mov, sta = self.operand_bits(x_bits, w_bits)
+        moving = mov + acc_bits
+        out = np.zeros(self.fold_cycles(R, C, T), dtype=np.int64)
+        out[R:] = R * C * moving if idle_zero else enabled * moving
+        if idle_zero:
+            out[:R] = R * C * (sta + moving)
+        else:
+            p = np.arange(R)
+            out[:R] = ca * np.clip(p - (R - ra) + 1, 0, ra) * sta
+        return out

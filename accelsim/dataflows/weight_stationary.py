@@ -1,0 +1,31 @@
+"""``ws``: weight-stationary — rows ↔ K, cols ↔ N, time ↔ M; w is preloaded, x streams."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from accelsim.dataflows.base import Fold
+from accelsim.dataflows.stationary import Stationary
+from accelsim.types import GemmOperands
+
+
+@dataclass(frozen=True)
+class WeightStationary(Stationary):
+    """Moving operand x (row r streams X[:, k0 + r]); stationary W[k0:k1, n0:n1]."""
+
+    def fold_operands(self, ops: GemmOperands, f: Fold) -> tuple[np.ndarray, np.ndarray]:
+        Ht = np.ascontiguousarray(ops.x_block(f.g, 0, ops.M, f.r0, f.r1).T)
+        S = np.ascontiguousarray(ops.w_block(f.g, f.r0, f.r1, f.c0, f.c1))
+        return Ht, S
+
+    def scatter(self, y: np.ndarray, f: Fold, vals: np.ndarray) -> None:
+        y[f.g, :, f.c0 : f.c1] = vals
+
+    def output_index(self, f: Fold, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, ...]:
+        return a, f.c0 + b
+
+
+WS = WeightStationary("ws", rows_dim="K", cols_dim="N", time_dim="M", preload=True,
+                      psum_class="psum_reg")
