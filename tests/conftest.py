@@ -14,3 +14,7 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 def pytest_addoption(parser) -> None:
     parser.addoption("--update-golden", action="store_true", default=False,
                      help="rewrite tests/golden/*/expected.json from the current simulator")
+
+
+def pytest_configure(config) -> None:
+    config.addinivalue_line("markers", "slow: takes more than 10 s (Yosys synthesis or proofs)")

@@ -66,7 +66,7 @@ class _Pe:
         return overflow_rule(self.nl, acc_in, product, total, s.saturate)
 
 
-def _stationary_array(spec: ArraySpec, opt: Options) -> tuple[Netlist, dict]:
+def _stationary_array(spec: ArraySpec, opt: Options) -> Netlist:
     """``ws`` / ``is``: stationary operand preloaded down a shift chain, moving operand to the
     right, partial sums down, edge accumulators at the bottom."""
     nl, s = Netlist(), spec
@@ -81,7 +81,6 @@ def _stationary_array(spec: ArraySpec, opt: Options) -> tuple[Netlist, dict]:
     result = [[None] * C for _ in range(R)]
     h_edge = [(nl.input(f"h{r}", hb), nl.input(f"hv{r}", 1)[0]) for r in range(R)]
     s_edge = [(nl.input(f"s{c}", sb), nl.input(f"sv{c}", 1)[0]) for c in range(C)]
-    acc_q: dict[tuple[int, int], Bus] = {}
     h_chain = list(h_edge)
     s_chain = list(s_edge)
     for r in range(R):
@@ -108,8 +107,6 @@ def _stationary_array(spec: ArraySpec, opt: Options) -> tuple[Netlist, dict]:
             psum_q[r][c], result[r][c] = P, res
             h_chain[r] = (H, Hv[0])
             s_chain[c] = (S, Sv[0])
-            acc_q[(r, c)] = P
-    col_out, edge_out = [], []
     for c in range(C):
         col = [0] * A
         for r in range(R):
@@ -118,12 +115,12 @@ def _stationary_array(spec: ArraySpec, opt: Options) -> tuple[Netlist, dict]:
         part = nl.input(f"part{c}", A)
         a, b = pe.isolate(en, part), pe.isolate(en, col)
         total = adder(nl, a, b)
-        col_out.append(col)
-        edge_out.append(overflow_rule(nl, a, b, total, s.saturate))
-    return nl, {"col": col_out, "edge": edge_out}
+        nl.outputs[f"col{c}"] = col
+        nl.outputs[f"edge{c}"] = overflow_rule(nl, a, b, total, s.saturate)
+    return nl
 
 
-def _os_array(spec: ArraySpec, opt: Options) -> tuple[Netlist, dict]:
+def _os_array(spec: ArraySpec, opt: Options) -> Netlist:
     """``os``: x moves right (with a first-of-reduction flag), w moves down, stationary acc."""
     nl, s = Netlist(), spec
     pe = _Pe(nl, s, opt)
@@ -131,7 +128,6 @@ def _os_array(spec: ArraySpec, opt: Options) -> tuple[Netlist, dict]:
     x_chain = [(nl.input(f"x{r}", s.x_bits), nl.input(f"xv{r}", 1)[0], nl.input(f"xf{r}", 1)[0])
                for r in range(R)]
     w_chain = [(nl.input(f"w{c}", s.w_bits), nl.input(f"wv{c}", 1)[0]) for c in range(C)]
-    acc = {}
     for r in range(R):
         for c in range(C):
             act = nl.input(f"act{r}_{c}", 1)[0]
@@ -151,12 +147,14 @@ def _os_array(spec: ArraySpec, opt: Options) -> tuple[Netlist, dict]:
             nl.connect(Q, mux_bus(nl, en, Q, res) if opt.gate_psum else res)
             x_chain[r] = (X, Xv[0], Xf[0])
             w_chain[c] = (W, Wv[0])
-            acc[(r, c)] = Q
-    return nl, {"acc": acc}
+            nl.outputs[f"acc{r}_{c}"] = Q
+    return nl
 
 
-def build_array(spec: ArraySpec, opt: Options = Options()) -> tuple[Netlist, dict]:
-    """The array netlist for ``spec`` and the nets the testbench reads."""
+def build_array(spec: ArraySpec, opt: Options = Options()) -> Netlist:
+    """The array netlist for ``spec``. Its outputs are what the testbench reads: per column
+    ``col<c>`` (the column result) and ``edge<c>`` (the edge accumulator), or per PE
+    ``acc<r>_<c>`` (``os``)."""
     return (_os_array if spec.dataflow == "os" else _stationary_array)(spec, opt)
 
 
@@ -168,14 +166,15 @@ def _signed(v: int, bits: int) -> int:
     return v - (1 << bits) if v >> (bits - 1) & 1 else v
 
 
-def simulate_gates(x: np.ndarray, w: np.ndarray, spec: ArraySpec,
-                   opt: Options = Options()) -> tuple[np.ndarray, np.ndarray]:
-    """Run the GEMM ``x`` [G, M, K] · ``w`` [G, K, N] on the gate-level array.
+def simulate_gates(x: np.ndarray, w: np.ndarray, spec: ArraySpec, opt: Options = Options(),
+                   netlist: Netlist | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Run the GEMM ``x`` [G, M, K] · ``w`` [G, K, N] on the gate-level array (built for
+    ``spec`` and ``opt``, or the given ``netlist`` of such an array, e.g. read back from Yosys).
 
     Returns the outputs [G, M, N] (int64) and the per-cycle trace [cycles, 5] of toggles per
     class in :func:`accelsim.sim.types.class_names` order.
     """
-    nl, taps = build_array(spec, opt)
+    nl = netlist if netlist is not None else build_array(spec, opt)
     sim = Sequential(nl)
     classes = class_names(spec.dataflow)
     G, M, K = x.shape
@@ -184,7 +183,7 @@ def simulate_gates(x: np.ndarray, w: np.ndarray, spec: ArraySpec,
     rows: list[list[int]] = []
     fold = _os_fold if spec.dataflow == "os" else _stationary_fold
     for g in range(G):
-        fold(sim, spec, taps, x[g], w[g], y[g], rows, classes)
+        fold(sim, spec, x[g], w[g], y[g], rows, classes)
     return y, np.array(rows, dtype=np.int64).reshape(-1, len(classes))
 
 
@@ -199,7 +198,7 @@ def _step(sim: Sequential, rows: list[list[int]], classes: tuple[str, ...]) -> N
     rows.append([counts.get(k, 0) for k in classes])
 
 
-def _stationary_fold(sim, spec, taps, x, w, y, rows, classes) -> None:
+def _stationary_fold(sim, spec, x, w, y, rows, classes) -> None:
     """All folds of one group in ``ws`` / ``is`` (datapath.md §5.1)."""
     R, C = spec.rows, spec.cols
     M, K = x.shape
@@ -253,13 +252,13 @@ def _stationary_fold(sim, spec, taps, x, w, y, rows, classes) -> None:
                         sim.set(f"eacc{c}", 0)
                 _step(sim, rows, classes)
                 for c, out in leaving.items():
-                    tap = taps["edge" if k0 else "col"][c]
+                    tap = sim.nl.outputs[f"edge{c}" if k0 else f"col{c}"]
                     y[out] = _signed(sim.read(tap), spec.acc_bits)
             for c in range(C):
                 sim.set(f"eacc{c}", 0)
 
 
-def _os_fold(sim, spec, taps, x, w, y, rows, classes) -> None:
+def _os_fold(sim, spec, x, w, y, rows, classes) -> None:
     """All folds of one group in ``os`` (datapath.md §5.2)."""
     R, C = spec.rows, spec.cols
     M, K = x.shape
@@ -281,4 +280,4 @@ def _os_fold(sim, spec, taps, x, w, y, rows, classes) -> None:
                 _step(sim, rows, classes)
             for r in range(r_act):
                 for c in range(c_act):
-                    y[m0 + r, n0 + c] = _signed(sim.read(taps["acc"][(r, c)]), spec.acc_bits)
+                    y[m0 + r, n0 + c] = _signed(sim.read(sim.nl.outputs[f"acc{r}_{c}"]), spec.acc_bits)

@@ -95,8 +95,8 @@ class Netlist:
 
     def verilog(self, module: str) -> str:
         """Structural Verilog of the netlist: one ``assign`` per gate, one flip-flop per register
-        bit (``clk``, reset to 0 by ``rst``). Counted nets are named ``<class>__<i>`` so that a
-        tool reading the file back keeps their class."""
+        bit (``clk``, reset to 0 by ``rst``). Counted nets are named ``<class>__<i>`` and marked
+        ``keep``, so that a tool reading the file back keeps them and their class."""
         name = {0: "1'b0", 1: "1'b1"}
         for cls, nets in {**self.nodes, **self.reg_classes}.items():
             for i, n in enumerate(nets):
@@ -112,8 +112,13 @@ class Netlist:
         lines += [f"  output [{len(v) - 1}:0] {k};" for k, v in self.outputs.items()]
         inputs = {n for v in self.inputs.values() for n in v}
         regs = {q for q, _ in self.regs}
-        lines += [f"  reg {name[q]};" for q, _ in self.regs]
-        lines += [f"  wire {name[n]};" for n in range(2, self.n_nets)
+        counted = {n for v in (*self.nodes.values(), *self.reg_classes.values()) for n in v}
+
+        def keep(n: int) -> str:
+            return "(* keep *) " if n in counted else ""
+
+        lines += [f"  {keep(q)}reg {name[q]};" for q, _ in self.regs]
+        lines += [f"  {keep(n)}wire {name[n]};" for n in range(2, self.n_nets)
                   if n not in inputs and n not in regs]
         for kind, out, ins in self.gates:
             lines.append(f"  assign {name[out]} = {_VERILOG[kind].format(*(name[i] for i in ins))};")
