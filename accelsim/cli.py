@@ -552,6 +552,11 @@ def _gates(args: argparse.Namespace) -> int:
         raise AccelsimError(str(args.rtl or args.arch), "--rtl", "generic gates only",
                             str(exc)) from None
     report["arch"], report["workload"] = arch.name, workload.name
+    from accelsim.energy.area import arch_area_mm2
+    from accelsim.energy.tech import load_tech
+
+    table = load_tech(arch.energy.technology).area
+    report["area_mm2"] = None if table is None else arch_area_mm2(arch, table)
     files = {}
     if args.json is not None:
         files[args.json] = check.report_json(report)
@@ -559,6 +564,9 @@ def _gates(args: argparse.Namespace) -> int:
         files[args.plot] = check.plot_png(report)
     write_atomically(files)
     print(check.format_table(report))
+    if report["area_mm2"] is not None:
+        print("area (mm², cell counts × library cell areas; SRAM from capacity): " + ", ".join(
+            f"{k} {v:.4g}" for k, v in report["area_mm2"].items()))
     return EXIT_OK
 
 if __name__ == "__main__":
