@@ -280,4 +280,5 @@ def _os_fold(sim, spec, x, w, y, rows, classes) -> None:
                 _step(sim, rows, classes)
             for r in range(r_act):
                 for c in range(c_act):
-                    y[m0 + r, n0 + c] = _signed(sim.read(sim.nl.outputs[f"acc{r}_{c}"]), spec.acc_bits)
+                    acc = sim.read(sim.nl.outputs[f"acc{r}_{c}"])
+                    y[m0 + r, n0 + c] = _signed(acc, spec.acc_bits)

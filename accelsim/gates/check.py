@@ -22,11 +22,6 @@ from accelsim.gates.evaluate import stream as evaluate_stream
 from accelsim.gates.netlist import Netlist
 from accelsim.gates.stream import Stream, layer_stream, uniform_stream
 
-#: The port convention of a user's PE (``--rtl``): module ``pe``, combinational.
-RTL_PORTS = ("x [X_BITS-1:0]", "w [W_BITS-1:0]", "psum_in [ACC_BITS-1:0]",
-             "psum_out [ACC_BITS-1:0]")
-
-
 @dataclass(frozen=True)
 class PeFormat:
     """Operand widths (bits) and signedness of one PE configuration."""
@@ -54,13 +49,13 @@ def model_units(f: PeFormat) -> dict[str, Netlist]:
 
 def behavioural_verilog(f: PeFormat) -> dict[str, str]:
     """Behavioural Verilog of the multiplier (``x * w``) and the adder (``a + b``)."""
-    def operand(name: str, bits: int, signed: bool) -> str:
+    def operand(name: str, signed: bool) -> str:
         return f"$signed({name})" if signed else f"$signed({{1'b0, {name}}})"
 
     pb = f.x_bits + f.w_bits
     mult = (f"module mult(input [{f.x_bits - 1}:0] x, input [{f.w_bits - 1}:0] w, "
             f"output [{pb - 1}:0] p);\n  wire signed [{pb + 1}:0] full = "
-            f"{operand('x', f.x_bits, f.x_signed)} * {operand('w', f.w_bits, f.w_signed)};\n"
+            f"{operand('x', f.x_signed)} * {operand('w', f.w_signed)};\n"
             f"  assign p = full[{pb - 1}:0];\nendmodule\n")
     add = (f"module add(input [{f.acc_bits - 1}:0] a, input [{f.acc_bits - 1}:0] b, "
            f"output [{f.acc_bits - 1}:0] s);\n  assign s = a + b;\nendmodule\n")
@@ -86,7 +81,8 @@ class Units:
 
 
 def build_units(f: PeFormat, rtl: str | None) -> Units:
-    """Synthesize the gate-level side (Yosys) and build the model side."""
+    """Synthesize the gate-level side (Yosys; ``rtl``: the user's module ``pe`` with ports
+    ``x``, ``w``, ``psum_in``, ``psum_out``, docs/gates.md) and build the model side."""
     model = model_units(f)
     if rtl is not None:
         return Units(model, {"datapath": yosys.synthesize(rtl, "pe")})

@@ -44,23 +44,28 @@ def compile_netlist(nl: Netlist) -> Compiled:
         if out in driver or out < 2:
             raise ValueError(f"net {out} has more than one driver")
         driver[out] = g
-    done = np.zeros(nl.n_nets, dtype=bool)
-    done[[n for n in range(nl.n_nets) if n not in driver]] = True
-    pending = list(range(len(nl.gates)))
-    while pending:
-        left = []
-        for g in pending:
-            _, out, ins = nl.gates[g]
-            if all(done[i] for i in ins):
-                level[out] = 1 + max(level[i] for i in ins)
-            else:
-                left.append(g)
-        if len(left) == len(pending):
-            raise ValueError("combinational loop in the netlist")
-        for g in pending:
-            if g not in left:
-                done[nl.gates[g][1]] = True
-        pending = left
+    waiting = [0] * len(nl.gates)  # undriven-yet inputs per gate (Kahn's algorithm)
+    readers: dict[int, list[int]] = {}
+    ready = []
+    for g, (_, _, ins) in enumerate(nl.gates):
+        for i in ins:
+            if i in driver:
+                waiting[g] += 1
+                readers.setdefault(i, []).append(g)
+        if not waiting[g]:
+            ready.append(g)
+    done = 0
+    while ready:
+        g = ready.pop()
+        done += 1
+        _, out, ins = nl.gates[g]
+        level[out] = 1 + max(int(level[i]) for i in ins)
+        for r in readers.get(out, ()):
+            waiting[r] -= 1
+            if not waiting[r]:
+                ready.append(r)
+    if done != len(nl.gates):
+        raise ValueError("combinational loop in the netlist")
     groups: dict[tuple[int, str], list[tuple[int, tuple[int, ...]]]] = {}
     kinds: dict[str, list[tuple[int, tuple[int, ...]]]] = {}
     for kind, out, ins in nl.gates:

@@ -32,7 +32,7 @@ class Netlist:
 
     ``gates``: ``(kind, out, ins)``; ``regs``: ``(q, d)``; ``inputs``/``outputs``: bus name -> nets,
     LSB first; ``nodes``: combinational class -> counted nets; ``reg_classes``: register class ->
-    its ``q`` nets; ``names``: net -> a Verilog-safe name for the nets that carry one.
+    its ``q`` nets.
     """
 
     n_nets: int = 2
@@ -42,7 +42,6 @@ class Netlist:
     outputs: dict[str, list[int]] = field(default_factory=dict)
     nodes: dict[str, list[int]] = field(default_factory=dict)
     reg_classes: dict[str, list[int]] = field(default_factory=dict)
-    names: dict[int, str] = field(default_factory=dict)
 
     # -------------------------------------------------------------------------------- building
 
@@ -121,7 +120,8 @@ class Netlist:
         lines += [f"  {keep(n)}wire {name[n]};" for n in range(2, self.n_nets)
                   if n not in inputs and n not in regs]
         for kind, out, ins in self.gates:
-            lines.append(f"  assign {name[out]} = {_VERILOG[kind].format(*(name[i] for i in ins))};")
+            expr = _VERILOG[kind].format(*(name[i] for i in ins))
+            lines.append(f"  assign {name[out]} = {expr};")
         for q, d in self.regs:
             lines.append(f"  always @(posedge clk) {name[q]} <= rst ? 1'b0 : {name[d]};")
         for k, v in self.outputs.items():

