@@ -71,10 +71,10 @@ def multiplier(nl: Netlist, x: Bus, w: Bus, x_signed: bool, w_signed: bool,
     return product
 
 
-def adder(nl: Netlist, a: Bus, b: Bus, cls: str = "adder") -> Bus:
-    """Sum nets of the §3 ripple-carry adder (carry-in 0, carry-out dropped); its sum and carry
-    nodes are counted in ``cls``."""
-    carry, sums, carries = 0, [], []
+def adder(nl: Netlist, a: Bus, b: Bus, cls: str = "adder", cin: int = 0) -> Bus:
+    """Sum nets of the §3 ripple-carry adder (carry-in net ``cin``, 0 by default; carry-out
+    dropped); its sum and carry nodes are counted in ``cls``."""
+    carry, sums, carries = cin, [], []
     for aj, bj in zip(a, b, strict=True):
         s, carry = full_adder(nl, aj, bj, carry)
         sums.append(s)
