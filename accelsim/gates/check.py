@@ -224,3 +224,49 @@ def plot_png(report: dict) -> bytes:
     fig.savefig(buf, format="png", metadata={"Software": None}, dpi=100)
     plt.close(fig)
     return buf.getvalue()
+
+
+def _weighted_per_op(nl: Netlist, inputs: dict[str, np.ndarray]) -> float:
+    """Σ over gate outputs of toggles × fan-out, per operation (a switched-capacitance proxy)."""
+    from accelsim.gates.evaluate import fanout, net_toggles
+
+    outs = np.array([out for _, out, _ in nl.gates], dtype=np.int64)
+    toggles = net_toggles(nl, inputs)[outs].sum(axis=1)
+    return float((toggles * fanout(nl)[outs]).sum()) / len(next(iter(inputs.values())))
+
+
+def recalibrated_tech(f: PeFormat, rtl: str | None, tech, cycles: int, seed: int
+                      ) -> tuple[dict, dict[str, float]]:
+    """A technology table (YAML mapping) whose multiply and add reference energies at the PE's
+    widths (``max(x_bits, w_bits)`` and ``acc_bits``) are scaled by the ratio of switched
+    capacitance (toggles × fan-out, uniformly random operands of format ``f``) of the gate-level
+    netlist to that of the documented structure; and those ratios per class."""
+    import yaml
+
+    from accelsim.energy.tech import power_law
+
+    units = build_units(f, rtl)
+    s = uniform_stream(f.x_bits, f.w_bits, f.acc_bits, f.x_signed, f.w_signed, cycles,
+                       np.random.default_rng(seed))
+    ratios = {}
+    for cls, gate in units.gate.items():
+        model_cls = ("mult", "adder") if cls == "datapath" else (cls,)
+        model = sum(_weighted_per_op(units.model[c], unit_inputs(c, f, s)) for c in model_cls)
+        ratios[cls] = _weighted_per_op(gate, unit_inputs(cls, f, s)) / model
+    doc = yaml.safe_load(open(tech.file, encoding="utf-8").read())
+    targets = {"multiply": (max(f.x_bits, f.w_bits), ratios.get("mult", ratios.get("datapath"))),
+               "add": (f.acc_bits, ratios.get("adder", ratios.get("datapath")))}
+    for op, (width, ratio) in targets.items():
+        energy, _ = power_law(tech.operations[op], float(width))
+        points = [p for p in doc["operations"][op] if p["width_bits"] != width]
+        points.append({"width_bits": width, "energy_pj": float(f"{energy * ratio:.6g}"),
+                       "source": f"accelsim gates: {tech.name} {op} at {width} bits "
+                                 f"({energy:.6g} pJ) x {ratio:.4f}, the switched capacitance "
+                                 "(toggles x fan-out, uniformly random operands) of the "
+                                 f"{'user RTL' if rtl else 'Yosys-synthesized'} netlist over "
+                                 "that of the documented structure"})
+        doc["operations"][op] = sorted(points, key=lambda p: p["width_bits"])
+    doc["name"] = f"{tech.name}-recalibrated"
+    doc["description"] = (f"{tech.name} with multiply/add reference energies re-calibrated by "
+                          "accelsim gates to a gate-level PE netlist. " + doc.get("description", ""))
+    return doc, ratios

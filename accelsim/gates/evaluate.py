@@ -118,13 +118,13 @@ def unit_delay_changes(c: Compiled, start: np.ndarray, settled: np.ndarray) -> n
     return changes
 
 
-def stream(nl: Netlist, inputs: dict[str, np.ndarray], glitches: bool = False
-           ) -> dict[str, np.ndarray]:
-    """Toggles per counted class per cycle of a purely combinational netlist driven by
-    ``inputs`` (bus name -> integer array [T], bit patterns). Cycle 0 is relative to the all-zero
-    input state. Returns class -> int64 [T]; with ``glitches`` the unit-delay counts."""
+def net_toggles(nl: Netlist, inputs: dict[str, np.ndarray], glitches: bool = False
+                ) -> np.ndarray:
+    """Toggles per net per cycle [n_nets, T] of a purely combinational netlist driven by
+    ``inputs`` (bus name -> integer array [T], bit patterns). Cycle 0 is relative to the
+    all-zero input state; with ``glitches`` the unit-delay counts."""
     if nl.regs:
-        raise ValueError("stream() takes a combinational netlist")
+        raise ValueError("a combinational netlist is needed here")
     c = compile_netlist(nl)
     T = len(next(iter(inputs.values())))
     values = np.zeros((nl.n_nets, T + 1), dtype=np.uint8)
@@ -138,10 +138,31 @@ def stream(nl: Netlist, inputs: dict[str, np.ndarray], glitches: bool = False
         start = values[:, :-1].copy()
         for nets in nl.inputs.values():
             start[nets] = values[nets, 1:]
-        per_net = unit_delay_changes(c, start, values[:, 1:])
-    else:
-        per_net = (values[:, 1:] != values[:, :-1]).astype(np.int64)
+        return unit_delay_changes(c, start, values[:, 1:])
+    return (values[:, 1:] != values[:, :-1]).astype(np.int64)
+
+
+def stream(nl: Netlist, inputs: dict[str, np.ndarray], glitches: bool = False
+           ) -> dict[str, np.ndarray]:
+    """Toggles per counted class per cycle (class -> int64 [T]) of a combinational netlist; see
+    :func:`net_toggles`."""
+    per_net = net_toggles(nl, inputs, glitches)
     return {cls: per_net[nets].sum(axis=0) for cls, nets in nl.nodes.items()}
+
+
+def fanout(nl: Netlist) -> np.ndarray:
+    """Loads per net [n_nets]: gate inputs and register inputs it drives, plus one per output
+    port bit (a capacitance proxy)."""
+    out = np.zeros(nl.n_nets, dtype=np.int64)
+    for _, _, ins in nl.gates:
+        for i in ins:
+            out[i] += 1
+    for _, d in nl.regs:
+        out[d] += 1
+    for nets in nl.outputs.values():
+        for n in nets:
+            out[n] += 1
+    return out
 
 
 class Sequential:

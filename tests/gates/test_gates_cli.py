@@ -77,3 +77,27 @@ def test_gates_rejects_non_mac_pe(tmp_path: Path, capsys) -> None:
     path.write_text(ARCH.replace("kind: mac", "kind: pann"))
     assert main(["gates", str(path), str(WORKLOAD), "--cycles", "50"]) == 2
     assert "pe.kind" in capsys.readouterr().err
+
+
+def test_gates_tech_out_is_a_loadable_recalibrated_table(tmp_path: Path, arch: Path) -> None:
+    from accelsim.energy.tech import load_tech, power_law
+
+    out, report = tmp_path / "t.yaml", tmp_path / "g.json"
+    assert main(["gates", str(arch), str(WORKLOAD), "--layers", "fc", "--cycles", "200",
+                 "--tech-out", str(out), "--json", str(report)]) == 0
+    ratios = json.loads(report.read_text())["recalibration"]
+    assert set(ratios) == {"mult", "adder"} and all(0.5 < r < 2 for r in ratios.values())
+    base, table = load_tech("45nm"), load_tech(str(out))
+    mult4 = {p.at: p.energy_pj for p in table.operations["multiply"]}[4.0]
+    add16 = {p.at: p.energy_pj for p in table.operations["add"]}[16.0]
+    assert mult4 == pytest.approx(power_law(base.operations["multiply"], 4.0)[0]
+                                  * ratios["mult"], rel=1e-4)
+    assert add16 == pytest.approx(power_law(base.operations["add"], 16.0)[0] * ratios["adder"],
+                                  rel=1e-4)
+    assert table.register == base.register  # registers keep their reference (add at 8 bits)
+
+
+def test_gates_output_may_not_be_an_input(arch: Path, capsys) -> None:
+    assert main(["gates", str(arch), str(WORKLOAD), "--cycles", "50",
+                 "--tech-out", str(arch)]) == 2
+    assert "--tech-out" in capsys.readouterr().err
