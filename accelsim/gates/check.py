@@ -80,6 +80,32 @@ class Units:
     gate: dict[str, Netlist]
 
 
+class FunctionError(ValueError):
+    """A gate-level unit does not compute what its port convention says."""
+
+
+def check_function(units: Units, f: PeFormat, s: Stream) -> None:
+    """Require every gate-level unit to compute its function on stream ``s``: ``p = x·w``
+    (``x_bits + w_bits`` bits), ``s = a + b`` and ``psum_out = psum_in + x·w`` (``acc_bits``,
+    wrapping). Raises FunctionError naming the unit and the first differing cycle."""
+    from accelsim.gates.evaluate import outputs
+
+    prod = s.x * s.w
+    expect = {"mult": ("p", _mask(prod, f.x_bits + f.w_bits)),
+              "adder": ("s", _mask(s.acc + prod, f.acc_bits)),
+              "datapath": ("psum_out", _mask(s.acc + prod, f.acc_bits))}
+    for cls, gate in units.gate.items():
+        port, want = expect[cls]
+        if port not in gate.outputs:
+            raise FunctionError(f"module has no output port {port!r}")
+        got = outputs(gate, unit_inputs(cls, f, s))[port]
+        bad = np.flatnonzero(got != want)
+        if bad.size:
+            i = int(bad[0])
+            raise FunctionError(f"{cls} output {port} differs from the expected value for "
+                                f"x={int(s.x[i])}, w={int(s.w[i])}, acc={int(s.acc[i])}")
+
+
 def build_units(f: PeFormat, rtl: str | None) -> Units:
     """Synthesize the gate-level side (Yosys; ``rtl``: the user's module ``pe`` with ports
     ``x``, ``w``, ``psum_in``, ``psum_out``, docs/gates.md) and build the model side."""
@@ -154,6 +180,7 @@ def run_check(layers, dataflow: str, rows: int, fmt_of, rtl: str | None, cycles:
             units_by_fmt[f] = build_units(f, rtl)
             calib = uniform_stream(f.x_bits, f.w_bits, f.acc_bits, f.x_signed, f.w_signed,
                                    cycles, np.random.default_rng(seed))
+            check_function(units_by_fmt[f], f, calib)
             calib_by_fmt[f] = measure(units_by_fmt[f], f, calib)
             report["formats"].append({
                 "format": f.__dict__,
@@ -161,6 +188,7 @@ def run_check(layers, dataflow: str, rows: int, fmt_of, rtl: str | None, cycles:
                 "uniform": {c: {k: float(v.sum()) / cycles for k, v in m.items()}
                             for c, m in calib_by_fmt[f].items()}})
         s = layer_stream(layer, dataflow, rows, cycles, rng)
+        check_function(units_by_fmt[f], f, s)
         measured = measure(units_by_fmt[f], f, s)
         report["layers"].append({"name": layer.name, "cycles": len(s.x), "classes": {
             c: summarize(m, calib_by_fmt[f][c]) for c, m in measured.items()}})

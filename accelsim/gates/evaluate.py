@@ -118,11 +118,9 @@ def unit_delay_changes(c: Compiled, start: np.ndarray, settled: np.ndarray) -> n
     return changes
 
 
-def net_toggles(nl: Netlist, inputs: dict[str, np.ndarray], glitches: bool = False
-                ) -> np.ndarray:
-    """Toggles per net per cycle [n_nets, T] of a purely combinational netlist driven by
-    ``inputs`` (bus name -> integer array [T], bit patterns). Cycle 0 is relative to the
-    all-zero input state; with ``glitches`` the unit-delay counts."""
+def _settled(nl: Netlist, inputs: dict[str, np.ndarray]) -> tuple[Compiled, np.ndarray]:
+    """Zero-delay values [n_nets, T + 1] of a combinational netlist: column 0 is the all-zero
+    input state, column t + 1 cycle t."""
     if nl.regs:
         raise ValueError("a combinational netlist is needed here")
     c = compile_netlist(nl)
@@ -134,6 +132,22 @@ def net_toggles(nl: Netlist, inputs: dict[str, np.ndarray], glitches: bool = Fal
         for b, n in enumerate(nets):
             values[n] = (data >> b) & 1
     settle(c, values)
+    return c, values
+
+
+def outputs(nl: Netlist, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Output bus values per cycle (name -> unsigned int64 [T]) of a combinational netlist."""
+    _, values = _settled(nl, inputs)
+    return {name: sum(values[n, 1:].astype(np.int64) << b for b, n in enumerate(nets))
+            for name, nets in nl.outputs.items()}
+
+
+def net_toggles(nl: Netlist, inputs: dict[str, np.ndarray], glitches: bool = False
+                ) -> np.ndarray:
+    """Toggles per net per cycle [n_nets, T] of a purely combinational netlist driven by
+    ``inputs`` (bus name -> integer array [T], bit patterns). Cycle 0 is relative to the
+    all-zero input state; with ``glitches`` the unit-delay counts."""
+    c, values = _settled(nl, inputs)
     if glitches:
         start = values[:, :-1].copy()
         for nets in nl.inputs.values():

@@ -101,3 +101,15 @@ def test_gates_output_may_not_be_an_input(arch: Path, capsys) -> None:
     assert main(["gates", str(arch), str(WORKLOAD), "--cycles", "50",
                  "--tech-out", str(arch)]) == 2
     assert "--tech-out" in capsys.readouterr().err
+
+
+def test_gates_rejects_a_pe_that_computes_something_else(tmp_path: Path, arch: Path,
+                                                         capsys) -> None:
+    """A PE whose multiplier treats the unsigned x as signed is caught before any figure."""
+    rtl = tmp_path / "pe.v"
+    rtl.write_text(PE_V.replace("$signed({1'b0, x})", "$signed(x)").replace("[8:0] p", "[7:0] p")
+                   .replace("{{7{p[8]}}, p}", "{{8{p[7]}}, p}"))
+    assert main(["gates", str(arch), str(WORKLOAD), "--layers", "fc", "--cycles", "100",
+                 "--rtl", str(rtl)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "psum_out" in err[0]
