@@ -536,6 +536,10 @@ def _gates(args: argparse.Namespace) -> int:
                             arch.pe.kind)
     workload = load_workload(args.workload)
     layers = _select_layers(workload, args.layers)
+    from accelsim.sim.layer import check_layer
+
+    for layer in layers:
+        check_layer(arch, layer, workload.path)
     rtl = None
     if args.rtl is not None:
         try:

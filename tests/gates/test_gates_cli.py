@@ -113,3 +113,12 @@ def test_gates_rejects_a_pe_that_computes_something_else(tmp_path: Path, arch: P
                  "--rtl", str(rtl)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "psum_out" in err[0]
+
+
+def test_gates_rejects_layers_wider_than_the_pe(tmp_path: Path, capsys) -> None:
+    path = tmp_path / "arch.yaml"
+    path.write_text(ARCH)
+    int8 = ROOT / "workloads" / "digits_int8.npz"
+    assert main(["gates", str(path), str(int8), "--cycles", "50"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "digits_int8.npz" in err[0]
