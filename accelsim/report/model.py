@@ -148,10 +148,14 @@ class Report:
     workload: WorkloadInfo
     layers: tuple[LayerReport, ...]
     total: TotalReport
+    area_mm2: dict[str, float] | None = None  # optional: accelsim.energy.area.arch_area_mm2
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON-ready dict of SPEC §7 (``sram``/``dram`` only where measured)."""
+        """The JSON-ready dict of SPEC §7 (``sram``/``dram`` only where measured, ``area_mm2``
+        only when given)."""
         doc = dataclasses.asdict(self)
+        if doc["area_mm2"] is None:
+            del doc["area_mm2"]
         for part in (*doc["layers"], doc["total"]):
             for key in _OPTIONAL:
                 if key in part and part[key] is None:
@@ -253,6 +257,7 @@ def build_report(
     inferences: int = 1,
     memories: Sequence[Any] | None = None,
     accuracy: Accuracy | None = None,
+    area_mm2: dict[str, float] | None = None,
 ) -> Report:
     """Assemble the report from the resolved arch dict, the simulated layers, their energies (pJ),
     the batch size ``inferences``, optionally each layer's memory-system result and the accuracy
@@ -294,4 +299,4 @@ def build_report(
             exporter=None if accuracy.exporter is None else _round(accuracy.exporter),
             samples=int(accuracy.samples)),
     )
-    return Report(accelsim.__version__, arch, workload, layers, total)
+    return Report(accelsim.__version__, arch, workload, layers, total, area_mm2)

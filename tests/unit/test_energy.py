@@ -97,7 +97,7 @@ def test_default_table_carries_the_cited_figures_with_sources() -> None:
     assert 8 * tech.dram_pj_per_byte.value + tech.dram_pj_per_activation.value == \
         pytest.approx(2600)
     sources = tech.sources()
-    assert len(sources) == 4 + 1 + len(tech.toggle_classes) + 1 + 3 + 1 + 2 + 4
+    assert len(sources) == 4 + 1 + len(tech.toggle_classes) + 1 + 3 + 1 + 2 + 4 + 4 + 2  # + area
     assert all(s.strip() for _, s in sources)
     assert {"x_reg", "w_reg", "psum_reg", "acc_reg", "mult", "adder", "rescale",
             "rowsum"} <= set(tech.toggle_classes)
