@@ -76,6 +76,35 @@ def _parser() -> argparse.ArgumentParser:
                          help="no progress bar and no notes on stderr")
     compare.set_defaults(handler=_compare)
 
+    imp = sub.add_parser(
+        "import-scalesim", help="SCALE-Sim .cfg + topology CSV -> arch.yaml + workload.npz",
+        description="Turn a SCALE-Sim study into DIR/arch.yaml and DIR/workload.npz holding "
+                    "seeded synthetic tensors of the topology's shapes (docs/interop.md).")
+    imp.add_argument("cfg", metavar="CFG", help="SCALE-Sim configuration (.cfg)")
+    imp.add_argument("topology", metavar="TOPOLOGY.csv", help="SCALE-Sim conv or GEMM topology")
+    imp.add_argument("--data", default="relu-gauss", choices=("relu-gauss", "uniform", "gauss"),
+                     help="distribution of the synthetic integers (default relu-gauss)")
+    imp.add_argument("--sparsity", type=_fraction, default=0.0, metavar="S",
+                     help="fraction of weights set to zero, 0 <= S < 1 (default 0)")
+    imp.add_argument("--bits", type=int, default=8, choices=range(2, 17), metavar="B",
+                     help="operand width in bits, 2..16 (default 8)")
+    imp.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    imp.add_argument("--out", type=Path, required=True, metavar="DIR",
+                     help="folder to write arch.yaml and workload.npz into (created if absent)")
+    imp.set_defaults(handler=_import_scalesim)
+
+    onx = sub.add_parser(
+        "import-onnx", help="quantized ONNX model -> WORKLOAD.npz",
+        description="Convert a quantized ONNX graph (QDQ, QLinearConv/QLinearMatMul, "
+                    "ConvInteger/MatMulInteger) evaluated on X into a workload with its integer "
+                    "host stage (docs/interop.md).")
+    onx.add_argument("model", metavar="MODEL.onnx", help="quantized ONNX model")
+    onx.add_argument("--data", required=True, metavar="X.npy",
+                     help="float32 model inputs, batch first")
+    onx.add_argument("--labels", metavar="Y.npy", help="integer labels, one per sample")
+    onx.add_argument("--out", type=Path, required=True, metavar="W.npz", help="workload to write")
+    onx.set_defaults(handler=_import_onnx)
+
     inspect = sub.add_parser(
         "inspect", help="validate and summarise a workload, an arch file or a technology table",
         description="Summarise FILE (a WORKLOAD.npz or an ARCH.yaml), or with --tech print a "
@@ -484,6 +513,64 @@ def _tech_summary(technology: str) -> str:
     lines += ["", "sources:"]
     lines += [f"  {key}: {source}" for key, source in tech.sources()]
     return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------------ interop
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value < 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text!r}")
+    return value
+
+
+def _import_scalesim(args: argparse.Namespace) -> int:
+    from accelsim.interop.files import refuse_inputs, workload_bytes
+    from accelsim.interop.scalesim import import_scalesim
+    from accelsim.report import write_atomically
+
+    out: Path = args.out
+    if out.exists() and not out.is_dir():
+        raise AccelsimError(str(out), "--out", "a folder (new or existing)")
+    targets = [out / "arch.yaml", out / "workload.npz"]
+    if not out.exists():
+        if not out.parent.is_dir() or not os.access(out.parent, os.W_OK):
+            raise AccelsimError(str(out), "--out", "a new folder in an existing, writable folder")
+    else:
+        refuse_inputs(targets, [args.cfg, args.topology], "--out")
+    arch, name, layers, source = import_scalesim(args.cfg, args.topology, args.data, args.bits,
+                                                 args.sparsity, args.seed)
+    data = workload_bytes(name, layers, source, where=None)
+    try:
+        out.mkdir(exist_ok=True)
+        write_atomically({targets[0]: arch.encode(), targets[1]: data})
+    except OSError as exc:
+        _error(f"writing outputs: {exc.strerror or exc}: {exc.filename}")
+        return EXIT_BAD_INPUT
+    print(f"wrote {targets[0]} and {targets[1]} ({len(layers)} layers, {args.data} data, "
+          f"{args.bits}-bit, seed {args.seed})")
+    return EXIT_OK
+
+
+def _import_onnx(args: argparse.Namespace) -> int:
+    from accelsim.interop.files import refuse_inputs
+    from accelsim.interop.onnx_import import import_onnx
+    from accelsim.report import write_atomically
+
+    inputs = [args.model, args.data] + ([args.labels] if args.labels else [])
+    refuse_inputs([args.out], inputs, "--out")
+    data, summary = import_onnx(args.model, args.data, args.labels)
+    try:
+        write_atomically({args.out: data})
+    except OSError as exc:
+        _error(f"writing outputs: {exc.strerror or exc}: {exc.filename}")
+        return EXIT_BAD_INPUT
+    print(summary)
+    return EXIT_OK
 
 
 if __name__ == "__main__":
