@@ -51,6 +51,16 @@ def _parser() -> argparse.ArgumentParser:
                      help="write DIR/<layer>.trace.csv (toggles per cycle per class), "
                           "DIR/<layer>.power.csv (average power per cycle, or per --trace-bin "
                           "cycles, by class) and .png plots of both")
+    run.add_argument("--vcd", type=Path, metavar="FILE",
+                     help="write a VCD of the chosen PEs' registers and toggles per class "
+                          "(one mac layer: pick it with --layers)")
+    run.add_argument("--vcd-pes", type=_pe_list, default="0,0", metavar="R,C;R,C|all",
+                     help="PEs recorded by --vcd/--saif (default 0,0)")
+    run.add_argument("--vcd-cycles", type=_window, default=None, metavar="A:B",
+                     help="layer cycles A (inclusive) to B (exclusive) recorded by --vcd/--saif "
+                          "(default: the first 1000)")
+    run.add_argument("--saif", type=Path, metavar="FILE",
+                     help="write a SAIF of the chosen PEs' register bits over the window")
     run.add_argument("--trace-bin", type=_positive_int, default=1, metavar="CYCLES",
                      help="bin size of the power trace CSV in cycles (default 1: every cycle)")
     run.add_argument("--quiet", action="store_true",
@@ -227,7 +237,7 @@ def _warmup(quiet: bool, archs: Sequence[Any]) -> None:
 
 
 def _output_files(args: argparse.Namespace, arch: Any, report: Any,
-                  sims: Sequence[Any]) -> dict[Path, bytes]:
+                  sims: Sequence[Any], layers: Sequence[Any] = ()) -> dict[Path, bytes]:
     """Everything the run writes, rendered in memory."""
     from accelsim.energy import power_trace_pj
     from accelsim.report import outputs_npz, report_csv, report_json, trace_files
@@ -244,6 +254,8 @@ def _output_files(args: argparse.Namespace, arch: Any, report: Any,
         classes = tuple(sims[0].result.toggles)  # the PE kind's classes, in trace-column order
         files.update(trace_files(sims, classes, args.trace, power, arch.clock_mhz,
                                  args.trace_bin))
+    if getattr(args, "vcd", None) is not None or getattr(args, "saif", None) is not None:
+        files.update(_activity_files(args, arch, sims, layers))
     return files
 
 
@@ -283,16 +295,18 @@ def _run(args: argparse.Namespace) -> int:
     _check_output_paths(args)
     workload = load_workload(args.workload)
     layers = _select_layers(workload, args.layers)
+    _check_activity(args, layers)
     graph = None
     if args.chain or workload.labels is not None:  # check the host graph before simulating
         graph = host_graph(workload, layers, args.chain)
     arch = load_checked(args.arch, workload, layers)
 
     _warmup(args.quiet, [arch])
-    run = _simulate_report(arch, workload, layers, args.trace is not None, args.quiet,
+    wants_trace = args.trace is not None or args.vcd is not None or args.saif is not None
+    run = _simulate_report(arch, workload, layers, wants_trace, args.quiet,
                            graph if args.chain else None)
     report, sims, memories = run.report, run.sims, run.memories
-    files = _output_files(args, arch, report, sims)
+    files = _output_files(args, arch, report, sims, layers)
     try:
         if args.trace is not None:
             args.trace.mkdir(exist_ok=True)
@@ -571,6 +585,72 @@ def _import_onnx(args: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
     print(summary)
     return EXIT_OK
+
+
+def _pe_list(text: str) -> list[tuple[int, int]] | str:
+    if text.strip() == "all":
+        return "all"
+    try:
+        pes = [tuple(int(v) for v in item.split(",")) for item in text.split(";") if item.strip()]
+    except ValueError:
+        pes = []
+    if not pes or any(len(p) != 2 or min(p) < 0 for p in pes):
+        raise argparse.ArgumentTypeError(f"expected R,C;R,C… or all, got {text!r}")
+    return sorted(set(pes))  # type: ignore[arg-type]
+
+
+def _window(text: str) -> tuple[int, int]:
+    a, _, b = text.partition(":")
+    try:
+        start, stop = int(a), int(b)
+    except ValueError:
+        start, stop = 0, 0
+    if not 0 <= start < stop:
+        raise argparse.ArgumentTypeError(f"expected A:B with 0 <= A < B, got {text!r}")
+    return start, stop
+
+
+def _check_activity(args: argparse.Namespace, layers: Sequence[Any]) -> None:
+    """--vcd/--saif: one layer, not chained, output paths that are not inputs."""
+    from accelsim.interop.files import refuse_inputs
+
+    outs = [p for p in (args.vcd, args.saif) if p is not None]
+    if not outs:
+        return
+    if len(layers) != 1 or args.chain:
+        raise AccelsimError(str(outs[0]), "--vcd/--saif", "one layer, chosen with --layers NAME "
+                            "(and no --chain)", ",".join(layer.name for layer in layers))
+    refuse_inputs(outs, [args.arch, args.workload], "--vcd" if args.vcd else "--saif")
+
+
+def _activity_files(args: argparse.Namespace, arch: Any, sims: Sequence[Any],
+                    layers: Sequence[Any]) -> dict[Path, bytes]:
+    """The VCD/SAIF of the run's one layer, recorded per PE and checked against its trace."""
+    from accelsim.interop.activity import check_against_trace, record
+    from accelsim.interop.waves import saif_bytes, vcd_bytes
+
+    sim, layer = sims[0], layers[0]
+    total = len(sim.result.trace)
+    start, stop = args.vcd_cycles or (0, min(total, 1000))
+    if stop > total:
+        raise AccelsimError(str(args.workload), "--vcd-cycles",
+                            f"a window inside layer {layer.name!r}'s {total} cycles",
+                            f"{start}:{stop}")
+    pes = args.vcd_pes
+    if pes == "all":
+        pes = [(r, c) for r in range(arch.array.rows) for c in range(arch.array.cols)]
+    bad = [p for p in pes if p[0] >= arch.array.rows or p[1] >= arch.array.cols]
+    if bad:
+        raise AccelsimError(str(args.arch), "--vcd-pes", f"PEs inside the {arch.array.rows}x"
+                            f"{arch.array.cols} array", bad[0])
+    act = record(arch, layer, pes, start, stop)
+    check_against_trace(act, sim.result.trace)
+    files: dict[Path, bytes] = {}
+    if args.vcd is not None:
+        files[args.vcd] = vcd_bytes(act, arch.clock_mhz)
+    if args.saif is not None:
+        files[args.saif] = saif_bytes(act, arch.clock_mhz, arch.name)
+    return files
 
 
 if __name__ == "__main__":

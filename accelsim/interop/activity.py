@@ -29,7 +29,7 @@ class Activity:
     """Register patterns and toggles of chosen PEs in cycles ``[start, stop)`` of a layer.
 
     ``values`` int64 [cycles, len(pes), 3]: the patterns of ``regs`` after each cycle's clock
-    edge; ``toggles`` int64 [cycles, len(pes), 5] per class of ``classes``; ``edge_adder`` int64
+    edge; ``initial`` int64 [len(pes), 3] the patterns before cycle ``start``; ``toggles`` int64 [cycles, len(pes), 5] per class of ``classes``; ``edge_adder`` int64
     [cycles, cols] toggles of the column accumulation adders (ws, is; zero in os); ``totals``
     int64 [cycles, 5] over all PEs plus the edge adders (the kernel trace's rows).
     """
@@ -42,6 +42,7 @@ class Activity:
     stop: int
     pes: tuple[tuple[int, int], ...]
     values: np.ndarray
+    initial: np.ndarray
     toggles: np.ndarray
     edge_adder: np.ndarray
     totals: np.ndarray
@@ -146,8 +147,12 @@ def record(arch: Arch, layer: Layer, pes: Sequence[tuple[int, int]], start: int,
     cycle = 0
     out_partial = None
 
+    initial = np.zeros((len(pes), 3), dtype=np.int64)
+
     def keep(tog: list[np.ndarray], edge_tog: np.ndarray) -> None:
         i = cycle - start
+        if i == -1:
+            initial[:] = st.regs[:, rows_idx, cols_idx].T
         if 0 <= i < n_cycles:
             stacked = np.stack(tog, axis=-1)  # [R, C, 5]
             values[i] = st.regs[:, rows_idx, cols_idx].T
@@ -266,7 +271,8 @@ def record(arch: Arch, layer: Layer, pes: Sequence[tuple[int, int]], start: int,
                             f"{start}:{stop}")
     names = class_names(st.df)
     return Activity(layer.name, names, names[:3], (st.xb, st.wb, st.ab), start, stop,
-                    tuple((int(r), int(c)) for r, c in pes), values, toggles, edge, totals)
+                    tuple((int(r), int(c)) for r, c in pes), values, initial, toggles, edge,
+                    totals)
 
 
 def check_against_trace(activity: Activity, trace: np.ndarray) -> None:
