@@ -73,7 +73,35 @@ class _Builder:
 
 
 def float_model(network: str, seed: int = 0) -> onnx.ModelProto:
-    """One of :data:`NETWORKS` with seeded random weights, input [N, 1, 8, 8], 10 logits."""
+    """One of :data:`NETWORKS`, input [N, 1, 8, 8], 10 logits: seeded random features and a
+    classifier (the last Gemm) fitted by ridge regression on digits 200..999."""
+    model = _random_model(network, seed)
+    return _fit_classifier(model)
+
+
+def _fit_classifier(model: onnx.ModelProto) -> onnx.ModelProto:
+    import onnxruntime as ort
+
+    last = model.graph.node[-1]
+    probe = onnx.ModelProto()
+    probe.CopyFrom(model)
+    probe.graph.output.append(helper.make_tensor_value_info(last.input[0], TensorProto.FLOAT,
+                                                            None))
+    sess = ort.InferenceSession(probe.SerializeToString(), providers=["CPUExecutionProvider"])
+    x, y = digits(800, offset=200)
+    feats = sess.run([last.input[0]], {"input": x})[0].astype(np.float64)
+    f1 = np.hstack([feats, np.ones((len(feats), 1))])
+    target = np.eye(10)[y]
+    sol = np.linalg.solve(f1.T @ f1 + 1e-2 * np.eye(f1.shape[1]), f1.T @ target)
+    inits = {t.name: t for t in model.graph.initializer}
+    inits[last.input[1]].CopyFrom(numpy_helper.from_array(sol[:-1].T.astype(np.float32),
+                                                          last.input[1]))
+    inits[last.input[2]].CopyFrom(numpy_helper.from_array(sol[-1].astype(np.float32),
+                                                          last.input[2]))
+    return model
+
+
+def _random_model(network: str, seed: int) -> onnx.ModelProto:
     b = _Builder(seed)
     if network == "mlp":
         h = b.node("Flatten", ["input"], axis=1)
