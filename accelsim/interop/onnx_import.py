@@ -48,8 +48,9 @@ class _Const:
 @dataclass(frozen=True)
 class _Float:
     """A float tensor: the exact dequantized value of host node ``node`` (``kind == "dq"``), the
-    network input with unary ops pending (``"input"``), or an op awaiting its QuantizeLinear
-    (``"pending"``)."""
+    network input with unary ops pending (``"input"``), an op awaiting its QuantizeLinear
+    (``"pending"``), or a ConvInteger/MatMulInteger accumulator being scaled (``"acc"``: ``op`` =
+    (node, x node, weights, weight zero points, scale or None, real bias or None))."""
 
     kind: str
     node: str = ""
@@ -136,7 +137,8 @@ class _Converter:
             if handler is None:
                 raise self._err(node, "an operator among QuantizeLinear, DequantizeLinear, Conv, "
                                 "Gemm, MatMul, Add, Relu, MaxPool, Flatten, Identity, "
-                                "QLinearConv, QLinearMatMul, QGemm, QLinearAdd", op)
+                                "QLinearConv, QLinearMatMul, QGemm, QLinearAdd, ConvInteger, "
+                                "MatMulInteger (with constant scales), Cast, Mul", op)
             handler(node)
 
     def _op_Constant(self, node: Any) -> None:
@@ -161,6 +163,9 @@ class _Converter:
                 raise self._err(node, "a QuantizeLinear onto the grid its input came from "
                                 "(requantization between grids is not supported)")
             self.ints[out] = f.node
+        elif f.kind == "acc":
+            self.ints[out] = self._finish_acc(f.op, grid)
+            self._record(self.ints[out], f.op[1], out)
         else:
             self.ints[out] = self._finish(node, f.op, grid)
             if f.op[0] == "layer":
@@ -250,8 +255,27 @@ class _Converter:
     _op_MatMul = _op_Gemm
 
     def _op_Add(self, node: Any) -> None:
+        acc = self.floats.get(node.input[0])
+        if acc is not None and acc.kind == "acc" and node.input[1] in self.inits:
+            node_, x, w, wz, scale, bias = acc.op
+            if scale is None or bias is not None:
+                raise self._err(node, "a bias added after the accumulator is scaled (Mul)")
+            real = np.asarray(self.inits[node.input[1]], dtype=np.float64).ravel()
+            self.floats[node.output[0]] = _Float("acc", op=(node_, x, w, wz, scale, real))
+            return
         a, b = (self._dq_source(node, i) for i in node.input)
         self.floats[node.output[0]] = _Float("pending", op=("add", node, [a, b]))
+
+    def _finish_acc(self, op: tuple, grid: dict) -> str:
+        """A scaled ConvInteger/MatMulInteger accumulator quantized onto ``grid``: the layer."""
+        node, x, w, wz, scale, real = op
+        if scale is None:
+            raise self._err(node, "its int32 output scaled by a constant Mul before "
+                            "QuantizeLinear")
+        out = w.shape[0] if node.op_type == "ConvInteger" else w.shape[1]
+        acc_scale = np.broadcast_to(scale, (out,)).astype(np.float64)
+        bias = None if real is None else np.rint(np.broadcast_to(real, (out,)) / acc_scale)
+        return self._layer(node, x, w, wz, bias, acc_scale, grid)
 
     def _finish(self, qnode: Any, op: tuple, grid: dict) -> str:
         kind = op[0]
@@ -294,7 +318,7 @@ class _Converter:
         w = np.asarray(w_q)
         attrs = _attrs(node)
         conv: dict[str, Any] = {}
-        if node.op_type in ("Conv", "QLinearConv"):
+        if node.op_type in ("Conv", "QLinearConv", "ConvInteger"):
             op = "conv2d"
             pads = list(attrs.get("pads", [0, 0, 0, 0]))
             if pads[:2] != pads[2:] or attrs.get("auto_pad", b"NOTSET") not in (b"NOTSET",
@@ -305,7 +329,8 @@ class _Converter:
                     "groups": int(attrs.get("group", 1))}
         else:
             op = "linear"
-            if node.op_type in ("MatMul", "QLinearMatMul") or not attrs.get("transB", 0):
+            if node.op_type in ("MatMul", "QLinearMatMul", "MatMulInteger") or \
+                    not attrs.get("transB", 0):
                 w = w.T  # [K, N] -> [O, K]
         out = w.shape[0]
         if w.dtype.kind not in "iu":
@@ -330,6 +355,36 @@ class _Converter:
             **conv)
         return self._add_node({"name": name, "op": "layer", "layer": name, "input": x,
                                "x_offset": 0, "requant": None, "grid": grid}, grid)
+
+    # -- ConvInteger / MatMulInteger with constant scales
+
+    def _op_ConvInteger(self, node: Any) -> None:
+        x = self._int_in(node, 0)
+        x_zero = self.inits.get(node.input[2], np.uint8(0)) if len(node.input) > 2 and \
+            node.input[2] else np.uint8(0)
+        if int(np.asarray(x_zero).ravel()[0]) != self.grids[x]["zero_point"]:
+            raise self._err(node, "the input's zero point (a constant equal to its "
+                                  "QuantizeLinear's)")
+        w = np.asarray(self._const(node, node.input[1]))
+        w_zero = (np.asarray(self._const(node, node.input[3])) if len(node.input) > 3 and
+                  node.input[3] else None)
+        self.floats[node.output[0]] = _Float("acc", op=(node, x, w, w_zero, None, None))
+
+    _op_MatMulInteger = _op_ConvInteger
+
+    def _op_Cast(self, node: Any) -> None:
+        f = self.floats.get(node.input[0])
+        if f is None or f.kind != "acc":
+            raise self._err(node, "a Cast of a ConvInteger/MatMulInteger output")
+        self.floats[node.output[0]] = f
+
+    def _op_Mul(self, node: Any) -> None:
+        f = self.floats.get(node.input[0])
+        if f is None or f.kind != "acc" or f.op[4] is not None or node.input[1] not in self.inits:
+            raise self._err(node, "a constant scale multiplying a ConvInteger/MatMulInteger "
+                                  "output")
+        scale = np.asarray(self.inits[node.input[1]], dtype=np.float64).ravel()
+        self.floats[node.output[0]] = _Float("acc", op=(*f.op[:4], scale, None))
 
     # -- QOperator form
 

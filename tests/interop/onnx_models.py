@@ -153,3 +153,51 @@ def quantized_model(network: str, folder: Path, form: str = "qdq", seed: int = 0
                     per_channel=True, activation_type=QuantType.QUInt8,
                     weight_type=QuantType.QInt8)
     return dst
+
+
+def integer_model(folder: Path, seed: int = 0) -> Path:
+    """``folder/integer.onnx``: QuantizeLinear → ConvInteger (uint8 weights, zero point 128) →
+    Cast → Mul → Add(bias) → QuantizeLinear → Flatten → MatMulInteger (int8 weights) → Cast →
+    Mul → QuantizeLinear → DequantizeLinear: the integer-operator form with constant scales."""
+    rng = np.random.default_rng(seed)
+    inits = [
+        numpy_helper.from_array(np.array(1 / 255, np.float32), "xs"),
+        numpy_helper.from_array(np.array(0, np.uint8), "xz"),
+        numpy_helper.from_array(rng.integers(96, 160, (6, 1, 3, 3)).astype(np.uint8), "w1"),
+        numpy_helper.from_array(np.array(128, np.uint8), "w1z"),
+        numpy_helper.from_array(np.float32(1 / 255 * 0.02) * np.ones((1, 6, 1, 1), np.float32),
+                                "s1"),
+        numpy_helper.from_array(rng.normal(0, 0.05, (1, 6, 1, 1)).astype(np.float32), "b1"),
+        numpy_helper.from_array(np.array(0.004, np.float32), "ys1"),
+        numpy_helper.from_array(np.array(128, np.uint8), "yz1"),
+        numpy_helper.from_array(rng.integers(-60, 60, (6 * 36, 10)).astype(np.int8), "w2"),
+        numpy_helper.from_array(np.float32(0.004 * 0.01), "s2"),
+        numpy_helper.from_array(np.array(0.05, np.float32), "ys2"),
+        numpy_helper.from_array(np.array(128, np.uint8), "yz2"),
+        numpy_helper.from_array(np.array(128, np.uint8), "xz2"),
+    ]
+    n = helper.make_node
+    nodes = [
+        n("QuantizeLinear", ["input", "xs", "xz"], ["xq"]),
+        n("ConvInteger", ["xq", "w1", "xz", "w1z"], ["acc1"]),
+        n("Cast", ["acc1"], ["f1"], to=TensorProto.FLOAT),
+        n("Mul", ["f1", "s1"], ["m1"]),
+        n("Add", ["m1", "b1"], ["a1"]),
+        n("QuantizeLinear", ["a1", "ys1", "yz1"], ["q1"]),
+        n("Flatten", ["q1"], ["fl"], axis=1),
+        n("MatMulInteger", ["fl", "w2", "xz2"], ["acc2"]),
+        n("Cast", ["acc2"], ["f2"], to=TensorProto.FLOAT),
+        n("Mul", ["f2", "s2"], ["m2"]),
+        n("QuantizeLinear", ["m2", "ys2", "yz2"], ["q2"]),
+        n("DequantizeLinear", ["q2", "ys2", "yz2"], ["out"]),
+    ]
+    graph = helper.make_graph(
+        nodes, "integer", [helper.make_tensor_value_info("input", TensorProto.FLOAT,
+                                                         ["N", 1, 8, 8])],
+        [helper.make_tensor_value_info("out", TensorProto.FLOAT, ["N", 10])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    path = folder / "integer.onnx"
+    onnx.save(model, path)
+    return path
