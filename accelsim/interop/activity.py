@@ -29,7 +29,8 @@ class Activity:
     """Register patterns and toggles of chosen PEs in cycles ``[start, stop)`` of a layer.
 
     ``values`` int64 [cycles, len(pes), 3]: the patterns of ``regs`` after each cycle's clock
-    edge; ``initial`` int64 [len(pes), 3] the patterns before cycle ``start``; ``toggles`` int64 [cycles, len(pes), 5] per class of ``classes``; ``edge_adder`` int64
+    edge; ``initial`` int64 [len(pes), 3] the patterns before cycle ``start``; ``toggles``
+    int64 [cycles, len(pes), 5] per class of ``classes``; ``edge_adder`` int64
     [cycles, cols] toggles of the column accumulation adders (ws, is; zero in os); ``totals``
     int64 [cycles, 5] over all PEs plus the edge adders (the kernel trace's rows).
     """

@@ -492,9 +492,9 @@ def convert(model_path: str, data: np.ndarray, labels: np.ndarray | None = None,
     try:
         model = onnx.load(model_path)
     except Exception as exc:  # onnx raises DecodeError, OSError, ValueError…
+        first = str(exc).splitlines()[0] if str(exc) else ""
         raise OnnxImportError(model_path, "", "a readable ONNX model",
-                              f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-                              ) from None
+                              f"{type(exc).__name__}: {first}") from None
     conv = _Converter(model, model_path)
     conv.run()
     if not conv.layers:
@@ -546,8 +546,8 @@ def import_onnx(model_path: str, data_path: str, labels_path: str | None) -> tup
         labels = labels.astype(np.int64)
     name, layers, source, accuracy = convert(model_path, data, labels)
     blob = workload_bytes(name, layers, source, labels=labels, accuracy=accuracy)
-    summary = (f"{len(layers)} layers (lsqplus), {sum(n['op'] != 'layer' for n in source['graph']['nodes'])} "
-               f"host nodes, {data.shape[0]} samples")
+    hosts = sum(n["op"] != "layer" for n in source["graph"]["nodes"])
+    summary = f"{len(layers)} layers (lsqplus), {hosts} host nodes, {data.shape[0]} samples"
     if accuracy is not None:
         summary += f"; top-1 of the integer pipeline {accuracy['quantized']:.4f}"
     return blob, summary

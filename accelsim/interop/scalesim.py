@@ -11,8 +11,8 @@ Channels, Num Filter, Strides[, Stride width]``, a name containing ``DP`` = dept
 from __future__ import annotations
 
 import configparser
-import dataclasses
 import csv
+import dataclasses
 import io
 import math
 import os
@@ -131,7 +131,7 @@ def read_config(path: str) -> ScaleSimConfig:
     ignored = tuple(f"[{s}] {k}" for s in parser.sections() for k in parser[s]
                     if (s, k) not in used)
     return ScaleSimConfig(
-        run_name=parser.get("general", "run_name", fallback="scalesim").strip(),
+        run_name=parser.get("general", "run_name", fallback="").strip() or "scalesim",
         rows=_int(path, f"[{section}] ArrayHeight", arch["arrayheight"]),
         cols=_int(path, f"[{section}] ArrayWidth", arch["arraywidth"]),
         ifmap_kib=_int(path, f"[{section}] IfmapSramSzkB", arch["ifmapsramszkb"]),
@@ -164,8 +164,7 @@ def read_topology(path: str) -> list[TopologyLayer]:
         if not name or name in names:
             raise ScaleSimError(path, f"line {i}: layer name", "a unique non-empty name", name)
         names.add(name)
-        cols = [h for h in rows[0]]
-        v = [_int(path, f"line {i}: {cols[j] if j < len(cols) else j}", row[j])
+        v = [_int(path, f"line {i}: {rows[0][j] if j < len(rows[0]) else j}", row[j])
              for j in range(1, min(len(row), 4 if gemm else 9))]
         if gemm:
             m, n, k = v
@@ -186,7 +185,7 @@ def arch_yaml(cfg: ScaleSimConfig, bits: int, acc_bits: int) -> str:
     lines = [
         f"# Imported from SCALE-Sim config '{cfg.run_name}' by accelsim import-scalesim.",
         "version: 1",
-        f"name: {_yaml_name(cfg.run_name)}",
+        f"name: \"{''.join(c if c.isalnum() or c in '-_.' else '-' for c in cfg.run_name)}\"",
         "clock_mhz: 500",
         "array:",
         f"  rows: {cfg.rows}",
@@ -214,11 +213,6 @@ def arch_yaml(cfg: ScaleSimConfig, bits: int, acc_bits: int) -> str:
         ]
     lines += ["energy:", "  technology: 45nm", ""]
     return "\n".join(lines)
-
-
-def _yaml_name(name: str) -> str:
-    safe = "".join(c if c.isalnum() or c in "-_." else "-" for c in name) or "scalesim"
-    return safe
 
 
 def acc_bits_for(bits: int, layers: Sequence[TopologyLayer]) -> int:

@@ -157,8 +157,9 @@ def quantized_model(network: str, folder: Path, form: str = "qdq", seed: int = 0
 
 def integer_model(folder: Path, seed: int = 0) -> Path:
     """``folder/integer.onnx``: QuantizeLinear → ConvInteger (uint8 weights, zero point 128) →
-    Cast → Mul → Add(bias) → QuantizeLinear → Flatten → MatMulInteger (int8 weights) → Cast →
-    Mul → QuantizeLinear → DequantizeLinear: the integer-operator form with constant scales."""
+    Cast → Mul → Add(bias) → QuantizeLinear → Flatten → MatMulInteger (int8 weights) →
+    Cast → Mul → QuantizeLinear → DequantizeLinear: the integer-operator form with constant
+    scales."""
     rng = np.random.default_rng(seed)
     inits = [
         numpy_helper.from_array(np.array(1 / 255, np.float32), "xs"),

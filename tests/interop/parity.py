@@ -1,8 +1,8 @@
 """Parity of ``accelsim import-onnx`` + ``accelsim run`` with ONNX Runtime on the test networks.
 
 ``python -m tests.interop.parity [FOLDER]`` builds the networks of :mod:`tests.interop.onnx_models`,
-imports them, simulates them (per layer from the exported inputs, and with ``--chain``) and prints
-the table recorded in docs/interop.md. The tests call :func:`measure`.
+imports them, simulates them (each layer on ONNX Runtime's own inputs, and with ``--chain``) and
+prints the table recorded in docs/interop.md. The tests call :func:`measure`.
 """
 
 from __future__ import annotations

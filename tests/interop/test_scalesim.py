@@ -1,9 +1,9 @@
 """``accelsim import-scalesim`` on SCALE-Sim's own example configs and topologies.
 
 tests/interop/data holds SCALE-Sim v2's shipped ``google.cfg`` and ``scale.cfg`` and the topologies
-``alexnet.csv``, ``resnet18.csv`` (conv) and ``test_mnk_input.csv`` (GEMM), in its published formats,
-plus two small topologies of ours for simulation. The expected compute cycles are computed here from
-the CSV columns alone, with SCALE-Sim's own rules (ofmap = (H − R) // S + 1, no padding; a ``DP``
+``alexnet.csv``, ``resnet18.csv`` (conv) and ``test_mnk_input.csv`` (GEMM), in its published
+formats, plus two small topologies of ours for simulation. The expected compute cycles are
+computed here from the CSV columns alone, with SCALE-Sim's own rules (ofmap = (H − R) // S + 1, no padding; a ``DP``
 layer runs once per channel; a GEMM row M, N, K is a 1×K filter over an M×K ifmap).
 """
 
