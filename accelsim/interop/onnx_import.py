@@ -496,6 +496,12 @@ def convert(model_path: str, data: np.ndarray, labels: np.ndarray | None = None,
         raise OnnxImportError(model_path, "", "a readable ONNX model",
                               f"{type(exc).__name__}: {first}") from None
     conv = _Converter(model, model_path)
+    declared = next(i for i in model.graph.input if i.name == conv.input)
+    dims = [d.dim_value if d.HasField("dim_value") else None
+            for d in declared.type.tensor_type.shape.dim]
+    if len(dims) != data.ndim or any(d not in (None, s) for d, s in zip(dims[1:], data.shape[1:])):
+        raise OnnxImportError(model_path, f"input {conv.input!r}", f"data of shape "
+                              f"{['N' if d is None else d for d in dims]}", list(data.shape))
     conv.run()
     if not conv.layers:
         raise OnnxImportError(model_path, "graph", "at least one quantized Conv, Gemm or MatMul")

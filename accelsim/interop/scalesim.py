@@ -25,6 +25,9 @@ from accelsim.errors import AccelsimError
 from accelsim.export.host import accumulate
 from accelsim.workload.npz import Layer, value_range
 
+#: Largest synthetic layer (x, w and y elements together), checked before allocating.
+MAX_ELEMENTS = 1 << 27
+
 #: Synthetic data distributions of ``--data``.
 DATA = ("relu-gauss", "uniform", "gauss")
 
@@ -148,8 +151,8 @@ def read_topology(path: str) -> list[TopologyLayer]:
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise ScaleSimError(path, "", "a readable topology CSV file", str(exc)) from None
     rows = [r[:-1] if r and r[-1] == "" else r for r in rows if any(r)]
-    if not rows:
-        raise ScaleSimError(path, "header", "a header row and at least one layer")
+    if len(rows) < 2:
+        raise ScaleSimError(path, "", "a header row and at least one layer")
     header = [h.lower() for h in rows[0]]
     gemm = header[1:4] == ["m", "n", "k"]
     if not gemm and (len(header) < 8 or "ifmap" not in header[1]):
@@ -176,6 +179,13 @@ def read_topology(path: str) -> list[TopologyLayer]:
             raise ScaleSimError(path, f"line {i}: Filter Height/Width",
                                 "a filter no larger than the IFMAP", f"{fh}x{fw} on {h}x{w}")
         layers.append(TopologyLayer(name, False, h, w, fh, fw, c, o, sh, sw, "DP" in name))
+    for i, t in enumerate(layers, start=2):
+        groups, m, k, n = t.gemm_dims()
+        size = groups * (m * k + k * n + m * n) if t.gemm else \
+            t.channels * t.ifmap_h * t.ifmap_w + groups * n * k + groups * n * m
+        if size > MAX_ELEMENTS:
+            raise ScaleSimError(path, f"layer {t.name!r}", f"at most {MAX_ELEMENTS} tensor "
+                                "elements per layer (x, w and y together)", size)
     return layers
 
 

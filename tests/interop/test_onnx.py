@@ -66,6 +66,9 @@ def test_bad_data_and_labels(tmp_path, capsys):
     assert main(["import-onnx", str(model), "--data", str(tmp_path / "x.npy"), "--labels",
                  str(tmp_path / "y.npy"), "--out", out]) == 2
     assert "one label per sample" in capsys.readouterr().err
+    np.save(tmp_path / "x5.npy", x[:, :, :5, :5])
+    assert main(["import-onnx", str(model), "--data", str(tmp_path / "x5.npy"), "--out", out]) == 2
+    assert "expected data of shape ['N', 1, 8, 8]" in capsys.readouterr().err
     assert not Path(out).exists()
 
 
@@ -117,3 +120,14 @@ def test_qdq_and_qoperator_give_the_same_integers(tmp_path):
         assert np.array_equal(a.x, b.x) and np.array_equal(a.w, b.w) and np.array_equal(a.y, b.y)
         for k in a.quant:
             assert np.array_equal(np.asarray(a.quant[k]), np.asarray(b.quant[k])), k
+
+
+def test_unreadable_model(tmp_path, capsys):
+    x, _ = digits(4)
+    np.save(tmp_path / "x.npy", x)
+    (tmp_path / "m.onnx").write_bytes(b"not a protobuf \x00\xff")
+    assert main(["import-onnx", str(tmp_path / "m.onnx"), "--data", str(tmp_path / "x.npy"),
+                 "--out", str(tmp_path / "w.npz")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "m.onnx" in err[0] and "ONNX model" in err[0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.onnx", "x.npy"]

@@ -155,3 +155,21 @@ def test_refuses_bad_inputs_and_input_as_output(tmp_path, capsys):
     assert "not one of the inputs" in capsys.readouterr().err
     assert (tmp_path / "workload.npz").read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.cfg", "t.csv", "workload.npz"]
+
+
+@pytest.mark.parametrize("text,key", [
+    ("Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, "
+     "Strides,\n", "a header row and at least one layer"),
+    ("Layer, M, N, K,\nbig, 100000, 100000, 100000,\n", "tensor elements per layer"),
+    ("Layer, M, N, K,\na, 4, 4, 4,\na, 4, 4, 4,\n", "unique non-empty name"),
+    ("Layer, M, N, K,\na, 4, 0, 4,\n", "an integer >= 1"),
+    ("name, x, y\na, 1, 2\n", "conv header"),
+])
+def test_bad_topologies(tmp_path, capsys, text, key):
+    topo = tmp_path / "t.csv"
+    topo.write_text(text)
+    assert main(["import-scalesim", str(DATA / "scale.cfg"), str(topo), "--out",
+                 str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "t.csv" in err[0] and key in err[0]
+    assert not (tmp_path / "o").exists()
