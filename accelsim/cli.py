@@ -86,6 +86,16 @@ def _parser() -> argparse.ArgumentParser:
                           "cycles, by class) and .png plots of both; <layer> is the layer name "
                           "with characters outside A-Z a-z 0-9 . _ - replaced by _ (and a hash "
                           "suffix where two names would give the same file)")
+    run.add_argument("--vcd", type=Path, metavar="FILE",
+                     help="write a VCD of the chosen PEs' registers and toggles per class "
+                          "(one mac layer: pick it with --layers)")
+    run.add_argument("--vcd-pes", type=_pe_list, default="0,0", metavar="R,C;R,C|all",
+                     help="PEs recorded by --vcd/--saif (default 0,0)")
+    run.add_argument("--vcd-cycles", type=_window, default=None, metavar="A:B",
+                     help="layer cycles A (inclusive) to B (exclusive) recorded by --vcd/--saif "
+                          "(default: the first 1000)")
+    run.add_argument("--saif", type=Path, metavar="FILE",
+                     help="write a SAIF of the chosen PEs' register bits over the window")
     run.add_argument("--trace-bin", type=_positive_int, default=1, metavar="CYCLES",
                      help="bin size of the power trace CSV in cycles (default 1: every cycle)")
     _add_max_macs(run)
@@ -135,6 +145,35 @@ def _parser() -> argparse.ArgumentParser:
                        help="write the arch's technology table with multiply/add energies "
                             "re-calibrated to the gate-level netlist (toggles x fan-out)")
     gates.set_defaults(handler=_gates)
+
+    imp = sub.add_parser(
+        "import-scalesim", help="SCALE-Sim .cfg + topology CSV -> arch.yaml + workload.npz",
+        description="Turn a SCALE-Sim study into DIR/arch.yaml and DIR/workload.npz holding "
+                    "seeded synthetic tensors of the topology's shapes (docs/interop.md).")
+    imp.add_argument("cfg", metavar="CFG", help="SCALE-Sim configuration (.cfg)")
+    imp.add_argument("topology", metavar="TOPOLOGY.csv", help="SCALE-Sim conv or GEMM topology")
+    imp.add_argument("--data", default="relu-gauss", choices=("relu-gauss", "uniform", "gauss"),
+                     help="distribution of the synthetic integers (default relu-gauss)")
+    imp.add_argument("--sparsity", type=_fraction, default=0.0, metavar="S",
+                     help="fraction of weights set to zero, 0 <= S < 1 (default 0)")
+    imp.add_argument("--bits", type=int, default=8, choices=range(2, 17), metavar="B",
+                     help="operand width in bits, 2..16 (default 8)")
+    imp.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    imp.add_argument("--out", type=Path, required=True, metavar="DIR",
+                     help="folder to write arch.yaml and workload.npz into (created if absent)")
+    imp.set_defaults(handler=_import_scalesim)
+
+    onx = sub.add_parser(
+        "import-onnx", help="quantized ONNX model -> WORKLOAD.npz",
+        description="Convert a quantized ONNX graph (QDQ, QLinearConv/QLinearMatMul, "
+                    "ConvInteger/MatMulInteger) evaluated on X into a workload with its integer "
+                    "host stage (docs/interop.md).")
+    onx.add_argument("model", metavar="MODEL.onnx", help="quantized ONNX model")
+    onx.add_argument("--data", required=True, metavar="X.npy",
+                     help="float32 model inputs, batch first")
+    onx.add_argument("--labels", metavar="Y.npy", help="integer labels, one per sample")
+    onx.add_argument("--out", type=Path, required=True, metavar="W.npz", help="workload to write")
+    onx.set_defaults(handler=_import_onnx)
 
     inspect = sub.add_parser(
         "inspect", help="validate and summarise a workload, an arch file or a technology table",
@@ -289,8 +328,8 @@ def _run_outputs(args: argparse.Namespace, workload: Any = None, layers: Sequenc
     from accelsim.report import trace_paths
     from accelsim.sim.memory import TIMELINE_FILES
 
-    files = [(f"--{o}", getattr(args, o)) for o in ("json", "csv", "outputs")
-             if getattr(args, o) is not None]
+    files = [(f"--{o}", getattr(args, o)) for o in ("json", "csv", "outputs", "vcd", "saif")
+             if getattr(args, o, None) is not None]
     if args.trace is not None and arch is not None:
         paths = trace_paths([layer.name for layer in workload.layers], args.trace)
         for layer in layers:
@@ -374,7 +413,7 @@ def _warmup(quiet: bool, archs: Sequence[Any]) -> None:
 
 
 def _output_files(args: argparse.Namespace, arch: Any, workload: Any,
-                  run: Any) -> dict[Path, bytes]:
+                  run: Any, layers: Sequence[Any] = ()) -> dict[Path, bytes]:
     """Everything the run writes, rendered in memory."""
     from accelsim.energy import power_trace_pj
     from accelsim.report import outputs_npz, report_csv, report_json, trace_files
@@ -395,6 +434,8 @@ def _output_files(args: argparse.Namespace, arch: Any, workload: Any,
                                  args.trace_bin, [layer.name for layer in workload.layers]))
         if run.memories is not None:
             files.update(timeline_files(run.memories, [s.name for s in sims], args.trace))
+    if getattr(args, "vcd", None) is not None or getattr(args, "saif", None) is not None:
+        files.update(_activity_files(args, arch, sims, layers))
     return files
 
 
@@ -438,6 +479,7 @@ def _run(args: argparse.Namespace) -> int:
     workload = load_workload(args.workload)
     layers = _select_layers(workload, args.layers)
     macs = _check_work(workload, layers, args.max_macs)
+    _check_activity(args, layers)
     graph = None
     if args.chain or workload.labels is not None:  # check the host graph before simulating
         graph = host_graph(workload, layers, args.chain)
@@ -447,9 +489,10 @@ def _run(args: argparse.Namespace) -> int:
 
     _announce(args.quiet, layers, macs, [arch])
     _warmup(args.quiet, [arch])
-    run = _simulate_report(arch, workload, layers, args.trace is not None, args.quiet,
+    wants_trace = args.trace is not None or args.vcd is not None or args.saif is not None
+    run = _simulate_report(arch, workload, layers, wants_trace, args.quiet,
                            graph if args.chain else None)
-    files = _output_files(args, arch, workload, run)
+    files = _output_files(args, arch, workload, run, layers)
     _write_outputs(files, {o.target.path: o.option for o in planned}, args.trace)
 
     report = run.report
@@ -757,6 +800,132 @@ def _gates(args: argparse.Namespace) -> int:
               "areas; SRAM from capacity): " + ", ".join(
             f"{k} {v:.4g}" for k, v in report["area_mm2"].items()))
     return EXIT_OK
+
+
+
+# ------------------------------------------------------------------------------------ interop
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value < 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text!r}")
+    return value
+
+
+def _import_scalesim(args: argparse.Namespace) -> int:
+    from accelsim.interop.files import refuse_inputs, workload_bytes
+    from accelsim.interop.scalesim import import_scalesim
+    from accelsim.report import write_atomically
+
+    out: Path = args.out
+    if out.exists() and not out.is_dir():
+        raise AccelsimError(str(out), "--out", "a folder (new or existing)")
+    targets = [out / "arch.yaml", out / "workload.npz"]
+    if not out.exists():
+        if not out.parent.is_dir() or not os.access(out.parent, os.W_OK):
+            raise AccelsimError(str(out), "--out", "a new folder in an existing, writable folder")
+    else:
+        refuse_inputs(targets, [args.cfg, args.topology], "--out")
+    arch, name, layers, source = import_scalesim(args.cfg, args.topology, args.data, args.bits,
+                                                 args.sparsity, args.seed)
+    data = workload_bytes(name, layers, source, where=None)
+    try:
+        out.mkdir(exist_ok=True)
+        write_atomically({targets[0]: arch.encode(), targets[1]: data})
+    except OSError as exc:
+        _error(f"writing outputs: {exc.strerror or exc}: {exc.filename}")
+        return EXIT_BAD_INPUT
+    print(f"wrote {targets[0]} and {targets[1]} ({len(layers)} layers, {args.data} data, "
+          f"{args.bits}-bit, seed {args.seed})")
+    return EXIT_OK
+
+
+def _import_onnx(args: argparse.Namespace) -> int:
+    from accelsim.interop.files import refuse_inputs
+    from accelsim.interop.onnx_import import import_onnx
+    from accelsim.report import write_atomically
+
+    inputs = [args.model, args.data] + ([args.labels] if args.labels else [])
+    refuse_inputs([args.out], inputs, "--out")
+    data, summary = import_onnx(args.model, args.data, args.labels)
+    try:
+        write_atomically({args.out: data})
+    except OSError as exc:
+        _error(f"writing outputs: {exc.strerror or exc}: {exc.filename}")
+        return EXIT_BAD_INPUT
+    print(summary)
+    return EXIT_OK
+
+
+def _pe_list(text: str) -> list[tuple[int, int]] | str:
+    if text.strip() == "all":
+        return "all"
+    try:
+        pes = [tuple(int(v) for v in item.split(",")) for item in text.split(";") if item.strip()]
+    except ValueError:
+        pes = []
+    if not pes or any(len(p) != 2 or min(p) < 0 for p in pes):
+        raise argparse.ArgumentTypeError(f"expected R,C;R,C… or all, got {text!r}")
+    return sorted(set(pes))  # type: ignore[arg-type]
+
+
+def _window(text: str) -> tuple[int, int]:
+    a, _, b = text.partition(":")
+    try:
+        start, stop = int(a), int(b)
+    except ValueError:
+        start, stop = 0, 0
+    if not 0 <= start < stop:
+        raise argparse.ArgumentTypeError(f"expected A:B with 0 <= A < B, got {text!r}")
+    return start, stop
+
+
+def _check_activity(args: argparse.Namespace, layers: Sequence[Any]) -> None:
+    """--vcd/--saif: one layer, not chained, output paths that are not inputs."""
+    from accelsim.interop.files import refuse_inputs
+
+    outs = [p for p in (args.vcd, args.saif) if p is not None]
+    if not outs:
+        return
+    if len(layers) != 1 or args.chain:
+        raise AccelsimError(str(outs[0]), "--vcd/--saif", "one layer, chosen with --layers NAME "
+                            "(and no --chain)", ",".join(layer.name for layer in layers))
+    refuse_inputs(outs, [args.arch, args.workload], "--vcd" if args.vcd else "--saif")
+
+
+def _activity_files(args: argparse.Namespace, arch: Any, sims: Sequence[Any],
+                    layers: Sequence[Any]) -> dict[Path, bytes]:
+    """The VCD/SAIF of the run's one layer, recorded per PE and checked against its trace."""
+    from accelsim.interop.activity import check_against_trace, record
+    from accelsim.interop.waves import saif_bytes, vcd_bytes
+
+    sim, layer = sims[0], layers[0]
+    total = len(sim.result.trace)
+    start, stop = args.vcd_cycles or (0, min(total, 1000))
+    if stop > total:
+        raise AccelsimError(str(args.workload), "--vcd-cycles",
+                            f"a window inside layer {layer.name!r}'s {total} cycles",
+                            f"{start}:{stop}")
+    pes = args.vcd_pes
+    if pes == "all":
+        pes = [(r, c) for r in range(arch.array.rows) for c in range(arch.array.cols)]
+    bad = [p for p in pes if p[0] >= arch.array.rows or p[1] >= arch.array.cols]
+    if bad:
+        raise AccelsimError(str(args.arch), "--vcd-pes", f"PEs inside the {arch.array.rows}x"
+                            f"{arch.array.cols} array", bad[0])
+    act = record(arch, layer, pes, start, stop)
+    check_against_trace(act, sim.result.trace)
+    files: dict[Path, bytes] = {}
+    if args.vcd is not None:
+        files[args.vcd] = vcd_bytes(act, arch.clock_mhz)
+    if args.saif is not None:
+        files[args.saif] = saif_bytes(act, arch.clock_mhz, arch.name)
+    return files
+
 
 if __name__ == "__main__":
     sys.exit(main())
