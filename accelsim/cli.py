@@ -717,7 +717,7 @@ def _gates(args: argparse.Namespace) -> int:
     """``accelsim gates``: accelsim.gates.check on the arch's PE and the workload's layers."""
     from accelsim.config import load_arch
     from accelsim.gates import check, yosys
-    from accelsim.report.write import write_atomically
+    from accelsim.report import write_atomically
     from accelsim.workload import load_workload
 
     options = ("json", "plot", "tech_out")
