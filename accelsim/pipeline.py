@@ -20,18 +20,25 @@ def load_checked(arch_path: str, workload: Workload, layers: Sequence[Layer]) ->
     """Load an arch, check every layer fits it and that its technology table prices it; all
     before any simulation (AccelsimError otherwise)."""
     from accelsim.config import load_arch
+
+    arch = load_arch(arch_path)
+    check_arch(arch, workload, layers, arch_path)
+    return arch
+
+
+def check_arch(arch: Arch, workload: Workload, layers: Sequence[Layer], arch_file: str) -> None:
+    """Check that every layer fits ``arch``, its technology table prices it and its buffers hold
+    a tile (AccelsimError otherwise; buffer problems name ``arch_file``)."""
     from accelsim.energy import class_toggle_pj
     from accelsim.energy.account import kind_classes
     from accelsim.sim.layer import check_layer
     from accelsim.sim.memory import layer_geometry, plan_memory
 
-    arch = load_arch(arch_path)
     for layer in layers:
         check_layer(arch, layer, workload.path)
     class_toggle_pj(arch, kind_classes(arch))  # loads and calibrates the table
     if arch.buffers is not None or arch.dram is not None:  # buffers too small for any tile
-        plan_memory(arch, [layer_geometry(arch, layer) for layer in layers], arch_path)
-    return arch
+        plan_memory(arch, [layer_geometry(arch, layer) for layer in layers], arch_file)
 
 
 def host_graph(workload: Workload, layers: Sequence[Layer], chain: bool) -> dict[str, Any] | None:

@@ -14,3 +14,8 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 def pytest_addoption(parser) -> None:
     parser.addoption("--update-golden", action="store_true", default=False,
                      help="rewrite tests/golden/*/expected.json from the current simulator")
+
+
+def pytest_configure(config) -> None:
+    config.addinivalue_line("markers", "slow: end-to-end tests of several seconds or more "
+                                       "(the quick loop: pytest -m 'not slow')")

@@ -328,7 +328,26 @@ def load_arch(path: str | os.PathLike[str]) -> Arch:
         For any problem with the file (see the module docstring); ``.one_line()`` is the message.
     """
     file = str(path)
-    doc = _read_yaml(Path(path), file)
+    return parse_arch(_read_yaml(Path(path), file), file, Path(path).parent)
+
+
+def read_yaml(path: str | os.PathLike[str]) -> Any:
+    """Parse a YAML file strictly (duplicate keys rejected); None for an empty document.
+
+    Raises
+    ------
+    ConfigError
+        Unreadable file, not UTF-8, invalid YAML or a duplicate key, naming the file.
+    """
+    return _read_yaml(Path(path), str(path))
+
+
+def parse_arch(doc: object, file: str, folder: Path) -> Arch:
+    """Validate an architecture already parsed from YAML (``doc``, a mapping) into an ``Arch``.
+
+    ``file`` names the source in error messages; relative technology paths resolve against
+    ``folder``. :func:`load_arch` is this on a file's contents; a sweep calls it per point.
+    """
     if not isinstance(doc, dict):
         got = _Shown("an empty document") if doc is None else _got(doc)
         raise ConfigError(file, "", "a mapping of architecture keys at the top level", got)
@@ -337,7 +356,7 @@ def load_arch(path: str | os.PathLike[str]) -> Arch:
         _parse_field(version, int, doc["version"], file, "version")
     arch = parse_dataclass(Arch, doc, file, "")
     _check(arch, file)
-    return _resolve(arch, Path(path), file)
+    return _resolve(arch, folder / "arch.yaml", file)
 
 
 def _to_dict(obj: object) -> Any:
