@@ -29,11 +29,6 @@ EPILOG = ("exit codes: 0 success; 1 simulated outputs differ from the reference;
           "option); 3 internal error, a bug (one line; the traceback with --debug); "
           "130 interrupted")
 
-#: Commands that are registered but not implemented yet: name -> (help, issue).
-NOT_YET = {
-    "sweep": ("design-space sweep from a SWEEP.yaml", "'accelsim sweep'"),
-}
-
 
 def _one_line(text: str) -> str:
     return " ".join(str(text).split())
@@ -195,10 +190,29 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     export.set_defaults(handler=lambda args: _export(args.args))
 
-    for name, (help_text, _) in NOT_YET.items():
-        p = sub.add_parser(name, help=f"{help_text} (not implemented yet)")
-        p.add_argument("args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
-        p.set_defaults(handler=_not_yet)
+    sweep = sub.add_parser(
+        "sweep", help="design-space sweep from a SWEEP.yaml (on Dask)",
+        description="Simulate every point of SWEEP.yaml (a base arch, axes over arch keys, "
+                    "workloads) on Dask workers and write one results table, a per-layer table, "
+                    "every point's JSON report and Pareto plots into DIR (docs/sweep.md).",
+        epilog="exit codes: 0 every point ran and matched its reference, 1 some point's outputs "
+               "differ, 2 bad sweep file (nothing written), 3 internal error at some point, "
+               "4 some points invalid (their errors are in the tables; the others ran)")
+    sweep.add_argument("file", metavar="SWEEP.yaml", help="the sweep file (docs/sweep.md)")
+    sweep.add_argument("--out", type=Path, metavar="DIR",
+                       help="results folder (default: <SWEEP stem>-results in the current "
+                            "folder)")
+    sweep.add_argument("--workers", type=_natural_int, metavar="N",
+                       help="embedded Dask worker processes (default: one per core; 0: run "
+                            "sequentially in this process, without Dask)")
+    sweep.add_argument("--scheduler", metavar="ADDRESS",
+                       help="run on an existing Dask cluster, e.g. tcp://127.0.0.1:8786 (workers "
+                            "must see the same file paths)")
+    sweep.add_argument("--resume", action="store_true",
+                       help="skip points whose report in DIR/points has the same content key "
+                            "(arch, workload, layers, accelsim version)")
+    sweep.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    sweep.set_defaults(handler=_sweep)
     return parser
 
 
@@ -288,10 +302,14 @@ def _note(quiet: bool, message: str) -> None:
         print(f"accelsim: {message}", file=sys.stderr, flush=True)
 
 
-def _not_yet(args: argparse.Namespace) -> int:
-    issue = NOT_YET[args.command][1]
-    _error(f"{args.command}: not implemented yet in this version (see issue {issue})")
-    return EXIT_BAD_INPUT
+def _natural_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
+    return value
 
 
 # ------------------------------------------------------------------------------------ outputs
@@ -549,6 +567,54 @@ def _compare(args: argparse.Namespace) -> int:
     for label, arch, report in bad:
         print(_mismatch_message(report, arch, label), file=sys.stderr)
     return EXIT_MISMATCH if bad else EXIT_OK
+
+
+# -------------------------------------------------------------------------------------- sweep
+
+EXIT_POINTS_FAILED = 4
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from accelsim.sweep import exit_status, load_sweep, run_sweep
+    from accelsim.sweep.results import format_results
+
+    sweep = load_sweep(args.file)
+    out = args.out if args.out is not None else Path(f"{Path(args.file).stem}-results")
+    if out.exists() and not out.is_dir():
+        raise AccelsimError(str(out), "--out", "a folder (new or existing)")
+    labels = {p.id: p.label for p in sweep.points}
+    total = len(sweep.points)
+    bar = None
+    if not args.quiet and sys.stderr.isatty():
+        bar = tqdm(total=total, unit="point", file=sys.stderr, dynamic_ncols=True)
+    finished = 0
+
+    def done(outcome: Any) -> None:
+        nonlocal finished
+        finished += 1
+        if bar is not None:
+            bar.set_postfix_str(f"{outcome.id} {labels[outcome.id]}", refresh=False)
+            bar.update()
+        elif not args.quiet:
+            state = ("resumed" if outcome.resumed else "ok" if outcome.error is None
+                     else "invalid" if not outcome.internal else "internal error")
+            took = f", {outcome.seconds:.2f} s" if outcome.seconds else ""
+            print(f"accelsim: sweep: [{finished}/{total}] {outcome.id} {labels[outcome.id]}: "
+                  f"{state}{took}", file=sys.stderr, flush=True)
+
+    try:
+        run = run_sweep(sweep, out, workers=args.workers, scheduler=args.scheduler,
+                        resume=args.resume, done=done)
+    finally:
+        if bar is not None:
+            bar.close()
+    print(f"sweep: {sweep.name} ({total} points) -> {out}")
+    print(format_results(sweep, run.rows))
+    status = exit_status(run.rows)
+    return {"ok": EXIT_OK, "mismatch": EXIT_MISMATCH, "error": EXIT_POINTS_FAILED,
+            "internal-error": 3}[status]
 
 
 # ------------------------------------------------------------------------------------ inspect

@@ -31,19 +31,26 @@ def check_run(arch_path: str, workload: Workload, layers: Sequence[Layer]) -> Ch
     buffers hold the layers' tiles (by planning the memory traffic); all before any simulation
     (AccelsimError otherwise)."""
     from accelsim.config import load_arch
+
+    arch = load_arch(arch_path)
+    return CheckedRun(arch, check_arch(arch, workload, layers, arch_path))
+
+
+def check_arch(arch: Arch, workload: Workload, layers: Sequence[Layer], arch_file: str) -> Any:
+    """Check that every layer fits ``arch``, its technology table prices it and its buffers hold
+    a tile (AccelsimError otherwise; buffer problems name ``arch_file``); return the memory plan
+    (None when memory is ideal)."""
     from accelsim.energy import class_toggle_pj
     from accelsim.energy.account import kind_classes
     from accelsim.sim.layer import check_layer
     from accelsim.sim.memory import layer_geometry, plan_run
 
-    arch = load_arch(arch_path)
     for layer in layers:
         check_layer(arch, layer, workload.path)
     class_toggle_pj(arch, kind_classes(arch))  # loads and calibrates the table
-    plan = None
-    if arch.buffers is not None or arch.dram is not None:  # buffers too small for any tile
-        plan = plan_run(arch, [layer_geometry(arch, layer) for layer in layers], arch_path)
-    return CheckedRun(arch, plan)
+    if arch.buffers is None and arch.dram is None:
+        return None
+    return plan_run(arch, [layer_geometry(arch, layer) for layer in layers], arch_file)
 
 
 def load_checked(arch_path: str, workload: Workload, layers: Sequence[Layer]) -> Arch:

@@ -322,7 +322,15 @@ def load_arch(path: str | os.PathLike[str]) -> Arch:
         For any problem with the file (see the module docstring); ``.one_line()`` is the message.
     """
     file = str(path)
-    doc = read_yaml(path)
+    return parse_arch(read_yaml(path), file, Path(path).parent)
+
+
+def parse_arch(doc: object, file: str, folder: Path) -> Arch:
+    """Validate an architecture already parsed from YAML (``doc``, a mapping) into an ``Arch``.
+
+    ``file`` names the source in error messages; relative technology paths resolve against
+    ``folder``. :func:`load_arch` is this on a file's contents; a sweep calls it per point.
+    """
     if not isinstance(doc, dict):
         got = Shown("an empty document") if doc is None else _got(doc)
         raise ConfigError(file, "", "a mapping of architecture keys at the top level", got)
@@ -333,7 +341,7 @@ def load_arch(path: str | os.PathLike[str]) -> Arch:
         doc = {**doc, "dram": _dram_in_cycles(doc["dram"], doc, file)}
     arch = parse_dataclass(Arch, doc, file, "")
     _check(arch, file)
-    return _resolve(arch, Path(path), file)
+    return _resolve(arch, folder / "arch.yaml", file)
 
 
 def _to_dict(obj: object) -> Any:
