@@ -227,7 +227,7 @@ def _dram_in_cycles(block: dict, doc: dict, file: str) -> dict:
             close = difflib.get_close_matches(str(key), names, n=1)
             hint = f"(did you mean {close[0]!r}?) " if close else ""
             raise ConfigError(file, f"dram.{key}", f"a known key {hint}- recognized: "
-                              f"{', '.join(names)}", _Shown("an unknown key"))
+                              f"{', '.join(names)}", Shown("an unknown key"))
     units = parse_dataclass(DramUnits, {k: v for k, v in block.items() if k in unit_names},
                             file, "dram")
     out = {k: v for k, v in block.items() if k in cycle_names}

@@ -172,12 +172,6 @@ def test_help_lists_every_command(capsys) -> None:
         assert command in text
 
 
-@pytest.mark.parametrize("command", ["sweep"])
-def test_not_implemented_commands(command: str, capsys) -> None:
-    assert main([command, "a", "b"]) == 2
-    assert_one_line_error(capsys.readouterr().err, command, "not implemented yet")
-
-
 # -------------------------------------------------------------------------------- mismatch
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from accelsim.config.load import _Shown
+from accelsim.inputfile import Shown as _Shown
 from accelsim.errors import AccelsimError, ConfigError, WorkloadError
 from accelsim.export.capture import ExportError
 
