@@ -162,31 +162,6 @@ def cases(draw, overflow: bool = False) -> dict:
     return {"arch": arch, "layers": layers}
 
 
-# ------------------------------------------------------------------------------------- gate
-
-
-def _smallest_dtype(a: np.ndarray) -> np.dtype:
-    """The dtype ``save_workload`` stores an integer array in (smallest that holds it)."""
-    lo, hi = int(a.min()), int(a.max())
-    for t in (np.uint8, np.int8, np.uint16, np.int16, np.uint32, np.int32):
-        if np.iinfo(t).min <= lo and hi <= np.iinfo(t).max:
-            return np.dtype(t)
-    return np.dtype(np.int64)
-
-
-def _known_open_bug(case: dict) -> bool:
-    """True for exactly the cases of a bug being fixed on another branch (delete after merging):
-    an lsqplus conv2d layer with padding whose ``x_zero_point`` does not fit the dtype its ``x``
-    is stored in (the padded input is built in that dtype: OverflowError or a wrapped pad)."""
-    for lay in case["layers"]:
-        q = lay["quant"]
-        if q["scheme"] == "lsqplus" and lay["op"] == "conv2d" and any(lay["padding"]):
-            info = np.iinfo(_smallest_dtype(lay["x"]))
-            if not info.min <= q["x_zero_point"] <= info.max:
-                return True
-    return False
-
-
 # ------------------------------------------------------------------------------------ files
 
 
@@ -232,7 +207,6 @@ def test_overflowing_case_matches_independent_model(case: dict, capsys) -> None:
 
 def _run_case(case: dict, capsys) -> None:
     """Run ``case`` through the CLI; check exit code, outputs and report against the model."""
-    assume(not _known_open_bug(case))
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         arch_path, wl_path, expect = _write(case, folder)
