@@ -574,6 +574,20 @@ def _compare(args: argparse.Namespace) -> int:
 EXIT_POINTS_FAILED = 4
 
 
+def _check_sweep_outputs(sweep: Any, out: Path) -> None:
+    """No file the sweep writes into ``out`` may be one of its inputs (the sweep file, the
+    workloads, the base arch or a file next to them)."""
+    from accelsim.report import check_outputs
+
+    names = ["results.csv", "results.json", "layers.csv", "pareto.png", "pareto_breakdown.png",
+             "accuracy_energy.png"]
+    names += [f"points/{p.id}.{ext}" for p in sweep.points for ext in ("json", "key")]
+    inputs = [("SWEEP.yaml", Path(sweep.file))] + [("workload", Path(w.path))
+                                                   for w in sweep.workloads]
+    check_outputs([("--out", out / name) for name in names], inputs,
+                  out if not out.exists() else None)
+
+
 def _sweep(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
@@ -584,6 +598,7 @@ def _sweep(args: argparse.Namespace) -> int:
     out = args.out if args.out is not None else Path(f"{Path(args.file).stem}-results")
     if out.exists() and not out.is_dir():
         raise AccelsimError(str(out), "--out", "a folder (new or existing)")
+    _check_sweep_outputs(sweep, out)
     labels = {p.id: p.label for p in sweep.points}
     total = len(sweep.points)
     bar = None
@@ -890,6 +905,7 @@ def _import_scalesim(args: argparse.Namespace) -> int:
     out: Path = args.out
     if out.exists() and not out.is_dir():
         raise AccelsimError(str(out), "--out", "a folder (new or existing)")
+    _check_sweep_outputs(sweep, out)
     targets = [out / "arch.yaml", out / "workload.npz"]
     if not out.exists():
         if not out.parent.is_dir() or not os.access(out.parent, os.W_OK):
