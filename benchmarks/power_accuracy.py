@@ -72,13 +72,14 @@ class Point:
     label: str
     family: str
     workload: Path
-    kind: str  # mac | pann | lsqplus
+    kind: str  # mac | pann | lsqplus | bitserial
     rescale: str | None = None  # lsqplus placement
 
 
 def arch_yaml(point: Point, x_bits: int, w_bits: int) -> str:
     """The one array of the study, with the point's PE kind and the workload's data widths."""
-    extra = {"mac": "", "pann": "\n  pann: {adders: 1, sign: dual_accumulator}",
+    extra = {"mac": "", "bitserial": "",
+             "pann": "\n  pann: {adders: 1, sign: dual_accumulator}",
              "lsqplus": f"\n  lsqplus: {{rescale: {point.rescale}}}"}[point.kind]
     return (f"version: 1\nname: ws-16x16-{point.kind}{'-' + point.rescale if point.rescale else ''}"
             f"-x{x_bits}w{w_bits}\nclock_mhz: 500\n"
@@ -150,6 +151,9 @@ def points(tmp: Path, export: bool) -> tuple[list[Point], list[str]]:
         pts.append(Point(f"int{b} unsigned", "int, unsigned x (mac)", path, "mac"))
         pts.append(Point(f"int{b} signed", "int, signed x (mac)", signed_variant(path, tmp),
                          "mac"))
+    for b in (2, 4, 8):  # the same integers on a bit-serial PE: b cycles per MAC
+        pts.append(Point(f"int{b} bitserial", "int, unsigned x (bitserial)",
+                         WORKLOADS / f"digits_int{b}.npz", "bitserial"))
     qat = WORKLOADS / "digits_int2_qat.npz"
     pts.append(Point("int2 QAT unsigned", "int2 QAT (mac)", qat, "mac"))
     pts.append(Point("int2 QAT signed", "int2 QAT (mac)", signed_variant(qat, tmp), "mac"))
