@@ -581,7 +581,8 @@ def _check_sweep_outputs(sweep: Any, out: Path) -> None:
 
     names = ["results.csv", "results.json", "layers.csv", "pareto.png", "pareto_breakdown.png",
              "accuracy_energy.png"]
-    names += [f"points/{p.id}.{ext}" for p in sweep.points for ext in ("json", "key")]
+    if (out / "points").is_dir():  # a new points folder cannot hold an input
+        names += [f"points/{p.id}.{ext}" for p in sweep.points for ext in ("json", "key")]
     inputs = [("SWEEP.yaml", Path(sweep.file))] + [("workload", Path(w.path))
                                                    for w in sweep.workloads]
     check_outputs([("--out", out / name) for name in names], inputs,
@@ -905,7 +906,6 @@ def _import_scalesim(args: argparse.Namespace) -> int:
     out: Path = args.out
     if out.exists() and not out.is_dir():
         raise AccelsimError(str(out), "--out", "a folder (new or existing)")
-    _check_sweep_outputs(sweep, out)
     targets = [out / "arch.yaml", out / "workload.npz"]
     if not out.exists():
         if not out.parent.is_dir() or not os.access(out.parent, os.W_OK):

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from accelsim.dataflows import REGISTRY as DATAFLOWS
 from accelsim.gates.datapath import (Bus, adder, extend, gate_bus, multiplier, mux_bus,
                                      overflow_rule)
 from accelsim.gates.evaluate import Sequential
@@ -72,7 +73,7 @@ def _stationary_array(spec: ArraySpec, opt: Options) -> Netlist:
     nl, s = Netlist(), spec
     pe = _Pe(nl, s, opt)
     R, C, A = s.rows, s.cols, s.acc_bits
-    ws = s.dataflow == "ws"
+    ws = DATAFLOWS[s.dataflow].holds_w
     hb, sb = (s.x_bits, s.w_bits) if ws else (s.w_bits, s.x_bits)
     hcls, scls = ("x_reg", "w_reg") if ws else ("w_reg", "x_reg")
     preload = nl.input("preload", 1)[0]
@@ -155,7 +156,7 @@ def build_array(spec: ArraySpec, opt: Options = Options()) -> Netlist:
     """The array netlist for ``spec``. Its outputs are what the testbench reads: per column
     ``col<c>`` (the column result) and ``edge<c>`` (the edge accumulator), or per PE
     ``acc<r>_<c>`` (``os``)."""
-    return (_os_array if spec.dataflow == "os" else _stationary_array)(spec, opt)
+    return (_os_array if DATAFLOWS[spec.dataflow].holds_outputs else _stationary_array)(spec, opt)
 
 
 def _pattern(v: int, bits: int) -> int:
@@ -181,7 +182,7 @@ def simulate_gates(x: np.ndarray, w: np.ndarray, spec: ArraySpec, opt: Options =
     N = w.shape[2]
     y = np.zeros((G, M, N), dtype=np.int64)
     rows: list[list[int]] = []
-    fold = _os_fold if spec.dataflow == "os" else _stationary_fold
+    fold = _os_fold if DATAFLOWS[spec.dataflow].holds_outputs else _stationary_fold
     for g in range(G):
         fold(sim, spec, x[g], w[g], y[g], rows, classes)
     return y, np.array(rows, dtype=np.int64).reshape(-1, len(classes))
@@ -203,7 +204,7 @@ def _stationary_fold(sim, spec, x, w, y, rows, classes) -> None:
     R, C = spec.rows, spec.cols
     M, K = x.shape
     N = w.shape[1]
-    ws = spec.dataflow == "ws"
+    ws = DATAFLOWS[spec.dataflow].holds_w
     hb, sb = (spec.x_bits, spec.w_bits) if ws else (spec.w_bits, spec.x_bits)
     cols_dim, T = (N, M) if ws else (M, N)
     for c0 in range(0, cols_dim, C):

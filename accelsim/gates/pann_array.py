@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from accelsim.dataflows import REGISTRY as DATAFLOWS
 from accelsim.gates.array import Options, _Pe, _pattern, _set_active, _signed, _step
 from accelsim.gates.datapath import Bus, adder, extend, gate_bus, mux_bus, overflow_rule
 from accelsim.gates.evaluate import Sequential
@@ -39,12 +40,12 @@ def build_pann_array(spec: ArraySpec, adders: int, dual: bool,
                      opt: Options = Options()) -> Netlist:
     """The pann array netlist (module docstring); in ``ws``/``is`` outputs ``col<c>`` and
     ``edge<c>`` as in the mac array. ``opt.isolate=False``: adders see their inputs always."""
-    if spec.dataflow == "os":
+    if DATAFLOWS[spec.dataflow].holds_outputs:
         return _build_os(spec, adders, dual, opt)
     nl, s = Netlist(), spec
     pe = _Pe(nl, s, opt)
     R, C, A = s.rows, s.cols, s.acc_bits
-    ws = s.dataflow == "ws"
+    ws = DATAFLOWS[s.dataflow].holds_w
     hb, sb = (s.x_bits, s.w_bits) if ws else (s.w_bits, s.x_bits)
     hcls, scls = ("x_reg", "w_reg") if ws else ("w_reg", "x_reg")
     n_add = chain_adders(adders, s.w_bits, s.w_signed)
@@ -189,7 +190,7 @@ def simulate_pann_gates(x: np.ndarray, w: np.ndarray, spec: ArraySpec, adders: i
     N = w.shape[2]
     y = np.zeros((G, M, N), dtype=np.int64)
     rows: list[list[int]] = []
-    folds = _os_folds if spec.dataflow == "os" else _folds
+    folds = _os_folds if DATAFLOWS[spec.dataflow].holds_outputs else _folds
     for g in range(G):
         folds(sim, spec, A, dual, x[g], w[g], y[g], rows, classes)
     return y, np.array(rows, dtype=np.int64).reshape(-1, len(classes))
@@ -258,7 +259,7 @@ def _folds(sim, spec, A, dual, x, w, y, rows, classes) -> None:
     R, C = spec.rows, spec.cols
     M, K = x.shape
     N = w.shape[1]
-    ws = spec.dataflow == "ws"
+    ws = DATAFLOWS[spec.dataflow].holds_w
     hb, sb = (spec.x_bits, spec.w_bits) if ws else (spec.w_bits, spec.x_bits)
     cols_dim, T = (N, M) if ws else (M, N)
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from accelsim.dataflows import REGISTRY as DATAFLOWS
 from accelsim.workload import Layer
 from accelsim.workload.lower import lower
 
@@ -38,7 +39,7 @@ def layer_stream(layer: Layer, dataflow: str, rows: int, cycles: int,
     total = 0
     while total < cycles:
         g = int(rng.integers(low.groups))
-        if dataflow == "os":
+        if DATAFLOWS[dataflow].holds_outputs:
             m, n = int(rng.integers(low.M)), int(rng.integers(low.N))
             length = min(RUN_CYCLES, low.K, cycles - total)
             k0 = int(rng.integers(low.K - length + 1))
@@ -50,10 +51,10 @@ def layer_stream(layer: Layer, dataflow: str, rows: int, cycles: int,
         else:
             k = int(rng.integers(low.K))
             fold0 = (k // rows) * rows
-            stream_dim = low.M if dataflow == "ws" else low.N
+            stream_dim = low.M if DATAFLOWS[dataflow].holds_w else low.N
             length = min(RUN_CYCLES, stream_dim, cycles - total)
             t0 = int(rng.integers(stream_dim - length + 1))
-            if dataflow == "ws":
+            if DATAFLOWS[dataflow].holds_w:
                 n = int(rng.integers(low.N))
                 xb = low.x_block(g, t0, t0 + length, fold0, k + 1)
                 wb = low.w_block(g, fold0, k + 1, n, n + 1)[:, 0]

@@ -169,7 +169,7 @@ def record(arch: Arch, layer: Layer, pes: Sequence[tuple[int, int]], start: int,
             break
         r_act, c_act = fold.r1 - fold.r0, fold.c1 - fold.c0
         g = fold.g
-        if st.df == "os":
+        if DATAFLOWS[st.df].holds_outputs:
             T = low.K
             X = np.zeros((R, T), dtype=np.int64)
             X[:r_act] = low.x_block(g, fold.r0, fold.r1, 0, T)
@@ -197,8 +197,8 @@ def record(arch: Arch, layer: Layer, pes: Sequence[tuple[int, int]], start: int,
                     break
             continue
         # ws / is: stationary S [R, C], moving H [T, R]
-        stat, mov = (1, 0) if st.df == "ws" else (0, 1)
-        if st.df == "ws":
+        stat, mov = (1, 0) if DATAFLOWS[st.df].holds_w else (0, 1)
+        if DATAFLOWS[st.df].holds_w:
             T = low.M
             S = np.zeros((R, C), dtype=np.int64)
             S[:r_act, :c_act] = low.w_block(g, fold.r0, fold.r1, fold.c0, fold.c1)

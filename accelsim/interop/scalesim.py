@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from accelsim.dataflows import REGISTRY as DATAFLOWS
 from accelsim.errors import AccelsimError
 from accelsim.export.host import accumulate
 from accelsim.workload.npz import Layer, value_range
@@ -116,7 +117,7 @@ def read_config(path: str) -> ScaleSimConfig:
         if key not in arch:
             raise ScaleSimError(path, f"[{section}] {shown}", "a value")
     dataflow = arch["dataflow"].strip().lower()
-    if dataflow not in ("os", "ws", "is"):
+    if dataflow not in DATAFLOWS:
         raise ScaleSimError(path, f"[{section}] Dataflow", "os, ws or is", arch["dataflow"])
     mode = parser.get("run_presets", "interfacebandwidth", fallback="CALC").strip().upper()
     if mode not in ("USER", "CALC"):
@@ -278,7 +279,7 @@ def expected_compute_cycles(t: TopologyLayer, rows: int, cols: int, dataflow: st
     groups, m, k, n = t.gemm_dims()
     s_row, s_col, time = {"os": (m, n, k), "ws": (k, n, m), "is": (k, m, n)}[dataflow]
     folds = math.ceil(s_row / rows) * math.ceil(s_col / cols)
-    per_fold = (rows if dataflow == "os" else 2 * rows) + cols + time - 2
+    per_fold = DATAFLOWS[dataflow].fold_cycles(rows, cols, time)
     return groups * folds * per_fold
 
 

@@ -93,8 +93,10 @@ def layer_dicts(draw, arch: dict, index: int, overflow: bool = False) -> dict:
         cg, og = draw(st.integers(1, 3)), draw(st.integers(1, 3))
         kh, kw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
         stride = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
-        padding = (draw(st.integers(0, 2)), draw(st.integers(0, 2)))
         dilation = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+        # the format allows padding up to the dilated kernel extent d(k-1)+1 per axis
+        padding = (draw(st.integers(0, min(2, dilation[0] * (kh - 1) + 1))),
+                   draw(st.integers(0, min(2, dilation[1] * (kw - 1) + 1))))
         h = max(1, dilation[0] * (kh - 1) + 1 - 2 * padding[0]) + draw(st.integers(0, 3))
         wd = max(1, dilation[1] * (kw - 1) + 1 - 2 * padding[1]) + draw(st.integers(0, 3))
         batch = draw(st.integers(1, 2))
