@@ -68,6 +68,7 @@ class PeKind:
     file)`` raises WorkloadError for a layer this kind cannot run; ``reference(lowered, layer)``
     gives the exact expected outputs (shaped like the layer's ``y``) when the workload has no
     ``y`` (default: the int64 GEMM); ``warmup()`` compiles the kind's kernels on tiny inputs.
+    ``schemes``: the workload quant schemes it runs; a layer of another scheme is refused.
     """
 
     name: str
@@ -80,6 +81,7 @@ class PeKind:
     toggle_classes: tuple[str, ...] = ARRAY_REGISTERS
     extra_counters: tuple[str, ...] = ()
     structure: Callable[[Any, Any], Structure] | None = None
+    schemes: tuple[str, ...] = ("int",)
     layout: dict[str, int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

@@ -102,4 +102,5 @@ def warmup() -> None:
 
 BITSERIAL = PeKind(name="bitserial", dataflows=tuple(DATAFLOWS), params=None,
                    simulate=simulate_bitserial_gemm, warmup=warmup, toggle_classes=CLASSES,
-                   extra_counters=("additions",), structure=structure)
+                   extra_counters=("additions",), structure=structure,
+                   schemes=("int", "pann"))

@@ -471,5 +471,5 @@ def structure(pe: Any, dataflow: Dataflow) -> Structure:
 LSQPLUS = PeKind(
     name="lsqplus", dataflows=("os", "ws", "is"), params=LsqplusParams,
     simulate=simulate_lsqplus_gemm, check=check_lsqplus_layer, reference=reference, warmup=warmup,
-    toggle_classes=CLASSES, structure=structure,
+    toggle_classes=CLASSES, structure=structure, schemes=("int", "lsqplus"),
 )

@@ -111,4 +111,5 @@ def warmup() -> None:
 
 
 MAC = PeKind(name="mac", dataflows=tuple(DATAFLOWS), params=None, simulate=simulate_mac_gemm,
-             warmup=warmup, toggle_classes=CLASSES, structure=structure)
+             warmup=warmup, toggle_classes=CLASSES, structure=structure,
+             schemes=("int", "pann"))

@@ -192,5 +192,5 @@ def structure(pe: Any, dataflow: Dataflow) -> Structure:
 PANN = PeKind(
     name="pann", dataflows=("os", "ws", "is"), params=PannParams, simulate=simulate_pann_gemm,
     check=check_pann_layer, warmup=warmup, toggle_classes=CLASSES, extra_counters=("additions",),
-    structure=structure,
+    structure=structure, schemes=("int", "pann"),
 )

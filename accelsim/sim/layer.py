@@ -15,9 +15,9 @@ from accelsim.sim.types import ArraySpec, LayerSim
 from accelsim.workload import Layer, check_fits, lower
 
 
-#: The quant schemes each PE kind runs (docs/decisions.md 26).
+#: The quant schemes each PE kind runs, as its descriptor declares them (docs/decisions.md 26).
 #: A scheme missing from a kind's list is refused before any simulation.
-SCHEMES_BY_KIND = {"mac": ("int", "pann"), "pann": ("int", "pann"), "lsqplus": ("int", "lsqplus")}
+SCHEMES_BY_KIND = {name: kind.schemes for name, kind in REGISTRY.items()}
 
 
 def check_layer(arch: Arch, layer: Layer, file: str) -> None:

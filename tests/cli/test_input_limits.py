@@ -27,6 +27,7 @@ ARCH_BY_KIND = {
     "mac": ARCH_8,
     "pann": ROOT / "arch_configs" / "ws-16x16-pann.yaml",
     "lsqplus": ROOT / "arch_configs" / "ws-16x16-lsqplus-output.yaml",
+    "bitserial": ROOT / "arch_configs" / "ws-16x16-bitserial.yaml",
 }
 
 
@@ -166,12 +167,13 @@ def _layer(scheme: str) -> Layer:
     return Layer("g", "gemm", x, w, None, 4, 4, False, True, quant=quant)
 
 
-@pytest.mark.parametrize("kind", ["mac", "pann", "lsqplus"])
+@pytest.mark.parametrize("kind", ["mac", "pann", "lsqplus", "bitserial"])
 @pytest.mark.parametrize("scheme", ["int", "pann", "lsqplus"])
 def test_which_pe_kind_runs_which_scheme(scheme: str, kind: str) -> None:
     arch, layer = load_arch(ARCH_BY_KIND[kind]), _layer(scheme)
     legal = {("int", "mac"), ("pann", "mac"), ("int", "pann"), ("pann", "pann"),
-             ("int", "lsqplus"), ("lsqplus", "lsqplus")}
+             ("int", "lsqplus"), ("lsqplus", "lsqplus"), ("int", "bitserial"),
+             ("pann", "bitserial")}
     assert ((scheme, kind) in legal) == (scheme in SCHEMES_BY_KIND[kind])
     if (scheme, kind) in legal:
         check_layer(arch, layer, "w.npz")
