@@ -27,9 +27,9 @@ SIGN_MODES = ("dual_accumulator", "subtract")
 class PannParams:
     """``pe.pann:`` — the pann PE's repeated-addition unit (docs/pann.md)."""
 
-    adders: int = field(default=1, metadata={"min": 1})
-    """Adders per PE, chained, all usable in one cycle (count, >= 1): a MAC with weight w takes
-    ceil(|w| / adders) cycles. Default 1."""
+    adders: int = field(default=1, metadata={"min": 1, "max": 1 << 15})
+    """Adders per PE, chained, all usable in one cycle (count, 1..32768 = 2^15, the largest |w| of
+    a 16-bit weight): a MAC with weight w takes ceil(|w| / adders) cycles. Default 1."""
     sign: str = field(default="dual_accumulator", metadata={"choices": SIGN_MODES})
     """How negative weights are handled: ``dual_accumulator`` (separate positive and negative
     accumulators, subtracted once at the output) or ``subtract`` (one accumulator; the adders
