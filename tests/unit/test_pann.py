@@ -230,7 +230,8 @@ def test_pe_pann_block_parsed(tmp_path: Path):
 
 
 @pytest.mark.parametrize("block, key, fragment", [
-    ("{adders: 0}", "pe.pann.adders", ">= 1"),
+    ("{adders: 0}", "pe.pann.adders", "1..32768"),
+    ("{adders: 32769}", "pe.pann.adders", "1..32768"),
     ("{adders: 1.5}", "pe.pann.adders", "an integer"),
     ("{sign: signed}", "pe.pann.sign", "dual_accumulator, subtract"),
     ("{adder: 2}", "pe.pann.adder", "did you mean 'adders'"),
