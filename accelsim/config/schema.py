@@ -1,4 +1,4 @@
-"""The architecture file's schema (SPEC §3): one frozen dataclass per YAML block.
+"""The architecture file's schema (docs/reference/arch.md): one frozen dataclass per YAML block.
 
 Field names are the YAML keys and carry their unit. Each field's ``metadata`` holds what the generic
 parser (``accelsim.config.load.parse_dataclass``) checks beyond the type:
