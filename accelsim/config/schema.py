@@ -43,7 +43,8 @@ class PeConfig:
     """``pe:`` — the processing element: kind, operand and accumulator widths."""
 
     kind: str = field(metadata={"choices": PE_KINDS})
-    """PE kind, a name in ``accelsim.pe.REGISTRY`` (``mac`` | ``pann`` | ``lsqplus``). Required."""
+    """PE kind, a name in ``accelsim.pe.REGISTRY``: ``mac`` | ``pann`` | ``lsqplus`` |
+    ``bitserial``. Required."""
     x_bits: int = field(metadata={"min": 2, "max": 16})
     """Activation operand width (bits, 2..16). Required."""
     w_bits: int = field(metadata={"min": 2, "max": 16})

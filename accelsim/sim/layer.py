@@ -17,7 +17,8 @@ from accelsim.workload import Layer, check_fits, lower
 
 #: The quant schemes each PE kind runs (docs/decisions.md 26).
 #: A scheme missing from a kind's list is refused before any simulation.
-SCHEMES_BY_KIND = {"mac": ("int", "pann"), "pann": ("int", "pann"), "lsqplus": ("int", "lsqplus")}
+SCHEMES_BY_KIND = {"mac": ("int", "pann"), "pann": ("int", "pann"), "lsqplus": ("int", "lsqplus"),
+                   "bitserial": ("int", "pann")}
 
 
 def check_layer(arch: Arch, layer: Layer, file: str) -> None:
