@@ -1,8 +1,8 @@
 """``accelsim import-onnx`` against ONNX Runtime on networks quantized by ``quantize_static``.
 
-Three networks (a CNN with a residual add, a depthwise-separable CNN, an MLP) in both of ONNX
-Runtime's static forms (QDQ and QOperator). ``isolated``: every layer is fed ONNX Runtime's own
-input codes, so the figure is the arithmetic parity of one layer (fixed-point rescale against
+Four networks (a CNN with a residual add, a depthwise-separable CNN, an MLP, a
+depthwise-separable CNN with ReLU6) in both of ONNX Runtime's static forms (QDQ and QOperator).
+``isolated``: every layer is fed ONNX Runtime's own input codes, so the figure is the arithmetic parity of one layer (fixed-point rescale against
 ONNX Runtime's float32 requantization). ``chain``: ``accelsim run --chain`` from the quantized
 input, where a one-LSB difference would move later layers (docs/interop.md). The acceptance
 bound: within one LSB and at least 99.5 % exact, both ways.
