@@ -2,10 +2,11 @@
 
 Four networks (a CNN with a residual add, a depthwise-separable CNN, an MLP, a
 depthwise-separable CNN with ReLU6) in both of ONNX Runtime's static forms (QDQ and QOperator).
-``isolated``: every layer is fed ONNX Runtime's own input codes, so the figure is the arithmetic parity of one layer (fixed-point rescale against
-ONNX Runtime's float32 requantization). ``chain``: ``accelsim run --chain`` from the quantized
-input, where a one-LSB difference would move later layers (docs/interop.md). The acceptance
-bound: within one LSB and at least 99.5 % exact, both ways.
+``isolated``: every layer is fed ONNX Runtime's own input codes, so the figure is the arithmetic
+parity of one layer (fixed-point rescale against ONNX Runtime's float32 requantization).
+``chain``: ``accelsim run --chain`` from the quantized input, where a one-LSB difference would
+move later layers (docs/interop.md). The acceptance bound: within one LSB and at least 99.5 %
+exact, both ways.
 """
 
 from __future__ import annotations
