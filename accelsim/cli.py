@@ -82,15 +82,15 @@ def _parser() -> argparse.ArgumentParser:
                           "with characters outside A-Z a-z 0-9 . _ - replaced by _ (and a hash "
                           "suffix where two names would give the same file)")
     run.add_argument("--vcd", type=Path, metavar="FILE",
-                     help="write a VCD of the chosen PEs' registers and toggles per class "
-                          "(one mac layer: pick it with --layers)")
-    run.add_argument("--vcd-pes", type=_pe_list, default="0,0", metavar="R,C;R,C|all",
-                     help="PEs recorded by --vcd/--saif (default 0,0)")
+                     help="write a VCD of one layer (pick it with --layers): the array's toggles "
+                          "per class and, for a mac PE, the chosen PEs' registers and toggles")
+    run.add_argument("--vcd-pes", type=_pe_list, default=None, metavar="R,C;R,C|all",
+                     help="PEs recorded by --vcd/--saif (mac PE; default 0,0)")
     run.add_argument("--vcd-cycles", type=_window, default=None, metavar="A:B",
                      help="layer cycles A (inclusive) to B (exclusive) recorded by --vcd/--saif "
                           "(default: the first 1000)")
     run.add_argument("--saif", type=Path, metavar="FILE",
-                     help="write a SAIF of the chosen PEs' register bits over the window")
+                     help="write a SAIF of the chosen PEs' register bits over the window (mac PE)")
     run.add_argument("--trace-bin", type=_positive_int, default=1, metavar="CYCLES",
                      help="bin size of the power trace CSV in cycles (default 1: every cycle)")
     _add_max_macs(run)
@@ -502,6 +502,10 @@ def _run(args: argparse.Namespace) -> int:
     if args.chain or workload.labels is not None:  # check the host graph before simulating
         graph = host_graph(workload, layers, args.chain)
     arch = load_checked(args.arch, workload, layers)
+    if args.vcd is not None or args.saif is not None:
+        from accelsim.interop.activity import check_request
+
+        check_request(arch, str(args.arch), args.saif, args.vcd_pes)
     planned = check_outputs(_run_outputs(args, workload, layers, arch),
                             _inputs([args.arch], args.workload, [arch]), args.trace)
 
@@ -983,7 +987,7 @@ def _activity_files(args: argparse.Namespace, arch: Any, sims: Sequence[Any],
                     layers: Sequence[Any]) -> dict[Path, bytes]:
     """The VCD/SAIF of the run's one layer, recorded per PE and checked against its trace."""
     from accelsim.interop.activity import check_against_trace, record
-    from accelsim.interop.waves import saif_bytes, vcd_bytes
+    from accelsim.interop.waves import saif_bytes, trace_vcd_bytes, vcd_bytes
 
     sim, layer = sims[0], layers[0]
     total = len(sim.result.trace)
@@ -992,7 +996,10 @@ def _activity_files(args: argparse.Namespace, arch: Any, sims: Sequence[Any],
         raise AccelsimError(str(args.workload), "--vcd-cycles",
                             f"a window inside layer {layer.name!r}'s {total} cycles",
                             f"{start}:{stop}")
-    pes = args.vcd_pes
+    if arch.pe.kind != "mac":  # the array's trace only (check_request refused the rest)
+        return {args.vcd: trace_vcd_bytes(layer.name, tuple(sim.result.toggles),
+                                          sim.result.trace, start, stop, arch.clock_mhz)}
+    pes = args.vcd_pes or [(0, 0)]
     if pes == "all":
         pes = [(r, c) for r in range(arch.array.rows) for c in range(arch.array.cols)]
     bad = [p for p in pes if p[0] >= arch.array.rows or p[1] >= arch.array.cols]

@@ -1,4 +1,5 @@
-"""Architecture files: schema (frozen dataclasses) and strict YAML loading (SPEC §3)."""
+"""Architecture files: schema (frozen dataclasses) and strict YAML loading
+(docs/reference/arch.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Strict loading of architecture files (SPEC §3) into ``schema.Arch``.
+"""Strict loading of architecture files (docs/reference/arch.md) into ``schema.Arch``.
 
 Every problem is a ``ConfigError`` naming the file, the dotted key path, what was expected and what
 was found: unreadable or special file, over 1 MiB, bad YAML, control characters, nesting deeper
@@ -304,7 +304,7 @@ def _resolve(arch: Arch, arch_path: Path, file: str) -> Arch:
 
 
 def load_arch(path: str | os.PathLike[str]) -> Arch:
-    """Load and validate an architecture YAML file (SPEC §3), with every default filled in.
+    """Load and validate an architecture YAML file (docs/reference/arch.md), defaults filled in.
 
     Parameters
     ----------

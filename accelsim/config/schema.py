@@ -1,4 +1,4 @@
-"""The architecture file's schema (SPEC §3): one frozen dataclass per YAML block.
+"""The architecture file's schema (docs/reference/arch.md): one frozen dataclass per YAML block.
 
 Field names are the YAML keys and carry their unit. Each field's ``metadata`` holds what the generic
 parser (``accelsim.config.load.parse_dataclass``) checks beyond the type:
@@ -43,7 +43,8 @@ class PeConfig:
     """``pe:`` — the processing element: kind, operand and accumulator widths."""
 
     kind: str = field(metadata={"choices": PE_KINDS})
-    """PE kind, a name in ``accelsim.pe.REGISTRY`` (``mac`` | ``pann`` | ``lsqplus`` | ``bitserial``). Required."""
+    """PE kind, a name in ``accelsim.pe.REGISTRY``: ``mac`` | ``pann`` | ``lsqplus`` |
+    ``bitserial``. Required."""
     x_bits: int = field(metadata={"min": 2, "max": 16})
     """Activation operand width (bits, 2..16). Required."""
     w_bits: int = field(metadata={"min": 2, "max": 16})

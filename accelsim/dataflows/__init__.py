@@ -1,4 +1,4 @@
-"""Dataflows: how a GEMM maps onto the array and is cut into folds (SPEC §5.1, datapath.md §5).
+"""Dataflows: how a GEMM maps onto the array and is cut into folds (docs/datapath.md §5).
 
 A dataflow is an object (:class:`Dataflow`, one module per dataflow): the fold iteration, the
 operand blocks of a fold, the output scatter, register roles and names, the clock-enable window and

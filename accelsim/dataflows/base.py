@@ -1,4 +1,4 @@
-"""What a dataflow is (SPEC §5.1, datapath.md §5): the mapping of a GEMM onto the array.
+"""What a dataflow is (docs/datapath.md §5, datapath.md §5): the mapping of a GEMM onto the array.
 
 A dataflow owns everything about *where and when* operands meet: which GEMM dimension goes to
 array rows, columns and time; the fold iteration; the operand blocks of a fold and where its

@@ -1,4 +1,4 @@
-"""Energy model (SPEC §5.6, §6; ``docs/energy.md``): technology tables (``tech``), the calibration
+"""Energy model (``docs/energy.md``): technology tables (``tech``), the calibration
 of per-toggle energies against them (``calibrate``) and the per-layer accounting (``account``)."""
 
 from accelsim.energy.account import (

@@ -1,4 +1,5 @@
-"""Energy accounting: toggles, enabled register bits, memory accesses and time -> pJ (SPEC §5.6).
+"""Energy accounting: toggles, enabled register bits, memory accesses and time -> pJ
+(docs/energy.md).
 
 Per layer (``docs/energy.md`` has the full model and its assumptions):
 

@@ -1,4 +1,4 @@
-"""Technology tables (SPEC §6): load and validate a technology YAML into a :class:`Tech`.
+"""Technology tables (docs/energy.md §7): load and validate a technology YAML into a :class:`Tech`.
 
 A table holds *reference* figures, each with a ``source``: per-operation energies at given widths,
 the register and clock references, SRAM read energy versus capacity, DRAM energy per byte and per

@@ -1,4 +1,5 @@
-"""``accelsim export``: trained PyTorch networks → workload files (SPEC §2, §4).
+"""``accelsim export``: trained PyTorch networks → workload files (README,
+docs/reference/workload.md).
 
 ``quantize`` and ``host`` are NumPy only; ``capture`` and ``export`` import torch lazily, inside
 functions, so the rest of accelsim (and ``import accelsim.export``) never needs it. Install torch

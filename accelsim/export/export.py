@@ -1,4 +1,5 @@
-"""``accelsim export``: a trained PyTorch network → a version-1 workload file (SPEC §2, §4).
+"""``accelsim export``: a trained PyTorch network → a version-1 workload file (README,
+docs/reference/workload.md).
 
 Pipeline: capture the network as a float graph (:mod:`accelsim.export.capture`), check it against
 the model's own forward pass, calibrate integer grids on calibration samples (post-training,
@@ -18,8 +19,9 @@ Schemes (``--scheme``):
 ``lsqplus:B``
     LSQ+ asymmetric activations (step and integer zero point, unsigned B-bit code); weights signed
     B-bit, symmetric per channel (``--weight-zero-points``: asymmetric, per-channel zero points);
-    int32 bias and gemmlowp multiplier/shift inside the layer (``quant`` block of SPEC §4), ``y`` =
-    the requantized output. The logits layer outputs 16-bit signed codes.
+    int32 bias and gemmlowp multiplier/shift inside the layer (``quant`` block,
+    docs/reference/workload.md), ``y`` = the requantized output. The logits layer outputs 16-bit
+    signed codes.
 ``pann:R[:B]``
     PANN: weights are signed integer repetition counts ``round(w / step)`` with the step chosen so
     that mean ``|w|`` ≈ R (per output channel); activations unsigned B-bit (default 8);
@@ -627,7 +629,7 @@ def _output_path(args: argparse.Namespace) -> Path:
 
 
 def export_main(argv: Sequence[str] | None = None) -> int:
-    """``accelsim export`` (SPEC §2): returns 0, or 2 after a one-line error on stderr."""
+    """``accelsim export`` (README): returns 0, or 2 after a one-line error on stderr."""
     try:
         args = _parser().parse_args(argv)
     except SystemExit as exc:

@@ -104,7 +104,8 @@ def accumulate(layer: Layer, x: np.ndarray, x_zero: int = 0, w_zero: Any = 0) ->
 
 
 def layer_output(layer: Layer, x: np.ndarray | None = None) -> np.ndarray:
-    """The exact integer output the accelerator must produce for ``layer`` (SPEC §4, §5.4).
+    """The exact integer output the accelerator must produce for ``layer``
+    (docs/reference/workload.md, docs/datapath.md).
 
     ``int`` and ``pann``: the accumulator sum ``Σ x·w``. ``lsqplus``:
     ``clamp(z_y + MBQM(Σ(x − z_x)(w − z_w) + bias, multiplier, shift), y range)``.

@@ -249,7 +249,7 @@ def bits_for(values: np.ndarray, signed: bool, minimum: int = 2) -> int:
 
 # ------------------------------------------------------------------------ PANN power budget
 
-#: First-order 45 nm energies of SPEC §5.6 (Horowitz, ISSCC 2014): an n-bit add costs
+#: First-order 45 nm energies of docs/energy.md (Horowitz, ISSCC 2014): an n-bit add costs
 #: ``ADD_PJ_PER_BIT · n`` (0.03 pJ at 8 bits), a b×b multiply ``MUL_PJ_AT_8 · (b/8)^2``
 #: (0.2 pJ at 8 bits; 3.2 pJ at 32 bits against the table's 3.1).
 ADD_PJ_PER_BIT = 0.03 / 8

@@ -1,4 +1,5 @@
-"""Per-PE register activity of a ``mac`` layer: the values behind ``run --vcd`` / ``--saif``.
+"""Per-PE register activity of a ``mac`` layer: the values behind ``run --vcd`` / ``--saif``
+(other PE kinds: the array-level VCD of :func:`accelsim.interop.waves.trace_vcd_bytes`).
 
 Register transfer level, NumPy: the array of docs/datapath.md §4–§5 re-simulated cycle by cycle
 from the start of the layer (state carries across folds) up to the end of the requested window,
@@ -274,6 +275,19 @@ def record(arch: Arch, layer: Layer, pes: Sequence[tuple[int, int]], start: int,
     return Activity(layer.name, names, names[:3], (st.xb, st.wb, st.ab), start, stop,
                     tuple((int(r), int(c)) for r, c in pes), values, initial, toggles, edge,
                     totals)
+
+
+def check_request(arch: Arch, arch_file: str, saif: object, pes: object) -> None:
+    """``--saif`` and ``--vcd-pes`` need the per-PE recorder, which models the ``mac`` PE; for
+    other PE kinds only the array-level VCD (:func:`~accelsim.interop.waves.trace_vcd_bytes`)
+    is written. Raises AccelsimError naming the option for a request the PE kind cannot meet."""
+    if arch.pe.kind == "mac":
+        return
+    for option, given in (("--saif", saif), ("--vcd-pes", pes)):
+        if given is not None:
+            raise AccelsimError(arch_file, f"pe.kind (with {option})", "mac (per-PE register "
+                                "activity is recorded for mac PEs only; --vcd alone writes the "
+                                "array's toggles per class for any PE kind)", arch.pe.kind)
 
 
 def check_against_trace(activity: Activity, trace: np.ndarray) -> None:

@@ -11,13 +11,16 @@ Both forms ONNX Runtime's ``quantize_static`` writes are read:
 A ``Conv``/``Gemm``/``MatMul`` between a DequantizeLinear of activations and a QuantizeLinear is
 one array layer: ``x`` the input codes (zero point ``x_zero_point``), ``w`` the integer weights
 (per-channel zero points), ``bias`` the int32 bias on the ``x_scale·w_scale`` grid, and the real
-multiplier ``x_scale·w_scale[o] / y_scale`` as TFLite's (multiplier, shift). A ``Relu`` (or a
-ReLU that ONNX Runtime folded into the output grid) is the clamp at the output zero point. The
-float graph is never evaluated: every value comes from the integers (docs/interop.md).
+multiplier ``x_scale·w_scale[o] / y_scale`` (float32, as ONNX Runtime computes it) as the
+(multiplier, shift) closest to ONNX Runtime's float32 requantization (:func:`requant_multipliers`).
+A ``Relu`` (or a ReLU that ONNX Runtime folded into the output grid) is the clamp at the output
+zero point. The float graph is never evaluated: every value comes from the integers
+(docs/interop.md).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -275,7 +278,7 @@ class _Converter:
         out = w.shape[0] if node.op_type == "ConvInteger" else w.shape[1]
         acc_scale = np.broadcast_to(scale, (out,)).astype(np.float64)
         bias = None if real is None else np.rint(np.broadcast_to(real, (out,)) / acc_scale)
-        return self._layer(node, x, w, wz, bias, acc_scale, grid)
+        return self._layer(node, x, w, wz, bias, acc_scale, grid, float32_scales=False)
 
     def _finish(self, qnode: Any, op: tuple, grid: dict) -> str:
         kind = op[0]
@@ -289,7 +292,7 @@ class _Converter:
             return self._add(node, srcs, grid)
         (node, x, w, b), relu = op[1], op[2]
         g_in = self.grids[x]
-        acc_scale = g_in["scale"] * np.asarray(w.scale, dtype=np.float64).ravel()
+        acc_scale = np.float32(g_in["scale"]) * np.asarray(w.scale, np.float32).ravel()
         bias = None
         if b is not None:
             bias = b.q if b.scale is not None and np.allclose(
@@ -312,8 +315,13 @@ class _Converter:
                                "left_shift": left, "grid": grid}, grid)
 
     def _layer(self, node: Any, x: str, w_q: np.ndarray, w_zero: Any, bias: Any,
-               acc_scale: np.ndarray, grid: dict) -> str:
-        """Add the array layer and its host node; return the host node's name."""
+               acc_scale: np.ndarray, grid: dict, float32_scales: bool = True) -> str:
+        """Add the array layer and its host node; return the host node's name.
+
+        ``acc_scale`` is the accumulator's scale per output channel; with ``float32_scales`` it
+        is ``x_scale · w_scale`` rounded to float32 and the real multiplier is that divided by
+        ``y_scale`` in float32, as ONNX Runtime computes it (:func:`requant_multipliers`).
+        """
         g_in = self.grids[x]
         w = np.asarray(w_q)
         attrs = _attrs(node)
@@ -341,8 +349,12 @@ class _Converter:
         if zero is None:
             raise self._err(node, "one weight zero point, or one per output channel")
         bias = np.zeros(out, np.int64) if bias is None else np.asarray(bias).astype(np.int64)
-        scale = np.broadcast_to(acc_scale, (out,))
-        mult, shift = quantize_multipliers(scale / grid["scale"])
+        if float32_scales:  # ONNX Runtime's output scale: float32 (x_scale · w_scale) / y_scale
+            real = np.asarray(acc_scale, np.float32) / np.float32(grid["scale"])
+        else:
+            real = np.asarray(acc_scale, np.float64) / grid["scale"]
+        mult, shift = requant_multipliers(np.broadcast_to(real, (out,)).astype(np.float64),
+                                          grid)
         name = self._unique(node.name or node.output[0])
         self.layers[name] = Layer(
             name, op, np.zeros((1,), np.int64), w.astype(np.int64), None, g_in["bits"], w_bits,
@@ -407,7 +419,7 @@ class _Converter:
         bias = None
         if b_i is not None and len(node.input) > b_i and node.input[b_i]:
             bias = np.asarray(self._const(node, node.input[b_i]))
-        acc_scale = self.grids[x]["scale"] * w_scale.ravel()
+        acc_scale = np.float32(self.grids[x]["scale"]) * w_scale.astype(np.float32).ravel()
         self.ints[node.output[0]] = self._layer(node, x, w, w_zero, bias, acc_scale, grid)
         self._record(self.ints[node.output[0]], x, node.output[0])
 
@@ -471,6 +483,45 @@ def _same(a: dict, b: dict) -> bool:
     return (a["zero_point"], a["bits"], a["signed"]) == (b["zero_point"], b["bits"],
                                                          b["signed"]) and \
         abs(a["scale"] - b["scale"]) <= 1e-7 * abs(b["scale"])
+
+
+def requant_multipliers(reals: np.ndarray, grid: dict) -> tuple[np.ndarray, np.ndarray]:
+    """The lsqplus ``(multiplier, shift)`` per channel that best reproduces ONNX Runtime's
+    float32 requantization ``round_half_even(acc · real)`` with the gemmlowp rescale.
+
+    Two encodings of each real multiplier (< 1) are weighed:
+
+    - TFLite's normalized one (:func:`~accelsim.export.quantize.quantize_multipliers`,
+      multiplier in ``[2^30, 2^31)``, right shift ``r``): it rounds twice (the high
+      multiplication to an integer with ``r`` fraction bits, then ``RoundingDivideByPOT``),
+      which differs from one rounding on a fraction ``2^-(r+1)`` of accumulator values;
+    - shift 0, multiplier ``round(real · 2^31)``: one rounding; it differs only where the
+      multiplier's own rounding error moves ``acc · real`` across a half-integer. A float32
+      ``real >= 2^-8`` is then exact (its 24-bit significand fits 31 bits).
+
+    Each one's expected mismatch is taken over accumulator values spread evenly over the
+    outputs that survive the clamp (``|acc · real| <= R``, ``R`` half the grid's span from
+    the zero point, plus 0.5): the double-rounding fraction plus the multiplier error's,
+    ``R · |multiplier · 2^(shift − 31) − real| / (2 · real)`` (both estimates match exhaustive
+    counts, docs/interop.md). The smaller wins (ties: shift 0).
+    Ties of ``acc · real`` on a half-integer still round away from zero (ONNX Runtime: to even).
+    """
+    m_t, s_t = quantize_multipliers(reals)
+    reach = max(grid["zero_point"] - grid["min"], grid["max"] - grid["zero_point"]) + 0.5
+    mult, shift = m_t.copy(), s_t.copy()
+    for i, real in enumerate(np.ravel(reals)):
+        if not 0.0 < real < 1.0:
+            continue
+        m0 = math.floor(real * 2.0 ** 31 + 0.5)
+        if m0 > (1 << 31) - 1:
+            continue
+        err0 = reach * abs(m0 / 2.0 ** 31 - real) / (2 * real)
+        r = -int(s_t.flat[i])
+        err_t = (2.0 ** -(r + 1) if r > 0 else 0.0) + \
+            reach * abs(int(m_t.flat[i]) * 2.0 ** (-r - 31) - real) / (2 * real)
+        if err0 <= err_t:
+            mult.flat[i], shift.flat[i] = m0, 0
+    return mult, shift
 
 
 def quantize_input(grid: dict, data: np.ndarray) -> np.ndarray:

@@ -1,9 +1,11 @@
 """Activity files: VCD (waveform viewers such as GTKWave) and SAIF (power tools) from an
-:class:`~accelsim.interop.activity.Activity`. Text only, byte-identical for the same inputs."""
+:class:`~accelsim.interop.activity.Activity` (``mac`` PEs, per PE), and the array-level VCD of any
+PE kind from the kernel's per-cycle trace. Text only, byte-identical for the same inputs."""
 
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -61,6 +63,35 @@ def vcd_bytes(act: Activity, clock_mhz: float) -> bytes:
                     w.change(var, t, int(act.toggles[i, j, k]))
             w.change(clk, t + period // 2, 0)
         w.flush((act.stop) * period)
+    return out.getvalue().encode()
+
+
+def trace_vcd_bytes(layer: str, classes: Sequence[str], trace: np.ndarray, start: int,
+                    stop: int, clock_mhz: float) -> bytes:
+    """The array-level VCD of layer cycles ``[start, stop)`` for any PE kind: ``clk``,
+    ``cycle`` and ``accelsim.array.toggles_<class>``, the kernel's trace row of each cycle
+    (toggles of the whole array and its units per class, the columns of ``--trace``'s CSV).
+    Time in ps; cycle ``i`` starts at ``i·T``."""
+    from vcd import VCDWriter
+
+    period = period_ps(clock_mhz)
+    rows = np.asarray(trace[start:stop], dtype=np.int64)
+    out = io.StringIO()
+    with VCDWriter(out, timescale="1 ps", date="-", version=f"accelsim {__version__}",
+                   comment=f"layer {layer}, cycles {start}:{stop}, whole array",
+                   init_timestamp=start * period) as w:
+        clk = w.register_var("accelsim", "clk", "wire", size=1, init=0)
+        cyc = w.register_var("accelsim", "cycle", "integer", size=32, init=start)
+        sums = [w.register_var("accelsim.array", f"toggles_{cls}", "integer", size=32, init=0)
+                for cls in classes]
+        for i, row in enumerate(rows):
+            t = (start + i) * period
+            w.change(clk, t, 1)
+            w.change(cyc, t, start + i)
+            for var, v in zip(sums, row):
+                w.change(var, t, int(v))
+            w.change(clk, t + period // 2, 0)
+        w.flush(stop * period)
     return out.getvalue().encode()
 
 

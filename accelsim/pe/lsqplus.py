@@ -1,4 +1,4 @@
-"""The ``lsqplus`` PE: zero points, row-sum correction and fixed-point rescale (SPEC §5.4,
+"""The ``lsqplus`` PE: zero points, row-sum correction and fixed-point rescale (docs/datapath.md,
 docs/lsqplus.md).
 
 ``simulate_lsqplus_gemm`` runs the array part through the mac kernels (``simulate_mac_gemm``,
@@ -77,7 +77,8 @@ class Quant:
 
     @classmethod
     def of(cls, quant: dict[str, Any] | None, groups: int, N: int) -> Quant:
-        """From a layer's ``quant`` block (SPEC §4) for a GEMM of ``groups`` × ``N`` columns."""
+        """From a layer's ``quant`` block (docs/reference/workload.md) for a GEMM of
+        ``groups`` × ``N`` columns."""
         q = quant or {"scheme": "int"}
         zeros = np.zeros((groups, N), dtype=np.int64)
         if q.get("scheme", "int") != "lsqplus":
@@ -155,7 +156,8 @@ def simulate_lsqplus_gemm(
     params : LsqplusParams, optional
         The ``pe.lsqplus`` block (default placement ``output``).
     layer : object, optional
-        Anything with the layer's ``quant`` dict (SPEC §4); absent or ``int``: raw sums.
+        Anything with the layer's ``quant`` dict (docs/reference/workload.md); absent or ``int``:
+        raw sums.
 
     Returns
     -------

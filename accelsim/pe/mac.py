@@ -1,4 +1,4 @@
-"""The ``mac`` PE: integer multiplier + ripple-carry adder/accumulator (SPEC §5.4).
+"""The ``mac`` PE: integer multiplier + ripple-carry adder/accumulator (docs/datapath.md).
 
 A lightweight descriptor (no numba at import): ``simulate_mac_gemm`` loads the step
 (``accelsim.pe.mac_step``) and runs the layer's GEMM through the dataflow drivers.

@@ -1,4 +1,4 @@
-"""The ``pann`` PE: adder-only, a product x·w as |w| additions of x (SPEC §5.4, docs/pann.md).
+"""The ``pann`` PE: adder-only, a product x·w as |w| additions of x (docs/pann.md).
 
 A lightweight descriptor (no numba at import): ``simulate_pann_gemm`` runs a layer's GEMM through
 the dataflow drivers on the pann step (``accelsim.pe.pann_step``), each fold's steps stretched to

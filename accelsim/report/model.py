@@ -1,4 +1,5 @@
-"""The run report (SPEC §7) as one frozen dataclass tree, built from the simulation results.
+"""The run report (docs/reference/report.md) as one frozen dataclass tree, built from the simulation
+results.
 
 Every float is rounded to ``DECIMALS`` places when the tree is built, so the serialized report is
 byte-identical for identical inputs. Without a memory result (ideal memory) ``cycles.stall`` is 0,
@@ -151,8 +152,8 @@ class Report:
     area_mm2: dict[str, float] | None = None  # optional: accelsim.energy.area.arch_area_mm2
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON-ready dict of SPEC §7 (``sram``/``dram`` only where measured, ``area_mm2``
-        only when given)."""
+        """The JSON-ready dict of docs/reference/report.md (``sram``/``dram`` only where measured,
+        ``area_mm2`` only when given)."""
         doc = dataclasses.asdict(self)
         if doc["area_mm2"] is None:
             del doc["area_mm2"]

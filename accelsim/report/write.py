@@ -25,7 +25,8 @@ PLOT_MAX_POINTS = 2000
 
 
 def report_json(report: Report) -> bytes:
-    """The JSON report (SPEC §7): sorted keys, 2-space indent, trailing newline, UTF-8."""
+    """The JSON report (docs/reference/report.md): sorted keys, 2-space indent, trailing newline,
+    UTF-8."""
     text = json.dumps(report.to_dict(), sort_keys=True, indent=2, allow_nan=False)
     return (text + "\n").encode("utf-8")
 

@@ -1,4 +1,4 @@
-"""Workload files (SPEC §4) and their lowering to GEMMs (SPEC §5.1)."""
+"""Workload files (docs/reference/workload.md) and their lowering to GEMMs (docs/datapath.md §5)."""
 
 from accelsim.workload.lower import LoweredLayer, lower
 from accelsim.workload.npz import (

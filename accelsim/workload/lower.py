@@ -1,4 +1,5 @@
-"""Lowering of workload layers to grouped GEMMs (SPEC §5.1), fetched block by block. NumPy only.
+"""Lowering of workload layers to grouped GEMMs (docs/datapath.md §5), fetched block by block.
+NumPy only.
 
 conv2d is lowered by im2col without ever building the im2col matrix: a zero-copy window view of the
 padded input is indexed for just the requested block.
@@ -103,7 +104,7 @@ class LoweredLayer:
 
 
 def lower(layer: Layer) -> LoweredLayer:
-    """Lower a validated layer to its grouped GEMM (SPEC §5.1).
+    """Lower a validated layer to its grouped GEMM (docs/datapath.md §5).
 
     Parameters
     ----------

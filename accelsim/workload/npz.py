@@ -1,4 +1,5 @@
-"""Workload files (SPEC §4): the versioned ``.npz`` format, validated on load, written atomically.
+"""Workload files (docs/reference/workload.md): the versioned ``.npz`` format, validated on load,
+written atomically.
 
 Data level only: frozen dataclasses over read-only integer NumPy arrays; nothing is simulated here.
 Every problem is a :class:`~accelsim.errors.WorkloadError` naming the file and a key path such as
@@ -87,9 +88,9 @@ class Layer:
     groups : int
         Convolution groups (1 for linear and gemm).
     quant : dict
-        ``{"scheme": "int"}``, ``{"scheme": "pann"}`` or the lsqplus entries of SPEC §4 with the
-        per-channel arrays (``w_zero_point`` if not an int, ``bias``, ``multiplier``, ``shift``)
-        in place of their keys.
+        ``{"scheme": "int"}``, ``{"scheme": "pann"}`` or the lsqplus entries of
+        docs/reference/workload.md with the per-channel arrays (``w_zero_point`` if not an int,
+        ``bias``, ``multiplier``, ``shift``) in place of their keys.
     """
 
     name: str
@@ -170,7 +171,7 @@ def load_workload(path: str | os.PathLike[str]) -> Workload:
     ------
     WorkloadError
         The file is unreadable, not an ``.npz`` archive, over a limit, or breaks any rule of
-        SPEC §4.
+        docs/reference/workload.md.
     """
     file = str(path)
     with open_regular_file(path, MAX_FILE_BYTES, WorkloadError) as f:

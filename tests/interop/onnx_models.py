@@ -1,7 +1,8 @@
 """Small float ONNX networks, quantized by ONNX Runtime, for the import-onnx parity tests.
 
 Built with ``onnx.helper`` from seeded random weights (no downloads, no PyTorch): a CNN with a
-residual add, a depthwise-separable CNN and an MLP, all on scikit-learn's 8×8 digits. Each is
+residual add, a depthwise-separable CNN, an MLP and a depthwise-separable CNN with ReLU6
+(``Clip(0, 6)``, as MobileNet), all on scikit-learn's 8×8 digits. Each is
 quantized with ``onnxruntime.quantization.quantize_static`` (per-channel int8 weights, uint8
 activations, MinMax calibration on 64 digits) in QDQ or QOperator form.
 """
@@ -14,7 +15,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-NETWORKS = ("resnet", "dwsep", "mlp")
+NETWORKS = ("resnet", "dwsep", "mlp", "dwsep6")
 
 
 def digits(n: int = 200, offset: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -124,6 +125,13 @@ def _random_model(network: str, seed: int) -> onnx.ModelProto:
         h = b.node("Relu", [b.conv(h, 16, 16, 1)])
         h = b.node("Flatten", [h], axis=1)
         return b.model([1, 1, 8, 8], b.gemm(h, 16 * 16, 10), network)
+    if network == "dwsep6":
+        lo, hi = b.init("clip_lo", np.array(0.0)), b.init("clip_hi", np.array(6.0))
+        h = b.node("Clip", [b.conv("input", 1, 8, 3), lo, hi])
+        h = b.node("Clip", [b.conv(h, 8, 8, 3, groups=8), lo, hi])
+        h = b.node("Clip", [b.conv(h, 8, 16, 1), lo, hi])
+        h = b.node("Flatten", [h], axis=1)
+        return b.model([1, 1, 8, 8], b.gemm(h, 16 * 64, 10), network)
     raise ValueError(f"unknown network {network!r}")
 
 

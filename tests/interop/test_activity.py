@@ -154,3 +154,55 @@ def test_vcd_may_not_replace_an_input(ws_run, capsys):
                  "--vcd", str(d / "w.npz")]) == 2
     assert "the same file as the input" in capsys.readouterr().err
     assert (d / "w.npz").read_bytes() == before
+
+
+PE_KINDS = {
+    "pann": "pe: {kind: pann, x_bits: 4, w_bits: 5, acc_bits: 14, "
+            "pann: {adders: 2, sign: dual_accumulator}}\n",
+    "lsqplus": "pe: {kind: lsqplus, x_bits: 4, w_bits: 5, acc_bits: 16, "
+               "lsqplus: {rescale: output}}\n",
+    "bitserial": "pe: {kind: bitserial, x_bits: 4, w_bits: 5, acc_bits: 12}\n",
+}
+
+
+@pytest.mark.parametrize("kind,df", [("pann", "os"), ("lsqplus", "ws"), ("bitserial", "is")])
+def test_array_vcd_of_every_pe_kind_equals_trace(tmp_path, kind, df):
+    """pann, lsqplus and bitserial: ``--vcd`` writes the array's toggles per class, read back
+    with pyvcd's tokenizer equal to ``--trace``'s CSV in every cycle of the window."""
+    save_workload(tmp_path / "w.npz", "t", [small_layer(3, False)], {})
+    (tmp_path / "a.yaml").write_text(
+        f"version: 1\nname: t\nclock_mhz: 250\narray: {{rows: 4, cols: 3, dataflow: {df}}}\n"
+        + PE_KINDS[kind])
+    assert main(["run", str(tmp_path / "a.yaml"), str(tmp_path / "w.npz"), "--layers", "c",
+                 "--quiet", "--trace", str(tmp_path / "tr"), "--vcd", str(tmp_path / "a.vcd"),
+                 "--vcd-cycles", "3:95"]) == 0
+    with open(tmp_path / "tr" / "c.trace.csv") as f:
+        header = f.readline().strip().split(",")
+    trace = np.loadtxt(tmp_path / "tr" / "c.trace.csv", delimiter=",", skiprows=1,
+                       dtype=np.int64)
+    names, changes = read_vcd(tmp_path / "a.vcd")
+    period = 4000
+    assert header[0] == "cycle" and header[-1] == "total"
+    classes = header[1:-1]
+    assert sorted(n for n in names if n.startswith("accelsim.array.")) == \
+        sorted(f"accelsim.array.toggles_{cls}" for cls in classes)
+    for k, cls in enumerate(classes):
+        got = per_cycle(changes[names[f"accelsim.array.toggles_{cls}"]], period, 3, 95)
+        assert np.array_equal(got, trace[3:95, 1 + k]), cls
+    assert np.array_equal(per_cycle(changes[names["accelsim.cycle"]], period, 3, 95),
+                          np.arange(3, 95))
+    assert trace[3:95, 1:].sum() > 0
+
+
+@pytest.mark.parametrize("extra,option", [(["--saif", "s.saif"], "--saif"),
+                                          (["--vcd-pes", "0,1"], "--vcd-pes")])
+def test_per_pe_requests_need_a_mac_pe(tmp_path, capsys, extra, option):
+    save_workload(tmp_path / "w.npz", "t", [small_layer(3, False)], {})
+    (tmp_path / "a.yaml").write_text("version: 1\nname: t\narray: {rows: 4, cols: 3, "
+                                     "dataflow: ws}\n" + PE_KINDS["pann"])
+    extra = [str(tmp_path / e) if e.endswith(".saif") else e for e in extra]
+    assert main(["run", str(tmp_path / "a.yaml"), str(tmp_path / "w.npz"), "--layers", "c",
+                 "--quiet", "--vcd", str(tmp_path / "a.vcd"), *extra]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "a.yaml" in err[0] and option in err[0] and "pann" in err[0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.yaml", "w.npz"]

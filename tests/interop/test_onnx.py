@@ -1,10 +1,12 @@
 """``accelsim import-onnx`` against ONNX Runtime on networks quantized by ``quantize_static``.
 
-Three networks (a CNN with a residual add, a depthwise-separable CNN, an MLP) in both of ONNX
-Runtime's static forms (QDQ and QOperator). ``isolated``: every layer is fed ONNX Runtime's own
-input codes, so the figure is the arithmetic parity of one layer (fixed-point rescale against
-ONNX Runtime's float32 requantization). ``chain``: ``accelsim run --chain`` from the quantized
-input, where a one-LSB difference can move later layers (docs/interop.md).
+Four networks (a CNN with a residual add, a depthwise-separable CNN, an MLP, a
+depthwise-separable CNN with ReLU6) in both of ONNX Runtime's static forms (QDQ and QOperator).
+``isolated``: every layer is fed ONNX Runtime's own input codes, so the figure is the arithmetic
+parity of one layer (fixed-point rescale against ONNX Runtime's float32 requantization).
+``chain``: ``accelsim run --chain`` from the quantized input, where a one-LSB difference would
+move later layers (docs/interop.md). The acceptance bound: within one LSB and at least 99.5 %
+exact, both ways.
 """
 
 from __future__ import annotations
@@ -25,9 +27,9 @@ from tests.interop.parity import ROOT, measure
 def test_parity_with_onnx_runtime(tmp_path, network, form):
     row = measure(network, form, tmp_path, samples=100)
     iso, chain = row["isolated"], row["chain"]
-    assert iso["exact"] >= 0.995 and iso["max_lsb"] <= 1, row
-    assert iso["top1_agreement"] >= 0.99, row
-    assert chain["exact"] >= 0.98 and chain["top1_agreement"] >= 0.95, row
+    for mode in (iso, chain):
+        assert mode["exact"] >= 0.995 and mode["max_lsb"] <= 1, row
+        assert mode["top1_agreement"] >= 0.99, row
 
 
 def test_float_model_is_refused(tmp_path, capsys):
@@ -74,9 +76,9 @@ def test_bad_data_and_labels(tmp_path, capsys):
 
 def test_integer_operator_form(tmp_path):
     """ConvInteger (uint8 weights with zero point 128) and MatMulInteger with constant scales:
-    every layer within one LSB of ONNX Runtime. The float bias of this form is rounded onto the
-    accumulator grid (the int32 bias the hardware adds), one more rounding than ONNX Runtime's
-    float path, so the exact share is lower than for QDQ/QOperator (docs/interop.md)."""
+    every layer within one LSB of ONNX Runtime and at least 99.5 % exact, chained. (The float
+    bias of this form is rounded onto the accumulator grid, the int32 bias the hardware adds: one
+    rounding ONNX Runtime's float path does not make, docs/interop.md.)"""
     from tests.interop.onnx_models import integer_model
     from tests.interop.parity import ort_tensors
 
@@ -97,11 +99,9 @@ def test_integer_operator_form(tmp_path):
     assert main(["run", str(ROOT / "arch_configs" / "ws-16x16-lsqplus-output.yaml"), str(wl),
                  "--chain", "--outputs", str(out), "--quiet"]) == 0
     sim = np.load(out, allow_pickle=False)
-    for i, (name, t) in enumerate(tensors.items()):
+    for name, t in tensors.items():
         d = np.abs(sim[f"{name}/y"].astype(np.int64) - ref[t["y"]].astype(np.int64))
-        assert d.max() <= 1, name
-        if i == 0:  # the first layer sees ONNX Runtime's own inputs
-            assert np.mean(d == 0) >= 0.99, name
+        assert d.max() <= 1 and np.mean(d == 0) >= 0.995, name
 
 
 def test_qdq_and_qoperator_give_the_same_integers(tmp_path):

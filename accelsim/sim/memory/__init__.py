@@ -1,4 +1,4 @@
-"""The memory system in time (SPEC §5.5; docs/memory.md): SRAM buffers, DRAM, SimPy scheduling.
+"""The memory system in time (docs/memory.md; docs/memory.md): SRAM buffers, DRAM, SimPy scheduling.
 
 ``simulate_memory(arch, layers)`` plans every layer's DRAM↔SRAM traffic from the buffer
 capacities (``tiling``; or takes the :class:`MemoryPlan` that ``plan_run`` built when the run
