@@ -586,7 +586,8 @@ def _compare(args: argparse.Namespace) -> int:
     several = len(workloads) > 1
     names = [a.name + (f" / {workloads[w].name}" if several else "")
              for a, (_, w) in zip(archs, pairs)]
-    labels = [n if names.count(n) == 1 else f"{n} ({a})" for n, (a, _) in zip(names, pairs)]
+    labels = [n if names.count(n) == 1 else f"{n} ({a}, {w})" if several else f"{n} ({a})"
+              for n, (a, w) in zip(names, pairs)]
 
     _announce(args.quiet, [(arch, chosen[w]) for arch, (_, w) in zip(archs, pairs)], macs)
     runs = []
