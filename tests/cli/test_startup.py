@@ -37,7 +37,7 @@ def test_help_and_inspect_arch_import_no_heavy_package(tmp_path: Path) -> None:
     assert heavy_modules(["inspect", "--tech", "45nm"], cache) == [0, []]
 
 
-def test_compiling_note_only_when_numba_compiles(tmp_path: Path) -> None:
+def test_compiling_note_only_when_numba_compiles() -> None:
     """A freshly defined kernel compiles (the note fires once); calling it again, or loading a
     compiled kernel, does not."""
     from numba import njit
