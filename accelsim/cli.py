@@ -104,16 +104,27 @@ def _parser() -> argparse.ArgumentParser:
     run.set_defaults(handler=_run)
 
     compare = sub.add_parser(
-        "compare", help="compare architectures on one workload", epilog=EPILOG, parents=[debug],
-        description="Simulate WORKLOAD on every ARCH and print cycles, energy, energy per MAC and "
-                    "the energy breakdown side by side.")
+        "compare", help="compare architectures on a workload (or each on its own workload)",
+        epilog=EPILOG, parents=[debug],
+        description="Simulate WORKLOAD on every ARCH and print cycles, latency, energy (total, "
+                    "on chip, per MAC), SRAM and DRAM bytes and the energy breakdown side by "
+                    "side. Several workloads: every .npz file is run on the ARCH files listed "
+                    "between it and the previous workload (e.g. int8.yaml int8.npz int4.yaml "
+                    "int4.npz). No output may name an input file or another output.")
     compare.add_argument("files", nargs="+", metavar="ARCH.yaml ... WORKLOAD.npz",
-                         help="one or more architecture files, then the workload file")
+                         help="one or more architecture files, then the workload file; repeat "
+                              "the group to give architectures their own workloads")
     compare.add_argument("--layers", metavar="NAMES",
                          help="comma-separated layer names to simulate (default: all)")
     compare.add_argument("--plot", type=Path, metavar="OUT.png",
-                         help="write a stacked bar chart of the energy breakdown per architecture")
-    _add_max_macs(compare, " (all architectures together)")
+                         help="write three panels per run: energy by class, energy on chip "
+                              "(DRAM left out) and latency (compute and memory stall)")
+    compare.add_argument("--json", type=Path, metavar="OUT.json",
+                         help="write every run's full report and a per-layer and total summary "
+                              "(cycles, latency, energy on/off chip, SRAM/DRAM bytes)")
+    compare.add_argument("--csv", type=Path, metavar="OUT.csv",
+                         help="write one row per run and layer, and one per run total")
+    _add_max_macs(compare, " (all runs together)")
     compare.add_argument("--quiet", action="store_true",
                          help="no progress bar and no notes on stderr")
     compare.set_defaults(handler=_compare)
@@ -384,50 +395,49 @@ def _write_outputs(files: dict[Path, bytes], options: dict[Path, str],
 
 def _select_layers(workload: Any, names: str | None) -> tuple[Any, ...]:
     """The workload's layers named in ``names`` (comma-separated), in file order; all if None."""
-    if names is None:
-        return workload.layers
-    wanted = [n.strip() for n in names.split(",") if n.strip()]
-    known = [layer.name for layer in workload.layers]
-    for name in wanted:
-        if name not in known:
-            raise WorkloadError(workload.path, "--layers", f"layer names among {', '.join(known)}",
-                                name)
-    if not wanted:
-        raise WorkloadError(workload.path, "--layers", "at least one layer name", names)
-    return tuple(layer for layer in workload.layers if layer.name in wanted)
+    from accelsim.workload.select import select_layers
+
+    wanted = None if names is None else [n.strip() for n in names.split(",") if n.strip()]
+    return select_layers(workload, wanted, workload.path, "--layers")
 
 
-def _check_work(workload: Any, layers: Sequence[Any], max_macs: int, runs: int = 1) -> int:
-    """Total MACs of ``runs`` simulations of ``layers``; WorkloadError naming ``--max-macs``
-    when they exceed ``max_macs``."""
+def _check_work(workload: Any, layers: Sequence[Any], max_macs: int) -> int:
+    """Total MACs of ``layers``; WorkloadError naming ``--max-macs`` when above ``max_macs``."""
     from accelsim.work import layer_macs
 
-    macs = sum(layer_macs(layer) for layer in layers) * runs
+    return _check_macs(workload.path, sum(layer_macs(layer) for layer in layers), max_macs)
+
+
+def _check_macs(file: str, macs: int, max_macs: int, runs: int = 1) -> int:
+    """``macs`` (of ``runs`` simulations, reading ``file``), or WorkloadError naming
+    ``--max-macs`` when they exceed ``max_macs``."""
     if macs > max_macs:
         per_run = f" ({runs} architectures)" if runs > 1 else ""
-        raise WorkloadError(workload.path, "--max-macs",
+        raise WorkloadError(file, "--max-macs",
                             f"a run of at most {max_macs:,} MACs (raise --max-macs to allow it)",
                             f"{macs:,} MACs{per_run}")
     return macs
 
 
-def _announce(quiet: bool, layers: Sequence[Any], macs: int, archs: Sequence[Any]) -> None:
-    """The work about to be done, on stderr: layers, MACs and the estimated simulation time."""
+def _announce(quiet: bool, runs: Sequence[tuple[Any, Sequence[Any]]], macs: int) -> None:
+    """The work about to be done, on stderr: layers, MACs and the estimated simulation time of
+    ``runs`` ((arch, layers) each)."""
     from accelsim.work import estimate_seconds, format_seconds
 
-    seconds = sum(estimate_seconds(arch, layers) for arch in archs)
-    where = f"on {archs[0].name}" if len(archs) == 1 else f"on {len(archs)} architectures"
-    _note(quiet, f"simulating {len(layers)} layer(s), {macs:,} MACs {where}: about "
+    seconds = sum(estimate_seconds(arch, layers) for arch, layers in runs)
+    layers = max(len(layers) for _, layers in runs)
+    where = f"on {runs[0][0].name}" if len(runs) == 1 else f"in {len(runs)} runs"
+    _note(quiet, f"simulating {layers} layer(s), {macs:,} MACs {where}: about "
                  f"{format_seconds(seconds)} on one core (an estimate from measured rates)")
 
 
-def _warmup(quiet: bool, archs: Sequence[Any]) -> None:
-    """Compile the kernels of the PE kinds in use up front (so the progress bar measures the
-    simulation only); numba's cache makes this fast after the first run."""
-    from accelsim.kernels import warmup
+def _compile_note(quiet: bool) -> Any:
+    """A context in which the kernels load lazily (only the specialisations the run uses) and
+    "compiling kernels…" is printed when numba starts compiling one (a cache miss), not when they
+    load from numba's cache."""
+    from accelsim.compiling import on_first_compile
 
-    _note(quiet, "compiling kernels…")
-    warmup(sorted({arch.pe.kind for arch in archs}))
+    return on_first_compile(lambda: _note(quiet, "compiling kernels…"))
 
 
 def _output_files(args: argparse.Namespace, arch: Any, workload: Any,
@@ -509,12 +519,12 @@ def _run(args: argparse.Namespace) -> int:
     planned = check_outputs(_run_outputs(args, workload, layers, arch),
                             _inputs([args.arch], args.workload, [arch]), args.trace)
 
-    _announce(args.quiet, layers, macs, [arch])
-    _warmup(args.quiet, [arch])
+    _announce(args.quiet, [(arch, layers)], macs)
     wants_trace = args.trace is not None or args.vcd is not None or args.saif is not None
-    run = _simulate_report(arch, workload, layers, wants_trace, args.quiet,
-                           graph if args.chain else None)
-    files = _output_files(args, arch, workload, run, layers)
+    with _compile_note(args.quiet):
+        run = _simulate_report(arch, workload, layers, wants_trace, args.quiet,
+                               graph if args.chain else None)
+        files = _output_files(args, arch, workload, run, layers)
     _write_outputs(files, {o.target.path: o.option for o in planned}, args.trace)
 
     report = run.report
@@ -536,36 +546,71 @@ def _run(args: argparse.Namespace) -> int:
 # ------------------------------------------------------------------------------------ compare
 
 
+def _compare_pairs(files: Sequence[str]) -> list[tuple[str, str]]:
+    """``(ARCH.yaml, WORKLOAD.npz)`` of every run: the last file and every file ending in
+    ``.npz`` is a workload, run on each architecture file listed after the workload before it."""
+    pairs: list[tuple[str, str]] = []
+    archs: list[str] = []
+    for i, path in enumerate(files):
+        if i < len(files) - 1 and Path(path).suffix.lower() != ".npz":
+            archs.append(path)
+            continue
+        if not archs:
+            raise AccelsimError(path, "compare", "one or more ARCH.yaml files before each "
+                                "WORKLOAD.npz (ARCH1.yaml ARCH2.yaml ... WORKLOAD.npz, or "
+                                "A.yaml WL_A.npz B.yaml WL_B.npz ...)")
+        pairs += [(arch, path) for arch in archs]
+        archs = []
+    return pairs
+
+
 def _compare(args: argparse.Namespace) -> int:
     from accelsim.pipeline import host_graph, load_checked
     from accelsim.report import check_outputs, compare_png, format_compare
+    from accelsim.report.compare import CompareRun, compare_csv, compare_json
+    from accelsim.work import layer_macs
     from accelsim.workload import load_workload
 
-    if len(args.files) < 2:
-        raise AccelsimError(" ".join(args.files), "compare",
-                            "one or more ARCH.yaml files followed by a WORKLOAD.npz")
-    *arch_paths, workload_path = args.files
-    outputs = [] if args.plot is None else [("--plot", args.plot)]
-    check_outputs(outputs, _inputs(arch_paths, workload_path))
-    workload = load_workload(workload_path)
-    layers = _select_layers(workload, args.layers)
-    macs = _check_work(workload, layers, args.max_macs, len(arch_paths))
-    if workload.labels is not None:
-        host_graph(workload, layers, chain=False)
-    archs = [load_checked(path, workload, layers) for path in arch_paths]
-    check_outputs(outputs, _inputs(arch_paths, workload_path, archs))
-    names = [a.name for a in archs]
-    labels = [n if names.count(n) == 1 else f"{n} ({p})" for n, p in zip(names, arch_paths)]
+    pairs = _compare_pairs(args.files)
+    arch_paths = list(dict.fromkeys(a for a, _ in pairs))
+    workload_paths = list(dict.fromkeys(w for _, w in pairs))
+    outputs = [(f"--{o}", getattr(args, o)) for o in ("plot", "json", "csv")
+               if getattr(args, o) is not None]
+    extra_inputs = [("WORKLOAD.npz", Path(p)) for p in workload_paths[1:]]
+    check_outputs(outputs, _inputs(arch_paths, workload_paths[0]) + extra_inputs)
+    workloads = {path: load_workload(path) for path in workload_paths}
+    chosen = {path: _select_layers(wl, args.layers) for path, wl in workloads.items()}
+    macs = _check_macs(workload_paths[-1], sum(layer_macs(layer) for _, w in pairs
+                                               for layer in chosen[w]), args.max_macs, len(pairs))
+    for path, workload in workloads.items():
+        if workload.labels is not None:
+            host_graph(workload, chosen[path], chain=False)
+    archs = [load_checked(a, workloads[w], chosen[w]) for a, w in pairs]
+    check_outputs(outputs, _inputs(arch_paths, workload_paths[0], archs) + extra_inputs)
+    several = len(workloads) > 1
+    names = [a.name + (f" / {workloads[w].name}" if several else "")
+             for a, (_, w) in zip(archs, pairs)]
+    labels = [n if names.count(n) == 1 else f"{n} ({a}, {w})" if several else f"{n} ({a})"
+              for n, (a, w) in zip(names, pairs)]
 
-    _announce(args.quiet, layers, macs, archs)
-    _warmup(args.quiet, archs)
+    _announce(args.quiet, [(arch, chosen[w]) for arch, (_, w) in zip(archs, pairs)], macs)
     runs = []
-    for label, arch in zip(labels, archs):
-        runs.append((label, _simulate_report(arch, workload, layers, False, args.quiet).report))
+    with _compile_note(args.quiet):
+        for label, arch, (_, w) in zip(labels, archs, pairs):
+            runs.append((label, _simulate_report(arch, workloads[w], chosen[w], False,
+                                                 args.quiet).report))
+    table = [CompareRun(label, a, w, report) for (label, report), (a, w) in zip(runs, pairs)]
+    files = {}
     if args.plot is not None:
-        title = f"{workload.name}: energy by class"
-        _write_outputs({args.plot: compare_png(runs, title)}, {args.plot: "--plot"})
-    print(f"workload: {workload.name} ({len(layers)} layers)")
+        title = " vs ".join(wl.name for wl in workloads.values()) + ": energy and latency"
+        files[args.plot] = compare_png(runs, title)
+    if args.json is not None:
+        files[args.json] = compare_json(table)
+    if args.csv is not None:
+        files[args.csv] = compare_csv(table)
+    _write_outputs(files, {path: option for option, path in outputs})
+    print("workload: " if not several else "workloads: ", end="")
+    print(", ".join(f"{wl.name} ({len(chosen[p])} layers)" for p, wl in workloads.items()))
     print(format_compare(runs))
     bad = [(label, arch, r) for (label, r), arch in zip(runs, archs) if r.total.check != "exact"]
     for label, arch, report in bad:
@@ -578,32 +623,17 @@ def _compare(args: argparse.Namespace) -> int:
 EXIT_POINTS_FAILED = 4
 
 
-def _check_sweep_outputs(sweep: Any, out: Path) -> None:
-    """No file the sweep writes into ``out`` may be one of its inputs (the sweep file, the
-    workloads, the base arch or a file next to them)."""
-    from accelsim.report import check_outputs
-
-    names = ["results.csv", "results.json", "layers.csv", "pareto.png", "pareto_breakdown.png",
-             "accuracy_energy.png"]
-    if (out / "points").is_dir():  # a new points folder cannot hold an input
-        names += [f"points/{p.id}.{ext}" for p in sweep.points for ext in ("json", "key")]
-    inputs = [("SWEEP.yaml", Path(sweep.file))] + [("workload", Path(w.path))
-                                                   for w in sweep.workloads]
-    check_outputs([("--out", out / name) for name in names], inputs,
-                  out if not out.exists() else None)
-
-
 def _sweep(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from accelsim.sweep import exit_status, load_sweep, run_sweep
+    from accelsim.sweep import check_sweep_outputs, exit_status, load_sweep, run_sweep
     from accelsim.sweep.results import format_results
 
     sweep = load_sweep(args.file)
     out = args.out if args.out is not None else Path(f"{Path(args.file).stem}-results")
     if out.exists() and not out.is_dir():
         raise AccelsimError(str(out), "--out", "a folder (new or existing)")
-    _check_sweep_outputs(sweep, out)
+    check_sweep_outputs(sweep, out)
     labels = {p.id: p.label for p in sweep.points}
     total = len(sweep.points)
     bar = None

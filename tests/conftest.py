@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 
 from hypothesis import settings
 
@@ -20,5 +22,10 @@ def pytest_addoption(parser) -> None:
 
 
 def pytest_configure(config) -> None:
+    # The calibration cache of this session (and its subprocesses) lives in a temp folder, not in
+    # the user's cache, unless ACCELSIM_CACHE_DIR is set.
+    if "ACCELSIM_CACHE_DIR" not in os.environ:
+        os.environ["ACCELSIM_CACHE_DIR"] = tempfile.mkdtemp(prefix="accelsim-test-cache-")
+        config.add_cleanup(lambda: shutil.rmtree(os.environ.pop("ACCELSIM_CACHE_DIR"), True))
     config.addinivalue_line("markers", "slow: takes more than 10 s after the numba compile "
                             "(deselect with -m \"not slow\")")

@@ -23,6 +23,9 @@ have node ``j`` set). Either way the result is deterministic.
 Widths the table lacks are interpolated: ``e`` is a power law of width between neighbouring
 calibrated widths (``e(b) = e(b0)·(b/b0)^β``), extended with the nearest segment's β outside them;
 such values are marked ``interpolated`` / ``extrapolated``.
+
+:func:`calibration` keeps the expectations in a user cache (:mod:`accelsim.energy.cal_cache`), so
+they are computed once per table; the node models (numba) are imported only to compute them.
 """
 
 from __future__ import annotations
@@ -32,8 +35,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from accelsim.energy import cal_cache
 from accelsim.energy.tech import UNIT_OPERATION, RefPoint, Tech, load_tech, power_law
-from accelsim.kernels.bits import mult_nodes, mult_table, node_words
 
 #: Per-unit tag mixed into the sampling seed, so units draw independent operands.
 _UNIT_TAG = {"multiplier": 1, "adder": 2, "register": 3}
@@ -89,27 +92,51 @@ class Calibration:
 
 @functools.lru_cache(maxsize=None)
 def calibration(technology: str) -> Calibration:
-    """The calibration of a technology table (name or path); computed once per process."""
-    return calibrate(load_tech(technology))
+    """The calibration of a technology table (name or path): computed once per process, and
+    read from the user cache when an earlier run computed it (:mod:`accelsim.energy.cal_cache`).
+    Identical to :func:`calibrate` either way."""
+    tech = load_tech(technology)
+    jobs = _jobs(tech)
+    key = cal_cache.cache_key(jobs, _settings(tech))
+    results = cal_cache.load(key, jobs)
+    if results is None:
+        results = [_mean(tech, unit, width) for unit, _, width, _ in jobs]
+        cal_cache.store(key, jobs, results)
+    return _assemble(tech, jobs, results)
 
 
 def calibrate(tech: Tech) -> Calibration:
-    """Derive every per-toggle energy of ``tech`` (see the module docstring)."""
-    points: dict[str, tuple[CalPoint, ...]] = {}
-    for unit, op in UNIT_OPERATION.items():
-        points[unit] = tuple(_point(tech, unit, op, int(ref.at), ref.energy_pj)
-                             for ref in tech.operations[op])
+    """Derive every per-toggle energy of ``tech`` (see the module docstring); no cache."""
+    jobs = _jobs(tech)
+    return _assemble(tech, jobs, [_mean(tech, unit, width) for unit, _, width, _ in jobs])
+
+
+def _jobs(tech: Tech) -> list[cal_cache.Job]:
+    """(unit, operation, width, reference pJ) of every calibrated point, in report order."""
+    jobs = [(unit, op, int(ref.at), ref.energy_pj)
+            for unit, op in UNIT_OPERATION.items() for ref in tech.operations[op]]
     reg = tech.register
     ref = next(p for p in tech.operations[reg.operation] if int(p.at) == reg.width_bits)
-    points["register"] = (_point(tech, "register", reg.operation, reg.width_bits, ref.energy_pj),)
-    return Calibration(tech, points)
+    return jobs + [("register", reg.operation, reg.width_bits, ref.energy_pj)]
 
 
-def _point(tech: Tech, unit: str, op: str, width: int, energy_pj: float) -> CalPoint:
-    mean, method = mean_toggles(unit, width, tech.calibration.signed,
-                                tech.calibration.exact_max_bits, tech.calibration.samples,
-                                tech.calibration.seed)
-    return CalPoint(unit, width, op, energy_pj, mean, energy_pj / mean, method)
+def _settings(tech: Tech) -> tuple[bool, int, int, int]:
+    c = tech.calibration
+    return (c.signed, c.exact_max_bits, c.samples, c.seed)
+
+
+def _mean(tech: Tech, unit: str, width: int) -> cal_cache.Result:
+    signed, exact_max_bits, samples, seed = _settings(tech)
+    return mean_toggles(unit, width, signed, exact_max_bits, samples, seed)
+
+
+def _assemble(tech: Tech, jobs: list[cal_cache.Job],
+              results: list[cal_cache.Result]) -> Calibration:
+    points: dict[str, list[CalPoint]] = {}
+    for (unit, op, width, energy_pj), (mean, method) in zip(jobs, results):
+        points.setdefault(unit, []).append(
+            CalPoint(unit, width, op, energy_pj, mean, energy_pj / mean, method))
+    return Calibration(tech, {unit: tuple(pts) for unit, pts in points.items()})
 
 
 def mean_toggles(unit: str, width: int, signed: bool, exact_max_bits: int, samples: int,
@@ -165,6 +192,8 @@ def _operands(width: int, rng: np.random.Generator | None, count: int) -> tuple[
 def _multiplier_ones(width: int, signed: bool, rng: np.random.Generator | None,
                      count: int) -> np.ndarray:
     """Node counts of the width×width multiplier (datapath.md §2) over the operand pairs."""
+    from accelsim.kernels.bits import mult_nodes, mult_table, node_words  # numba: only here
+
     nwords = node_words(width, width)
     nodes = width * width + 2 * width * (width - 1)
     if rng is None:

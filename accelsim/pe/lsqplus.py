@@ -28,7 +28,6 @@ from accelsim.pe.mac import CLASSES as MAC_CLASSES
 from accelsim.pe.mac import simulate_mac_gemm
 from accelsim.pe.mac import structure as mac_structure
 from accelsim.types import ArraySpec, DenseGemm, GemmOperands, GemmResult
-from accelsim.workload.npz import value_range
 
 #: Placements of the zero-point handling, ``pe.lsqplus.rescale``.
 PLACEMENTS = ("output", "pe")
@@ -87,6 +86,8 @@ class Quant:
         def per_channel(v: Any) -> np.ndarray:  # a writable contiguous copy
             return np.array(np.broadcast_to(np.asarray(v, dtype=np.int64), (groups * N,))
                             ).reshape(groups, N)
+
+        from accelsim.workload.npz import value_range  # not at import: arch loading stays light
 
         lo, hi = value_range(q["y_bits"], q["y_signed"])
         return cls(True, int(q["x_zero_point"]), per_channel(q["w_zero_point"]),
@@ -386,6 +387,8 @@ def requantize(acc: np.ndarray, quant: dict[str, Any], channel_axis: int) -> np.
 
     def channel(key: str) -> np.ndarray:
         return np.asarray(quant[key], dtype=np.int64).reshape(shape)
+
+    from accelsim.workload.npz import value_range
 
     v = multiply_by_quantized_multiplier(wrap32(acc + channel("bias")), channel("multiplier"),
                                          channel("shift"), overflow="wrap")

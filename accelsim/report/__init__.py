@@ -3,8 +3,8 @@ the safe writing of output files (``outputs``)."""
 
 from accelsim.report.model import Accuracy, Report, WorkloadInfo, build_report
 from accelsim.report.outputs import check_outputs, write_atomically
+from accelsim.report.plots import compare_png
 from accelsim.report.write import (
-    compare_png,
     format_columns,
     format_compare,
     format_summary,

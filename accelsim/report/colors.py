@@ -1,6 +1,7 @@
 """One fixed colour per energy class for every plot of the project, so a class keeps its colour
-from one figure to the next (run traces, compare, sweep). Classes not listed (a future PE kind's)
-get a colour from a reserved grey-to-brown range, chosen by a stable hash of the name."""
+from one figure to the next (run traces, compare, sweep); a trace's ``total`` is black. Classes
+not listed (a future PE kind's) get a colour from a reserved grey-to-brown range, chosen by a
+stable hash of the name."""
 
 from __future__ import annotations
 
@@ -21,7 +22,11 @@ CLASS_COLORS: dict[str, str] = {
     "sram": "#17becf",
     "dram": "#d62728",
     "leakage": "#7f7f7f",
+    "total": "#000000",
 }
+
+#: Latency bars (not energy classes): compute cycles and memory stall cycles.
+LATENCY_COLORS: dict[str, str] = {"compute": "#393b79", "stall": "#e7ba52"}
 
 _SPARE = ("#8c564b", "#c49c94", "#bcbd22", "#dbdb8d", "#9edae5", "#c7c7c7")
 

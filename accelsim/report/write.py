@@ -11,7 +11,7 @@ import json
 import math
 import hashlib
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -144,16 +144,20 @@ def _bin_means(series: np.ndarray, size: int) -> np.ndarray:
 
 def _line_plot(series: np.ndarray, names: Sequence[str], title: str, ylabel: str) -> bytes:
     """PNG of the columns of ``series`` (one row per cycle) over time, as means over bins of
-    ``ceil(cycles / PLOT_MAX_POINTS)`` cycles when longer than ``PLOT_MAX_POINTS``."""
+    ``ceil(cycles / PLOT_MAX_POINTS)`` cycles when longer than ``PLOT_MAX_POINTS``; each class in
+    its fixed colour (:func:`accelsim.report.colors.class_color`)."""
     from matplotlib.figure import Figure  # Agg canvas, no pyplot state; imported only for plots
 
     size = max(1, math.ceil(len(series) / PLOT_MAX_POINTS))
     means = _bin_means(series, size)
+    from accelsim.report.colors import class_color
+
     fig = Figure(figsize=(9, 4), dpi=100)
     ax = fig.add_subplot()
     for i, name in enumerate(names):
         width = 1.5 if name == "total" else 0.8
-        ax.plot(np.arange(len(means)) * size, means[:, i], label=name, linewidth=width)
+        ax.plot(np.arange(len(means)) * size, means[:, i], label=name, linewidth=width,
+                color=class_color(name))
     ax.set_xlabel("cycle" if size == 1 else f"cycle (bins of {size} cycles)")
     ax.set_ylabel(ylabel if size == 1 else f"{ylabel} (bin mean)")
     ax.set_title(title)
@@ -300,67 +304,54 @@ ENERGY_ORDER = ("x_reg", "w_reg", "psum_reg", "acc_reg", "mult", "adder", "resca
                 "clock", "sram", "dram", "leakage")
 
 
-def energy_classes(runs: Sequence[tuple[str, Report]]) -> list[str]:
-    """The energy classes of all runs' totals (not ``total``) in :data:`ENERGY_ORDER`."""
-    keys = dict.fromkeys(k for _, r in runs for k in r.total.energy_pj if k != "total")
+def ordered_classes(energies: Iterable[Mapping[str, float]]) -> list[str]:
+    """The energy classes of ``energies`` (``total`` left out) in :data:`ENERGY_ORDER`; classes
+    it does not list go just before ``clock``, in order of appearance."""
+    keys = dict.fromkeys(k for e in energies for k in e if k != "total")
     clock = ENERGY_ORDER.index("clock")
+    return sorted(keys, key=lambda k: ENERGY_ORDER.index(k) if k in ENERGY_ORDER else clock - 1)
 
-    def rank(key: str) -> int:
-        return ENERGY_ORDER.index(key) if key in ENERGY_ORDER else clock - 1
 
-    return sorted(keys, key=rank)  # stable: unknown classes keep their order
+def energy_classes(runs: Sequence[tuple[str, Report]]) -> list[str]:
+    """The energy classes of all runs' totals in :data:`ENERGY_ORDER` (:func:`ordered_classes`)."""
+    return ordered_classes(r.total.energy_pj for _, r in runs)
 
 
 def format_compare(runs: Sequence[tuple[str, Report]]) -> str:
-    """Architectures side by side: cycles, energy, energy per MAC / inference, power, the
-    breakdown by class (µJ) and the output check, one column per architecture."""
+    """Runs side by side, one column each: workload (when they differ), cycles, latency, energy
+    (total, on chip, per MAC / inference), power, SRAM and DRAM bytes ("-" with ideal memory), the
+    energy breakdown by class (µJ) and the output check."""
+    from accelsim.report.summary import part_metrics
+
     header = ("", *(label for label, _ in runs))
     keys = energy_classes(runs)
+    metrics = {id(r): part_metrics(r.to_dict()["total"], float(r.arch.get("clock_mhz", 500.0)))
+               for _, r in runs}
 
     def row(name: str, cell: Callable[[Report], str]) -> tuple[str, ...]:
         return (name, *(cell(r) for _, r in runs))
 
-    rows = [
+    def count(key: str) -> Callable[[Report], str]:
+        return lambda r: "-" if metrics[id(r)][key] is None else f"{metrics[id(r)][key]:,}"
+
+    rows = [row("workload", lambda r: r.workload.name)] if len(
+        {r.workload.sha256 for _, r in runs}) > 1 else []
+    rows += [
         row("cycles", lambda r: f"{r.total.cycles.total:,}"),
         row("stall cycles", lambda r: f"{r.total.cycles.stall:,}"),
+        row("latency µs", lambda r: f"{metrics[id(r)]['latency_us']:.3f}"),
         row("utilization %", lambda r: f"{100 * r.total.utilization:.2f}"),
         row("energy µJ", lambda r: _uj(r.total.energy_pj.get("total", 0.0))),
+        row("energy on chip µJ", lambda r: _uj(metrics[id(r)]["energy_onchip_pj"])),
         row("energy / MAC pJ", lambda r: f"{r.total.energy_per_mac_pj:.4f}"),
         row("energy / inference µJ", lambda r: _uj(r.total.energy_per_inference_pj)),
         row("average power mW", lambda r: f"{r.total.power_mw:.3f}"),
+        row("SRAM read bytes", count("sram_read_bytes")),
+        row("SRAM write bytes", count("sram_write_bytes")),
+        row("DRAM read bytes", count("dram_read_bytes")),
+        row("DRAM write bytes", count("dram_write_bytes")),
     ]
     rows += [row(f"  {k} µJ", lambda r, k=k: _uj(r.total.energy_pj[k])
                  if k in r.total.energy_pj else "-") for k in keys]
     rows.append(row("check", lambda r: r.total.check))
     return format_columns(header, rows, left={0})
-
-
-def compare_png(runs: Sequence[tuple[str, Report]], title: str) -> bytes:
-    """A stacked bar per architecture of its total energy (µJ) by class."""
-    from matplotlib.figure import Figure
-
-    keys = energy_classes(runs)
-    labels = [label for label, _ in runs]
-    fig = Figure(figsize=(max(5.0, 1.6 * len(runs) + 3), 4.5), dpi=100)
-    ax = fig.add_subplot()
-    bottom = np.zeros(len(runs))
-    cmap = matplotlib_colors(len(keys))
-    for i, key in enumerate(keys):
-        values = np.array([r.total.energy_pj.get(key, 0.0) / 1e6 for _, r in runs])
-        ax.bar(labels, values, bottom=bottom, label=key, color=cmap[i])
-        bottom += values
-    ax.set_ylabel("energy µJ")
-    ax.set_title(title)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", metadata={"Software": None})
-    return buf.getvalue()
-
-
-def matplotlib_colors(n: int) -> list[Any]:
-    """``n`` distinct colours (tab20)."""
-    from matplotlib import colormaps
-
-    cmap = colormaps["tab20"]
-    return [cmap(i % 20) for i in range(n)]

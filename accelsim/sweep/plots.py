@@ -4,18 +4,11 @@ Energy classes keep their colours from :mod:`accelsim.report.colors`."""
 
 from __future__ import annotations
 
-import io
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from accelsim.report.colors import class_color
-from accelsim.report.write import ENERGY_ORDER
-
-
-def _png(fig: Any) -> bytes:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", metadata={"Software": None})
-    return buf.getvalue()
+from accelsim.report.plots import distinct_colors, png, stacked_energy
+from accelsim.report.write import ordered_classes
 
 
 def _label(row: Mapping[str, Any], axis_keys: Sequence[str]) -> str:
@@ -57,29 +50,7 @@ def pareto_png(rows: Sequence[Mapping[str, Any]], axis_keys: Sequence[str], titl
     ax.grid(True, which="both", alpha=0.25)
     ax.legend(loc="upper right", fontsize="small")
     fig.tight_layout()
-    return _png(fig)
-
-
-def _classes(reports: Sequence[Mapping[str, Any]]) -> list[str]:
-    keys = dict.fromkeys(k for r in reports for k in r["total"]["energy_pj"] if k != "total")
-    clock = ENERGY_ORDER.index("clock")
-    return sorted(keys, key=lambda k: ENERGY_ORDER.index(k) if k in ENERGY_ORDER else clock - 1)
-
-
-def stacked_energy(ax: Any, labels: Sequence[str], reports: Sequence[Mapping[str, Any]],
-                   classes: Sequence[str]) -> None:
-    """Stacked bars of each report's total energy (µJ) by class, legend in stacking order
-    (top of the stack first)."""
-    bottom = [0.0] * len(reports)
-    handles = []
-    for key in classes:
-        values = [r["total"]["energy_pj"].get(key, 0.0) / 1e6 for r in reports]
-        handles.append(ax.bar(labels, values, bottom=bottom, label=key, color=class_color(key)))
-        bottom = [b + v for b, v in zip(bottom, values)]
-    ax.legend(handles[::-1], classes[::-1], loc="upper left", bbox_to_anchor=(1.01, 1.0),
-              fontsize="small")
-    ax.set_ylabel("energy µJ")
-    ax.tick_params(axis="x", labelrotation=30, labelsize=7)
+    return png(fig)
 
 
 def breakdown_png(rows: Sequence[Mapping[str, Any]], reports: Mapping[str, Mapping[str, Any]],
@@ -91,16 +62,17 @@ def breakdown_png(rows: Sequence[Mapping[str, Any]], reports: Mapping[str, Mappi
     front = sorted((r for r in rows if r["pareto"]), key=lambda r: r["cycles_total"])
     chosen = [reports[r["point"]] for r in front]
     labels = [f"{r['point']}\n{_label(r, axis_keys)}" for r in front]
-    classes = _classes(chosen)
+    energies = [r["total"]["energy_pj"] for r in chosen]
+    classes = ordered_classes(energies)
     fig = Figure(figsize=(max(8.0, 1.3 * len(front) * 2 + 4), 5.5), dpi=100)
     ax_all, ax_chip = fig.subplots(1, 2)
-    stacked_energy(ax_all, labels, chosen, classes)
+    stacked_energy(ax_all, labels, energies, classes)
     ax_all.set_title("all energy")
-    stacked_energy(ax_chip, labels, chosen, [c for c in classes if c != "dram"])
+    stacked_energy(ax_chip, labels, energies, [c for c in classes if c != "dram"])
     ax_chip.set_title("on chip (DRAM left out)")
     fig.suptitle(title)
     fig.tight_layout()
-    return _png(fig)
+    return png(fig)
 
 
 def accuracy_png(rows: Sequence[Mapping[str, Any]], axis_keys: Sequence[str], title: str
@@ -108,11 +80,9 @@ def accuracy_png(rows: Sequence[Mapping[str, Any]], axis_keys: Sequence[str], ti
     """Top-1 accuracy of the simulated outputs against energy (µJ), one colour per workload."""
     from matplotlib.figure import Figure
 
-    from accelsim.report.write import matplotlib_colors
-
     measured = [r for r in rows if r["accuracy_top1"] is not None]
     workloads = list(dict.fromkeys(r["workload"] for r in measured))
-    colors = matplotlib_colors(len(workloads))
+    colors = distinct_colors(len(workloads))
     fig = Figure(figsize=(8.0, 5.5), dpi=100)
     ax = fig.add_subplot()
     for color, name in zip(colors, workloads):
@@ -126,4 +96,4 @@ def accuracy_png(rows: Sequence[Mapping[str, Any]], axis_keys: Sequence[str], ti
     ax.grid(True, alpha=0.25)
     ax.legend(fontsize="small")
     fig.tight_layout()
-    return _png(fig)
+    return png(fig)

@@ -14,6 +14,7 @@ from typing import Any
 
 from accelsim.errors import AccelsimError, ConfigError
 from accelsim.sweep.spec import Point, Sweep
+from accelsim.workload.select import select_layers
 
 
 @dataclass(frozen=True)
@@ -59,18 +60,6 @@ class Outcome:
     resumed: bool = False
 
 
-def select_layers(workload: Any, names: tuple[str, ...] | None, file: str) -> tuple[Any, ...]:
-    """The workload's layers named in ``names``, in file order (all if None)."""
-    if names is None:
-        return workload.layers
-    known = [layer.name for layer in workload.layers]
-    for name in names:
-        if name not in known:
-            raise ConfigError(file, "layers", f"layer names of {workload.name} among "
-                              f"{', '.join(known)}", name)
-    return tuple(layer for layer in workload.layers if layer.name in names)
-
-
 def content_key(arch: Any, workload_sha256: str, layers: tuple[str, ...] | None) -> str:
     """sha256 over the resolved arch, the workload digest, the layers and accelsim's version."""
     from accelsim import __version__
@@ -94,7 +83,7 @@ def prepare(sweep: Sweep, point: Point, workloads: dict[str, Any]) -> Task | Out
     try:
         arch = parse_arch(point.arch_doc, file, sweep.base_folder)
         workload = workloads[point.workload.name]
-        layers = select_layers(workload, sweep.layers, sweep.file)
+        layers = select_layers(workload, sweep.layers, sweep.file, "layers", ConfigError)
         if workload.labels is not None:
             host_graph(workload, layers, chain=False)
         check_arch(arch, workload, layers, file)
@@ -125,7 +114,8 @@ def evaluate(task: Task) -> Outcome:
     start = time.perf_counter()
     try:
         workload = _workload(task.workload_path, task.workload_sha256)
-        layers = select_layers(workload, task.layers, task.workload_path)
+        layers = select_layers(workload, task.layers, task.workload_path, "layers",
+                               ConfigError)
         report = simulate_report(task.arch, workload, layers).report
         return Outcome(task.id, report_json(report), seconds=time.perf_counter() - start)
     except AccelsimError as exc:

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from accelsim.report.model import DECIMALS
+from accelsim.report.summary import part_metrics
 from accelsim.sweep.point import Outcome
 from accelsim.sweep.spec import Sweep, format_value
 
@@ -35,21 +36,12 @@ def _status(outcome: Outcome, report: Mapping[str, Any] | None) -> str:
 
 
 def _metrics(part: Mapping[str, Any], clock_mhz: float) -> dict[str, Any]:
-    """Cycles, energy (total, on-chip, off-chip = DRAM) and DRAM bytes of a layer or total."""
-    energy = part["energy_pj"]
-    total = float(energy.get("total", 0.0))
-    dram_pj = float(energy.get("dram", 0.0))
-    dram = part.get("dram") or {}
-    cycles = part["cycles"]
-    return {
-        "macs": part["macs"], "cycles_total": cycles["total"],
-        "cycles_compute": cycles["compute"], "cycles_stall": cycles["stall"],
-        "latency_us": cycles["total"] / clock_mhz,
-        "utilization_fraction": part["utilization"], "energy_pj": total,
-        "energy_onchip_pj": total - dram_pj, "energy_offchip_pj": dram_pj,
-        "dram_read_bytes": dram.get("read_bytes", 0), "dram_write_bytes": dram.get("write_bytes", 0),
-        "check": part["check"],
-    }
+    """Cycles, energy (total, on-chip, off-chip = DRAM) and DRAM bytes of a layer or total
+    (:func:`accelsim.report.summary.part_metrics`; no DRAM traffic counts as 0 bytes here)."""
+    metrics = part_metrics(part, clock_mhz)
+    for key in ("dram_read_bytes", "dram_write_bytes"):
+        metrics[key] = metrics[key] or 0
+    return {k: v for k, v in metrics.items() if not k.startswith("sram_")}
 
 
 def pareto_ids(rows: Sequence[Mapping[str, Any]]) -> set[str]:

@@ -161,3 +161,166 @@ def test_trace_bin(tmp_path: Path, out: Path, capsys) -> None:
     assert lines[1].split(",")[:2] == ["0", "5"]
     assert main(["run", arch, str(workload), "--trace-bin", "0"]) == 2
     assert "--trace-bin" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------- compare --json / --csv
+
+MEMORY = ("buffers:\n  ifmap: {size_kib: 1, word_bits: 8}\n  filter: {size_kib: 1, word_bits: 8}\n"
+          "  ofmap: {size_kib: 1, word_bits: 32}\ndram: {preset: lpddr4-3200}\n")
+
+
+def run_reports(pairs: list[tuple[Path, Path]], out: Path) -> list[dict]:
+    """``accelsim run --json`` of every (arch, workload)."""
+    reports = []
+    for i, (arch, workload) in enumerate(pairs):
+        path = out / f"run{i}.json"
+        assert main(["run", str(arch), str(workload), "--json", str(path), "--quiet"]) == 0
+        reports.append(json.loads(path.read_text()))
+        path.unlink()
+    return reports
+
+
+def csv_rows(path: Path) -> list[dict[str, str]]:
+    import csv
+
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def check_part(row: dict, part: dict, clock_mhz: float) -> None:
+    """A JSON summary (numbers) or CSV row (text: floats with 6 decimals, empty for None)
+    against the run report's layer or total."""
+    sram, dram = part.get("sram"), part.get("dram")
+    expect = {
+        "macs": part["macs"], "cycles_total": part["cycles"]["total"],
+        "cycles_stall": part["cycles"]["stall"], "energy_pj": part["energy_pj"]["total"],
+        "energy_offchip_pj": part["energy_pj"].get("dram", 0.0),
+        "latency_us": round(part["cycles"]["total"] / clock_mhz, 6),
+        "dram_read_bytes": dram["read_bytes"] if dram else None,
+        "sram_read_bytes": sum(b["read_bytes"] for b in sram.values()) if sram else None,
+        "sram_write_bytes": sum(b["write_bytes"] for b in sram.values()) if sram else None,
+        "power_mw": part["power_mw"], "check": part["check"],
+    }
+    text = isinstance(row["macs"], str)
+    for key, value in expect.items():
+        if text:
+            value = "" if value is None else f"{value:.6f}" if isinstance(value, float) else str(
+                value)
+        assert row[key] == value, key
+
+
+def test_compare_json_and_csv_equal_the_run_reports(tmp_path: Path, out: Path, capsys) -> None:
+    workload = write_workload(tmp_path)
+    archs = [write_arch(tmp_path, "ws", extra=MEMORY), write_arch(tmp_path, "os",
+                                                                  extra="clock_mhz: 250\n")]
+    reports = run_reports([(a, workload) for a in archs], out)
+    assert reports[0]["total"]["sram"] and reports[0]["total"]["dram"]  # memory simulated
+    args = ["compare", *map(str, archs), str(workload), "--quiet", "--json", str(out / "c.json"),
+            "--csv", str(out / "c.csv"), "--plot", str(out / "c.png")]
+    assert main(args) == 0
+    text = capsys.readouterr().out
+    doc = json.loads((out / "c.json").read_text())
+    rows = csv_rows(out / "c.csv")
+    assert len(rows) == 2 * (2 + 1)  # two layers and a total per architecture
+    for i, (arch, report) in enumerate(zip(archs, reports)):
+        run = doc["runs"][i]
+        assert run["arch_file"] == str(arch) and run["workload_file"] == str(workload)
+        assert run["report"] == report  # exactly what run --json wrote
+        clock = float(report["arch"]["clock_mhz"])
+        mine = [r for r in rows if r["arch_file"] == str(arch)]
+        assert [r["part"] for r in mine] == ["layer", "layer", "total"]
+        for layer, summary_layer, row in zip(report["layers"], run["summary"]["layers"], mine):
+            assert row["layer"] == summary_layer["name"] == layer["name"]
+            check_part(summary_layer, layer, clock)
+            check_part(row, layer, clock)
+        check_part(run["summary"]["total"], report["total"], clock)
+        check_part(mine[-1], report["total"], clock)
+        assert mine[-1]["energy_mult_pj"] == f"{report['total']['energy_pj']['mult']:.6f}"
+    assert rows[-1]["energy_psum_reg_pj"] == "" and rows[-1]["dram_read_bytes"] == ""
+    table = table_rows(text)
+    total = reports[0]["total"]
+    assert table["DRAM write bytes"] == [f"{total['dram']['write_bytes']:,}", "-"]
+    sram_reads = sum(b["read_bytes"] for b in total["sram"].values())
+    assert table["SRAM read bytes"] == [f"{sram_reads:,}", "-"]
+    assert table["latency µs"][1] == f"{reports[1]['total']['cycles']['total'] / 250:.3f}"
+
+
+def test_compare_outputs_are_deterministic(tmp_path: Path, out: Path) -> None:
+    workload = write_workload(tmp_path)
+    archs = [str(write_arch(tmp_path, "ws", extra=MEMORY)), str(write_arch(tmp_path, "is"))]
+    outputs = []
+    for name in ("a", "b"):
+        files = [out / f"{name}.{ext}" for ext in ("json", "csv", "png")]
+        assert main(["compare", *archs, str(workload), "--quiet", "--json", str(files[0]),
+                     "--csv", str(files[1]), "--plot", str(files[2])]) == 0
+        outputs.append([f.read_bytes() for f in files])
+    assert outputs[0] == outputs[1]
+
+
+def test_compare_pairs_architectures_with_workloads(tmp_path: Path, out: Path, capsys) -> None:
+    """``A.yaml W8.npz B.yaml W4.npz``: each architecture on its own workload, as run does."""
+    w8 = write_workload(tmp_path, name="w8.npz")
+    w4 = write_workload(tmp_path, bits=4, name="w4.npz")
+    a8, a4 = write_arch(tmp_path, "ws"), write_arch(tmp_path, "ws", bits=4, acc_bits=16)
+    pairs = [(a8, w8), (a8, w4), (a4, w4)]
+    reports = run_reports(pairs, out)
+    capsys.readouterr()
+    assert main(["compare", str(a8), str(w8), str(a8), str(a4), str(w4), "--quiet",
+                 "--json", str(out / "c.json")]) == 0
+    text = capsys.readouterr().out
+    doc = json.loads((out / "c.json").read_text())
+    assert [(r["arch_file"], r["workload_file"]) for r in doc["runs"]] == [
+        (str(a), str(w)) for a, w in pairs]
+    assert [r["report"] for r in doc["runs"]] == reports
+    assert text.startswith("workloads: tiny (2 layers), tiny (2 layers)")
+    header = re.split(r"\s{2,}", text.splitlines()[1].strip())
+    assert header == [f"tiny / tiny ({a}, {w})" for a, w in pairs]
+
+
+@pytest.mark.parametrize("case", ["workload-first", "two-workloads-in-a-row", "json-is-input",
+                                  "csv-is-workload", "json-equals-csv", "json-missing-folder",
+                                  "csv-is-folder"])
+def test_compare_bad_paths_exit_2(tmp_path: Path, out: Path, case: str, capsys) -> None:
+    workload = write_workload(tmp_path)
+    other = write_workload(tmp_path, name="other.npz")
+    arch = write_arch(tmp_path)
+    args, needles = {
+        "workload-first": ([str(workload), str(arch), str(other)], [str(workload), "compare"]),
+        "two-workloads-in-a-row": ([str(arch), str(workload), str(other), str(arch),
+                                    str(workload)], [str(other), "compare"]),
+        "json-is-input": ([str(arch), str(workload), "--json", str(arch)], ["--json"]),
+        "csv-is-workload": ([str(arch), str(other), str(arch), str(workload), "--csv",
+                             str(other)], ["--csv", "input"]),
+        "json-equals-csv": ([str(arch), str(workload), "--json", str(out / "x"), "--csv",
+                             str(out / "x")], ["--csv", "--json"]),
+        "json-missing-folder": ([str(arch), str(workload), "--json",
+                                 str(out / "no" / "c.json")], ["--json"]),
+        "csv-is-folder": ([str(arch), str(workload), "--csv", str(out)], ["--csv"]),
+    }[case]
+    before = {p: p.read_bytes() for p in tmp_path.glob("*.*")}
+    assert main(["compare", *args, "--quiet", "--plot", str(out / "p.png")]) == 2
+    captured = capsys.readouterr()
+    assert_one_line_error(captured.err, *needles)
+    assert captured.out == "" and list(out.iterdir()) == []
+    assert {p: p.read_bytes() for p in tmp_path.glob("*.*")} == before
+
+
+def test_stacked_energy_uses_class_colours_and_stacking_order() -> None:
+    from matplotlib.colors import to_hex
+    from matplotlib.figure import Figure
+
+    from accelsim.report.colors import class_color
+    from accelsim.report.plots import stacked_energy
+
+    ax = Figure().add_subplot()
+    classes = ["x_reg", "mult", "future_unit", "dram"]
+    stacked_energy(ax, ["a", "b"], [{"x_reg": 1.0, "mult": 2.0, "future_unit": 0.5, "dram": 3.0,
+                                     "total": 6.5}, {"mult": 1.0}], classes)
+    legend = ax.get_legend()
+    assert [t.get_text() for t in legend.get_texts()] == classes[::-1]  # top of the stack first
+    colours = [to_hex(p.get_facecolor()) for p in ax.patches]
+    assert colours == [class_color(c) for c in classes for _ in range(2)]
+    assert class_color("dram") == "#d62728" and class_color("future_unit") == class_color(
+        "future_unit") and class_color("future_unit") not in {class_color(c) for c in classes[:2]}
+    tops = [p.get_y() + p.get_height() for p in ax.patches]
+    assert tops[-2:] == pytest.approx([6.5e-6, 1.0e-6], rel=1e-12)  # µJ, stacked
