@@ -155,10 +155,12 @@ def build_bitserial_array(spec: ArraySpec, opt: Options = Options()) -> Netlist:
 
 
 def simulate_bitserial_gates(x: np.ndarray, w: np.ndarray, spec: ArraySpec,
-                             opt: Options = Options()) -> tuple[np.ndarray, np.ndarray]:
+                             opt: Options = Options(), netlist: Netlist | None = None,
+                             ) -> tuple[np.ndarray, np.ndarray]:
     """Outputs [G, M, N] (int64) and per-cycle trace [cycles, 5] of the gate-level bitserial
-    array running the GEMM ``x`` [G, M, K] · ``w`` [G, K, N]."""
-    nl = build_bitserial_array(spec, opt)
+    array (built for ``spec`` and ``opt``, or the given ``netlist`` of one, e.g. read back from
+    Yosys) running the GEMM ``x`` [G, M, K] · ``w`` [G, K, N]."""
+    nl = netlist if netlist is not None else build_bitserial_array(spec, opt)
     sim = Sequential(nl)
     classes = class_names(spec.dataflow)
     G, M, K = x.shape

@@ -293,14 +293,16 @@ def _plan(spec: ArraySpec, placement: str, q: Quant, x: np.ndarray, w: np.ndarra
 
 def simulate_lsqplus_gates(x: np.ndarray, w: np.ndarray, spec: ArraySpec, placement: str,
                            quant: dict[str, Any], opt: Options = Options(),
-                           ) -> tuple[np.ndarray, np.ndarray]:
+                           netlist: Netlist | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Requantized outputs [G, M, N] and per-cycle trace [cycles, 7] (lsqplus.md §6 order) of
-    the gate-level lsqplus array on an ``lsqplus`` layer (``quant``, SPEC §4)."""
+    the gate-level lsqplus array on an ``lsqplus`` layer (``quant``, SPEC §4); ``netlist``: a
+    netlist of that array (e.g. read back from Yosys) instead of building it."""
     G, M, K = x.shape
     N = w.shape[2]
     q = Quant.of(quant, G, N)
     rowsum = placement == "output" and q.rowsum_enabled
-    nl = build_lsqplus_array(spec, placement, q.y_bits, rowsum, opt)
+    nl = netlist if netlist is not None else build_lsqplus_array(spec, placement, q.y_bits,
+                                                                 rowsum, opt)
     y = np.zeros((G, M, N), dtype=np.int64)
     sim = _Bench(nl, _plan(spec, placement, q, x, w, rowsum), spec.cols, y, q.y_bits,
                  q.lo < 0)
