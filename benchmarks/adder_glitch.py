@@ -31,7 +31,8 @@ def main() -> None:
     wl = load_workload(sys.argv[1] if len(sys.argv) > 1 else "workloads/digits_int8.npz")
     f = PeFormat(8, 8, 32, False, True)
     adder = model_units(f)["adder"]
-    print("| stream | opposite-sign a, b | median |psum| | zero delay t/op | unit delay | glitch x |")
+    print("| stream | opposite-sign a, b | median |psum| | zero delay t/op | unit delay "
+          "| glitch x |")
     print(row("uniform", f, adder, uniform_stream(8, 8, 32, False, True, 4096,
                                                   np.random.default_rng(0))))
     rng = np.random.default_rng(0)

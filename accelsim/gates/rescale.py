@@ -26,6 +26,14 @@ def _less(nl: Netlist, a: Bus, b: Bus) -> int:
     return s  # sign of a - b
 
 
+def _is_min(nl: Netlist, bus: Bus) -> int:
+    """``bus`` is the most negative pattern (sign bit set, all others clear); uncounted."""
+    low = 0
+    for n in bus[:-1]:
+        low = nl.gate("OR", low, n)
+    return nl.gate("ANDNOT", bus[-1], low)
+
+
 def _counted(nl: Netlist, cls: str, bus: Bus) -> Bus:
     """Count ``bus`` in ``cls``; constant nets get a buffer so that each node is a net."""
     out = [nl.gate("BUF", n) if n in (0, 1) else n for n in bus]
@@ -61,12 +69,7 @@ def rescale_unit(nl: Netlist, a: Bus, b: Bus, mq: Bus, left: Bus, e: Bus, half: 
         v = _counted(nl, cls, mux_bus(nl, left[j], v, shifted))
     product = multiplier(nl, v, mq, True, True, cls=cls)                  # R3
     inc = adder(nl, product[30:64], [0] * 34, cls=cls, cin=1)             # R4
-    def is_min(bus: Bus) -> int:
-        low = 0
-        for n in bus[:-1]:
-            low = nl.gate("OR", low, n)
-        return nl.gate("ANDNOT", bus[-1], low)
-    sat = nl.gate("AND", is_min(v), is_min(mq))
+    sat = nl.gate("AND", _is_min(nl, v), _is_min(nl, mq))
     h = _counted(nl, cls, mux_bus(nl, sat, inc[1:33], [1] * 31 + [0]))    # R5
     neg = nl.gate("AND", h[-1], eon)
     addend = mux_bus(nl, neg, half, halfm1)
