@@ -761,6 +761,11 @@ def _arch_summary(path: str) -> str:
     leak = info["leakage_pw"]
     lines.append(f"  leakage   {info['pe_leakage_pw'] / 1e6:9.4f} µW per PE; array "
                  f"{leak['array'] / 1e9:.4f} mW, SRAM {leak['sram'] / 1e9:.4f} mW")
+    from accelsim.energy.area import format_area, report_area_mm2
+
+    area = report_area_mm2(arch)
+    if area is not None:
+        lines += ["", format_area(area)]
     return "\n".join(lines)
 
 
@@ -894,9 +899,9 @@ def _gates(args: argparse.Namespace) -> int:
         raise AccelsimError(str(args.rtl or args.arch), "--rtl", "generic gates only",
                             str(exc)) from None
     report["arch"], report["workload"] = arch.name, workload.name
-    from accelsim.energy.area import arch_area_mm2
+    from accelsim.energy.area import report_area_mm2
 
-    report["area_mm2"] = None if tech.area is None else arch_area_mm2(arch, tech.area)
+    report["area_mm2"] = report_area_mm2(arch)
     files = {}
     if args.tech_out is not None:
         import yaml

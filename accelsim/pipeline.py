@@ -213,6 +213,7 @@ def simulate_report(arch: Arch, workload: Workload, layers: Sequence[Layer], tra
     labels)."""
     from accelsim.config import arch_to_dict
     from accelsim.energy import energy_pj
+    from accelsim.energy.area import report_area_mm2
     from accelsim.report import WorkloadInfo, build_report
 
     sims = simulate_layers(arch, layers, trace=trace, graph=graph, file=workload.path,
@@ -221,5 +222,5 @@ def simulate_report(arch: Arch, workload: Workload, layers: Sequence[Layer], tra
     energies = [energy_pj(arch, s, m) for s, m in zip(sims, memories or [None] * len(sims))]
     report = build_report(arch_to_dict(arch), WorkloadInfo(workload.name, workload.sha256),
                           sims, energies, inferences=inferences(layers), memories=memories,
-                          accuracy=accuracy(workload, sims))
+                          accuracy=accuracy(workload, sims), area_mm2=report_area_mm2(arch))
     return RunResult(report, sims, memories)

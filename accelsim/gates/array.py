@@ -67,11 +67,11 @@ class _Pe:
         return overflow_rule(self.nl, acc_in, product, total, s.saturate)
 
 
-def _stationary_array(spec: ArraySpec, opt: Options) -> Netlist:
+def _stationary_array(spec: ArraySpec, opt: Options, pe_cls: type[_Pe]) -> Netlist:
     """``ws`` / ``is``: stationary operand preloaded down a shift chain, moving operand to the
     right, partial sums down, edge accumulators at the bottom."""
     nl, s = Netlist(), spec
-    pe = _Pe(nl, s, opt)
+    pe = pe_cls(nl, s, opt)
     R, C, A = s.rows, s.cols, s.acc_bits
     ws = DATAFLOWS[s.dataflow].holds_w
     hb, sb = (s.x_bits, s.w_bits) if ws else (s.w_bits, s.x_bits)
@@ -121,10 +121,10 @@ def _stationary_array(spec: ArraySpec, opt: Options) -> Netlist:
     return nl
 
 
-def _os_array(spec: ArraySpec, opt: Options) -> Netlist:
+def _os_array(spec: ArraySpec, opt: Options, pe_cls: type[_Pe]) -> Netlist:
     """``os``: x moves right (with a first-of-reduction flag), w moves down, stationary acc."""
     nl, s = Netlist(), spec
-    pe = _Pe(nl, s, opt)
+    pe = pe_cls(nl, s, opt)
     R, C, A = s.rows, s.cols, s.acc_bits
     x_chain = [(nl.input(f"x{r}", s.x_bits), nl.input(f"xv{r}", 1)[0], nl.input(f"xf{r}", 1)[0])
                for r in range(R)]
@@ -149,14 +149,16 @@ def _os_array(spec: ArraySpec, opt: Options) -> Netlist:
             x_chain[r] = (X, Xv[0], Xf[0])
             w_chain[c] = (W, Wv[0])
             nl.outputs[f"acc{r}_{c}"] = Q
+            nl.outputs[f"res{r}_{c}"] = res
     return nl
 
 
-def build_array(spec: ArraySpec, opt: Options = Options()) -> Netlist:
-    """The array netlist for ``spec``. Its outputs are what the testbench reads: per column
-    ``col<c>`` (the column result) and ``edge<c>`` (the edge accumulator), or per PE
-    ``acc<r>_<c>`` (``os``)."""
-    return (_os_array if DATAFLOWS[spec.dataflow].holds_outputs else _stationary_array)(spec, opt)
+def build_array(spec: ArraySpec, opt: Options = Options(), pe_cls: type[_Pe] = _Pe) -> Netlist:
+    """The array netlist for ``spec`` (PEs built by ``pe_cls``). Its outputs are what the
+    testbench reads: per column ``col<c>`` (the column result) and ``edge<c>`` (the edge
+    accumulator), or per PE ``acc<r>_<c>`` and its adder result ``res<r>_<c>`` (``os``)."""
+    build = _os_array if DATAFLOWS[spec.dataflow].holds_outputs else _stationary_array
+    return build(spec, opt, pe_cls)
 
 
 def _pattern(v: int, bits: int) -> int:

@@ -208,12 +208,13 @@ class Sequential:
         return sum(int(self.values[n, 0]) << b for b, n in enumerate(nets))
 
     def step(self) -> dict[str, int]:
-        """Settle, count this cycle's toggles per class, clock the registers."""
+        """Settle, count this cycle's toggles per class (a class may hold both nodes and
+        register bits), clock the registers."""
         settle(self.c, self.values)
         out = {k: int((self.values[v, 0] != self.prev[v, 0]).sum()) for k, v in self._nodes.items()}
         q, d = self.values[self.c.reg_q, 0], self.values[self.c.reg_d, 0]
         for k, idx in self._regs.items():
-            out[k] = int((q[idx] != d[idx]).sum())
+            out[k] = out.get(k, 0) + int((q[idx] != d[idx]).sum())
         self.prev = self.values.copy()
         self.values[self.c.reg_q, 0] = d
         return out

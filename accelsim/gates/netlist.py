@@ -97,9 +97,12 @@ class Netlist:
         bit (``clk``, reset to 0 by ``rst``). Counted nets are named ``<class>__<i>`` and marked
         ``keep``, so that a tool reading the file back keeps them and their class."""
         name = {0: "1'b0", 1: "1'b1"}
-        for cls, nets in {**self.nodes, **self.reg_classes}.items():
+        for cls, nets in self.nodes.items():
             for i, n in enumerate(nets):
                 name.setdefault(n, f"{cls}__{i}")
+        for cls, nets in self.reg_classes.items():  # ``__r``: a class may hold nodes and registers
+            for i, n in enumerate(nets):
+                name.setdefault(n, f"{cls}__{'r' if cls in self.nodes else ''}{i}")
         for bus, nets in self.inputs.items():
             for i, n in enumerate(nets):
                 name.setdefault(n, f"{bus}[{i}]")
@@ -131,7 +134,7 @@ class Netlist:
 
 # ------------------------------------------------------------------------------------ Yosys JSON
 
-_COUNTED = re.compile(r"^\\?([a-z_]+)__(\d+)$")
+_COUNTED = re.compile(r"^\\?([a-z_]+)__(r?)(\d+)$")
 
 
 def from_yosys_json(text: str, top: str) -> Netlist:
@@ -139,7 +142,8 @@ def from_yosys_json(text: str, top: str) -> Netlist:
     library (``$_AND_`` ... ``$_MUX_``, ``$_DFF_P_``).
 
     Nets named ``<class>__<i>`` (as :meth:`Netlist.verilog` writes them) become counted nodes or
-    register bits of that class again; every other gate output is counted in class ``cells``.
+    register bits of that class again (``<class>__r<i>``: register bits of a class that also has
+    nodes); every other gate output is counted in class ``cells``.
     Raises ValueError for a cell type outside that library.
     """
     module = json.loads(text)["modules"][top]
@@ -170,18 +174,16 @@ def from_yosys_json(text: str, top: str) -> Netlist:
         ports = _YOSYS_PORTS.get(kind, ("A", "B"))
         nl.gates.append((kind, net(conn["Y"][0]), tuple(net(conn[p][0]) for p in ports)))
     nl.regs = regs
-    named: dict[int, tuple[str, int]] = {}
-    for nname, info in module["netnames"].items():
-        m = _COUNTED.match(nname)
-        if m and len(info["bits"]) == 1 and not isinstance(info["bits"][0], str):
-            named[net(info["bits"][0])] = (m.group(1), int(m.group(2)))
     reg_q = {q for q, _ in regs}
-    by_class: dict[str, dict[int, int]] = {}
-    for n, (cls, i) in named.items():
-        by_class.setdefault(cls, {})[i] = n
-    for cls, members in sorted(by_class.items()):
+    by_class: dict[tuple[str, bool], dict[int, int]] = {}
+    for nname, info in module["netnames"].items():  # a net may carry several counted names
+        m = _COUNTED.match(nname)                   # (a node equal to another, e.g. s ? a : a)
+        if m and len(info["bits"]) == 1 and not isinstance(info["bits"][0], str):
+            key = (m.group(1), bool(m.group(2)))
+            by_class.setdefault(key, {})[int(m.group(3))] = net(info["bits"][0])
+    for (cls, is_reg), members in sorted(by_class.items()):
         nets = [members[i] for i in sorted(members)]
-        target = nl.reg_classes if all(n in reg_q for n in nets) else nl.nodes
+        target = nl.reg_classes if is_reg or all(n in reg_q for n in nets) else nl.nodes
         target[cls] = nets
     if not by_class:
         nl.nodes["cells"] = [out for _, out, _ in nl.gates]

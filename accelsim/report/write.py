@@ -296,6 +296,10 @@ def format_summary(report: Report, clock_mhz: float) -> str:
         exporter = "none in the file" if a.exporter is None else f"{a.exporter:.4f}"
         lines.append(f"accuracy (top-1, {a.samples} samples): simulated {a.simulated:.4f}, "
                      f"exporter {exporter}")
+    if report.area_mm2 is not None:
+        from accelsim.energy.area import format_area
+
+        lines.append(format_area(report.area_mm2))
     return "\n".join(lines)
 
 
@@ -353,5 +357,7 @@ def format_compare(runs: Sequence[tuple[str, Report]]) -> str:
     ]
     rows += [row(f"  {k} µJ", lambda r, k=k: _uj(r.total.energy_pj[k])
                  if k in r.total.energy_pj else "-") for k in keys]
+    rows.append(row("area mm²", lambda r: "-" if r.area_mm2 is None
+                    else f"{r.area_mm2['total']:.4g}"))
     rows.append(row("check", lambda r: r.total.check))
     return format_columns(header, rows, left={0})

@@ -22,7 +22,7 @@ from accelsim.sweep.spec import Sweep, format_value
 METRICS = ("status", "macs", "cycles_total", "cycles_compute", "cycles_stall", "latency_us",
            "utilization_fraction", "energy_pj", "energy_onchip_pj", "energy_offchip_pj",
            "energy_per_mac_pj", "energy_per_inference_pj", "power_mw", "dram_read_bytes",
-           "dram_write_bytes", "accuracy_top1", "pareto", "check", "error")
+           "dram_write_bytes", "accuracy_top1", "area_mm2", "pareto", "check", "error")
 #: Per-layer columns after point, axis values and layer name.
 LAYER_METRICS = ("op", "macs", "cycles_total", "cycles_compute", "cycles_stall",
                  "utilization_fraction", "energy_pj", "energy_onchip_pj", "energy_offchip_pj",
@@ -78,6 +78,8 @@ def build_rows(sweep: Sweep, outcomes: Mapping[str, Outcome]
             row["power_mw"] = total["power_mw"]
             accuracy = total.get("accuracy")
             row["accuracy_top1"] = None if accuracy is None else accuracy["simulated"]
+            area = report.get("area_mm2")
+            row["area_mm2"] = None if area is None else area["total"]
             for layer in report["layers"]:
                 layer_rows.append({"point": point.id, **point.values, "layer": layer["name"],
                                    "op": layer["op"], **_metrics(layer, clock)})

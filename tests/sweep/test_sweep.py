@@ -167,6 +167,7 @@ def test_sequential_results(sequential) -> None:
         assert report["arch"]["array"]["dataflow"] == p["array.dataflow"]
         assert [report["arch"]["array"]["rows"], report["arch"]["array"]["cols"]] == \
             p["array.size"]
+        assert p["area_mm2"] == report["area_mm2"]["total"] > 0
     assert any(p["pareto"] for p in points)
     layers = files["layers.csv"].decode().splitlines()
     assert len(layers) == 1 + 4 * 3  # header + 4 points x 3 layers

@@ -6,7 +6,7 @@ import pytest
 
 from accelsim.config import load_arch
 from accelsim.energy.area import (arch_area_mm2, cells_area_um2, mac_pe_cells, parse_area,
-                                  sram_area_um2)
+                                  sram_area_um2, unit_cells)
 from accelsim.energy.tech import load_tech
 from accelsim.errors import ConfigError
 from accelsim.gates.datapath import multiplier
@@ -36,9 +36,55 @@ def test_pe_and_array_area_of_shipped_config() -> None:
     pe_um2 = 50 * 1.064 + 14 * 0.798 + (56 + 32) * 4.256 + (8 + 8 + 32) * 4.522
     assert area["pe"] == pytest.approx(pe_um2 * 1e-6, rel=1e-5)
     assert area["array"] == pytest.approx(1024 * pe_um2 * 1e-6, rel=1e-5)
-    buffers = [k for k in area if k not in ("pe", "array", "total")]
-    assert buffers == ["ifmap", "filter", "ofmap"]
-    assert area["total"] == pytest.approx(area["array"] + sum(area[k] for k in buffers), rel=1e-5)
+    assert area["edge"] == pytest.approx(32 * 32 * 4.256 * 1e-6, rel=1e-5)  # a 32-bit adder/column
+    parts = [k for k in area if k not in ("pe", "array", "total")]
+    assert parts == ["edge", "ifmap", "filter", "ofmap"]
+    assert area["total"] == pytest.approx(area["array"] + sum(area[k] for k in parts), rel=1e-5)
+
+
+def test_run_report_area_is_the_hand_computed_pe(tmp_path) -> None:
+    """``accelsim run --json``: area_mm2.pe of the 8x8 PE (32-bit accumulator) from cell counts."""
+    import json
+
+    from accelsim.cli import main
+
+    out = tmp_path / "r.json"
+    assert main(["run", str(ROOT / "arch_configs" / "os-8x8-int8.yaml"),
+                 str(ROOT / "workloads" / "example_cnn.npz"), "--json", str(out),
+                 "--quiet"]) == 0
+    area = json.loads(out.read_text())["area_mm2"]
+    pe_um2 = 50 * 1.064 + 14 * 0.798 + (56 + 32) * 4.256 + (8 + 8 + 32) * 4.522  # 655.956 um2
+    assert area["pe"] == pytest.approx(pe_um2 * 1e-6, rel=1e-5)
+    assert area == {"pe": area["pe"], "array": area["array"], "total": area["total"]}  # os: no edge
+    assert area["array"] == area["total"] == pytest.approx(64 * pe_um2 * 1e-6, rel=1e-5)
+
+
+def test_other_pe_kinds_by_hand(tmp_path) -> None:
+    """bitserial, pann and lsqplus cell counts (docs/gates.md §3)."""
+    table = load_tech("45nm").area
+    lsq = unit_cells(load_arch(ROOT / "arch_configs" / "ws-16x16-lsqplus-output.yaml"))
+    # per column: 32x32 Baugh-Wooley (1024 gates, 62 NAND, 31*32 FA), R1/R4/R6/R8 adders, 2 regs
+    assert lsq["rescale"] == {"AND2": 16 * 962, "NAND2": 16 * 62, "FA": 16 * (992 + 132),
+                              "DFF": 16 * 64}
+    arch = load_arch(ROOT / "arch_configs" / "ws-16x16-lsqplus-pe.yaml")
+    x, w, acc = arch.pe.x_bits, arch.pe.w_bits, arch.pe.acc_bits
+    pe = unit_cells(arch)["pe"]  # two subtractors + (x+1)x(w+1) signed multiplier
+    assert pe == {"AND2": (x + 1) * (w + 1) - x - w, "NAND2": x + w,
+                  "FA": max(x, w) * (min(x, w) + 1) + acc + (x + 1) + (w + 1), "DFF": x + w + acc}
+    pann = load_arch(ROOT / "arch_configs" / "ws-16x16-pann.yaml")
+    cells = unit_cells(pann)
+    acc = pann.pe.acc_bits
+    assert cells["pe"]["FA"] == pann.pe.params.adders * acc
+    assert cells["pe"]["DFF"] == pann.pe.x_bits + pann.pe.w_bits + 2 * acc  # dual accumulator
+    assert cells_area_um2(table, cells["pe"]) > 0
+    text = (ROOT / "arch_configs" / "ws-8x8-int8.yaml").read_text()
+    assert "kind: mac" in text
+    path = tmp_path / "bs.yaml"
+    path.write_text(text.replace("kind: mac", "kind: bitserial"))
+    bs = load_arch(path)
+    assert unit_cells(bs)["pe"] == {"AND2": bs.pe.w_bits, "FA": bs.pe.acc_bits,
+                                    "DFF": bs.pe.x_bits + bs.pe.w_bits + bs.pe.acc_bits}
+
 
 
 def test_sram_area_points_power_law_and_tiling() -> None:

@@ -368,3 +368,15 @@ def test_compare_table_and_plot() -> None:
     assert order.index("psum_reg µJ") < order.index("acc_reg µJ") < order.index("mult µJ")
     assert order.index("mult µJ") < order.index("clock µJ") < order.index("leakage µJ")
     assert compare_png([("A", a), ("B", b)], "t").startswith(b"\x89PNG")
+
+
+def test_area_in_summary_and_compare() -> None:
+    area = {"pe": 0.000656, "array": 0.6717, "edge": 0.004358, "total": 0.676058}
+    a = build_report(ARCH, WORKLOAD, [make_sim("a", 0)], [make_energy(0)], area_mm2=area)
+    b = build_report(ARCH, WORKLOAD, [make_sim("a", 0)], [make_energy(0)])
+    assert a.to_dict()["area_mm2"] == area and "area_mm2" not in b.to_dict()
+    assert "array 0.6717, edge 0.004358, total 0.6761 (one PE 0.000656)" in format_summary(a, 500.0)
+    assert "area" not in format_summary(b, 500.0)
+    lines = format_compare([("A", a), ("B", b)]).splitlines()
+    rows = {c[0]: c[1:] for c in (re.split(r"\s{2,}", line.strip()) for line in lines[2:])}
+    assert rows["area mm²"] == ["0.6761", "-"]
