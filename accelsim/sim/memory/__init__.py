@@ -20,6 +20,7 @@ from accelsim.config.schema import Arch
 from accelsim.dataflows import REGISTRY as DATAFLOWS
 from accelsim.errors import ConfigError
 from accelsim.sim.memory.dram import DramChannel
+from accelsim.sim.memory.packing import elem_bytes, packed_bytes
 from accelsim.sim.memory.scheduler import DramSpan, FoldSpan, Schedule
 from accelsim.sim.memory.sram import buffer_slots
 from accelsim.sim.memory.tiling import LayerPlan, Planner
@@ -40,6 +41,8 @@ class LayerGeometry:
     sum in the ofmap buffer or spilled). ``fold_cycles``: compute cycles of every fold (SCALE-Sim
     convention). ``conv``: ``(N, C, H, W, kh, kw, stride, padding, dilation)`` for conv2d
     (stride/padding/dilation an int or a (rows, cols) pair), else None (X is row-major [M, K]).
+    ``y_elem_bytes``: bytes per output element (None: ``y_bytes`` spread over the outputs).
+    Byte counts follow the packing rule of ``accelsim.sim.memory.packing``.
     """
 
     name: str
@@ -58,6 +61,7 @@ class LayerGeometry:
     psum_elem_bytes: float
     fold_cycles: int
     conv: tuple | None
+    y_elem_bytes: float | None = None
 
 
 @dataclass(frozen=True)
@@ -218,15 +222,15 @@ def _results(arch: Arch, plans: list[LayerPlan], sched: Schedule, makespan: floa
 
 def layer_geometry(arch: Arch, layer) -> LayerGeometry:
     """The ``LayerGeometry`` of a workload ``Layer`` on ``arch`` (one convention, documented in
-    docs/memory.md §1): elements stored in whole bytes of the PE widths, ``ceil(x_bits/8)``,
-    ``ceil(w_bits/8)``; partial sums ``ceil(acc_bits/8)``; outputs ``ceil(y_bits/8)`` for the
-    lsqplus scheme (requantized), else the accumulator width; the ifmap unpadded; fold cycles
+    docs/memory.md §1): elements of the PE widths stored packed (``packing``: sub-byte widths
+    share bytes, wider ones take whole bytes), x at ``x_bits``, w at ``w_bits``; partial sums at
+    ``acc_bits``; outputs at ``y_bits`` for the lsqplus scheme (requantized), else at the
+    accumulator width; the ifmap unpadded; fold cycles
     SCALE-Sim's ``df.fold_cycles`` (a PE kind that lengthens folds replaces ``fold_cycles``)."""
     df = DATAFLOWS[arch.array.dataflow]
     pe = arch.pe
-    xeb, web, peb = -(-pe.x_bits // 8), -(-pe.w_bits // 8), -(-pe.acc_bits // 8)
     quant = getattr(layer, "quant", None) or {}
-    yeb = -(-int(quant["y_bits"]) // 8) if quant.get("scheme") == "lsqplus" else peb
+    y_bits = int(quant["y_bits"]) if quant.get("scheme") == "lsqplus" else pe.acc_bits
     x, w = layer.x, layer.w
     conv = None
     if layer.op == "conv2d":
@@ -244,8 +248,10 @@ def layer_geometry(arch: Arch, layer) -> LayerGeometry:
     _, _, T = df.dims(M, K, N)
     return LayerGeometry(
         name=layer.name, dataflow=df.name, rows=arch.array.rows, cols=arch.array.cols,
-        groups=groups, M=M, K=K, N=N, x_bytes_unique=int(x.size) * xeb,
-        w_bytes=int(w.size) * web, y_bytes=groups * M * N * yeb, x_elem_bytes=xeb,
-        w_elem_bytes=web, psum_elem_bytes=peb,
+        groups=groups, M=M, K=K, N=N, x_bytes_unique=packed_bytes(x.size, pe.x_bits),
+        w_bytes=packed_bytes(w.size, pe.w_bits), y_bytes=packed_bytes(groups * M * N, y_bits),
+        x_elem_bytes=elem_bytes(pe.x_bits), w_elem_bytes=elem_bytes(pe.w_bits),
+        psum_elem_bytes=elem_bytes(pe.acc_bits),
         fold_cycles=df.fold_cycles(arch.array.rows, arch.array.cols, T), conv=conv,
+        y_elem_bytes=elem_bytes(y_bits),
     )
