@@ -12,7 +12,7 @@ system adds the stalls. With neither ``buffers`` nor ``dram`` in the arch, memor
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -23,6 +23,7 @@ from accelsim.sim.memory.dram import DramChannel
 from accelsim.sim.memory.packing import elem_bytes, packed_bytes
 from accelsim.sim.memory.scheduler import DramSpan, FoldSpan, Schedule
 from accelsim.sim.memory.sram import buffer_slots
+from accelsim.sim.memory.stats import bandwidth, stall_causes
 from accelsim.sim.memory.tiling import LayerPlan, Planner
 from accelsim.sim.memory.timeline import TIMELINE_FILES, timeline_files
 
@@ -75,7 +76,10 @@ class MemoryResult:
     ``dram``: ``{"read_bytes", "write_bytes", "row_hits", "row_misses", "activations"}``, empty
     without ``dram:``. ``dram_bandwidth_utilization``: fraction of the layer's cycles the DRAM bus
     spent moving data (any layer's). ``timeline``: the layer's ``FoldSpan``s, then its
-    ``DramSpan``s.
+    ``DramSpan``s. ``dram_bytes_by_operand``: ``{OPERAND_KEYS: bytes}`` of the layer's
+    transfers; ``dram_bandwidth``: ``{"average" | "peak": {OPERAND_KEYS | "total": bytes per
+    cycle}}`` on the bus during the layer's cycles; ``stall_by_cause``: ``{CAUSES: cycles}``
+    charged to this layer (``stats``). The last three are empty when not measured.
     """
 
     cycles_total: int
@@ -84,6 +88,9 @@ class MemoryResult:
     dram: dict[str, int]
     dram_bandwidth_utilization: float
     timeline: list[tuple]
+    dram_bytes_by_operand: dict[str, int] = field(default_factory=dict)
+    dram_bandwidth: dict[str, dict[str, float]] = field(default_factory=dict)
+    stall_by_cause: dict[str, int] = field(default_factory=dict)
 
 
 def _check(arch: Arch, layers: list[LayerGeometry], file: str) -> None:
@@ -187,7 +194,7 @@ def _results(arch: Arch, plans: list[LayerPlan], sched: Schedule, makespan: floa
     s_start = np.array([s.start for s in spans])
     s_end = np.array([s.end for s in spans])
     s_data = np.array([s.bytes / bw for s in spans]) if spans else np.zeros(0)
-    out, i, prev_t = [], 0, 0
+    out, bounds, i, prev_t = [], [], 0, 0
     for li, plan in enumerate(plans):
         folds: list[FoldSpan] = []
         compute = 0
@@ -216,8 +223,14 @@ def _results(arch: Arch, plans: list[LayerPlan], sched: Schedule, makespan: floa
         sram = {} if arch.buffers is None else plan.sram.report(slots)
         timeline = list(folds) + [s for s in spans if s.layer == plan.name]
         out.append(MemoryResult(total, total - compute, sram, dram, min(util, 1.0), timeline))
+        bounds.append((prev_t, t_end))
         prev_t = t_end
-    return out
+    causes = stall_causes(sched, makespan, sum(r.cycles_stall for r in out))
+    if arch.dram is None:
+        return [replace(r, stall_by_cause=c) for r, c in zip(out, causes)]
+    return [replace(r, dram_bytes_by_operand=dict(sched.layer_operand_bytes[li]),
+                    dram_bandwidth=bw_l, stall_by_cause=c)
+            for li, (r, bw_l, c) in enumerate(zip(out, bandwidth(sched, bounds), causes))]
 
 
 def layer_geometry(arch: Arch, layer) -> LayerGeometry:
