@@ -78,7 +78,7 @@ class MemoryResult:
     spent moving data (any layer's). ``timeline``: the layer's ``FoldSpan``s, then its
     ``DramSpan``s. ``dram_bytes_by_operand``: ``{OPERAND_KEYS: bytes}`` of the layer's
     transfers; ``dram_bandwidth``: ``{"average" | "peak": {OPERAND_KEYS | "total": bytes per
-    cycle}}`` on the bus during the layer's cycles; ``stall_by_cause``: ``{CAUSES: cycles}``
+    cycle}, "peak_window_cycles": int}`` on the bus during the layer's cycles; ``stall_by_cause``: ``{CAUSES: cycles}``
     charged to this layer (``stats``). The last three are empty when not measured.
     """
 
@@ -89,7 +89,7 @@ class MemoryResult:
     dram_bandwidth_utilization: float
     timeline: list[tuple]
     dram_bytes_by_operand: dict[str, int] = field(default_factory=dict)
-    dram_bandwidth: dict[str, dict[str, float]] = field(default_factory=dict)
+    dram_bandwidth: dict = field(default_factory=dict)
     stall_by_cause: dict[str, int] = field(default_factory=dict)
 
 

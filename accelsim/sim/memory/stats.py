@@ -45,8 +45,9 @@ def _key(operand: str, direction: str) -> str:
 
 def bandwidth(sched: Schedule, bounds: list[tuple[int, int]],
               window: int = PEAK_WINDOW_CYCLES) -> list[dict[str, dict[str, float]]]:
-    """Per layer ``{"average": {key: B/cycle}, "peak": {key: B/cycle}}`` over its cycles
-    ``bounds[l] = (start, end)``, for every key of ``OPERAND_KEYS`` and ``total``."""
+    """Per layer ``{"average": {key: B/cycle}, "peak": {key: B/cycle}, "peak_window_cycles":
+    window}`` over its cycles ``bounds[l] = (start, end)``, for every key of ``OPERAND_KEYS``
+    and ``total``."""
     spans = sched.dram_spans
     cum = {}
     for key in (*OPERAND_KEYS, "total"):
@@ -67,7 +68,7 @@ def bandwidth(sched: Schedule, bounds: list[tuple[int, int]],
             f = np.interp(edges, knots, moved, left=0.0, right=moved[-1])
             avg[key] = float((f[-1] - f[0]) / (b - a))
             peak[key] = float(np.max(np.diff(f) / lengths))
-        out.append({"average": avg, "peak": peak})
+        out.append({"average": avg, "peak": peak, "peak_window_cycles": window})
     return out
 
 
