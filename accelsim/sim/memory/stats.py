@@ -49,12 +49,14 @@ def bandwidth(sched: Schedule, bounds: list[tuple[int, int]],
     window}`` over its cycles ``bounds[l] = (start, end)``, for every key of ``OPERAND_KEYS``
     and ``total``."""
     spans = sched.dram_spans
+    index = {k: i for i, k in enumerate(OPERAND_KEYS)}
+    kind = np.array([index[_key(s.operand, s.direction)] for s in spans], dtype=np.int64)
+    times = np.array([(s.start, s.end) for s in spans], dtype=float).reshape(-1, 2)
+    moved_by = np.array([(0, s.bytes) for s in spans], dtype=float).reshape(-1, 2)
     cum = {}
     for key in (*OPERAND_KEYS, "total"):
-        chosen = [s for s in spans if key == "total" or _key(s.operand, s.direction) == key]
-        knots = np.array([t for s in chosen for t in (s.start, s.end)], dtype=float)
-        moved = np.cumsum([b for s in chosen for b in (0, s.bytes)], dtype=float)
-        cum[key] = (knots, moved)
+        chosen = slice(None) if key == "total" else kind == index[key]
+        cum[key] = (times[chosen].ravel(), np.cumsum(moved_by[chosen].ravel()))
     out = []
     for a, b in bounds:
         edges = np.append(a + window * np.arange(max(1, (b - a) // window), dtype=float),
