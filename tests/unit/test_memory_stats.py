@@ -105,6 +105,7 @@ def test_peak_over_windows() -> None:
     [r] = simulate_memory(arch(bw=16.0), [gemm(1024, 4, 4)])
     assert r.cycles_total == 2315 and r.stall_by_cause == causes(ifmap=256, filter=1,
                                                                  ofmap_drain=1024)
+    assert r.dram_bandwidth["peak_window_cycles"] == PEAK_WINDOW_CYCLES == 1024
     avg, peak = r.dram_bandwidth["average"], r.dram_bandwidth["peak"]
     assert peak["total"] == pytest.approx(16384 / 1291)
     assert peak["ofmap_write"] == pytest.approx(16384 / 1291)

@@ -78,8 +78,9 @@ class MemoryResult:
     spent moving data (any layer's). ``timeline``: the layer's ``FoldSpan``s, then its
     ``DramSpan``s. ``dram_bytes_by_operand``: ``{OPERAND_KEYS: bytes}`` of the layer's
     transfers; ``dram_bandwidth``: ``{"average" | "peak": {OPERAND_KEYS | "total": bytes per
-    cycle}, "peak_window_cycles": int}`` on the bus during the layer's cycles; ``stall_by_cause``: ``{CAUSES: cycles}``
-    charged to this layer (``stats``). The last three are empty when not measured.
+    cycle}, "peak_window_cycles": int}`` on the bus during the layer's cycles;
+    ``stall_by_cause``: ``{CAUSES: cycles}`` charged to this layer (``stats``). The last three
+    are empty when not measured.
     """
 
     cycles_total: int
