@@ -213,14 +213,17 @@ def simulate_report(arch: Arch, workload: Workload, layers: Sequence[Layer], tra
     labels)."""
     from accelsim.config import arch_to_dict
     from accelsim.energy import energy_pj
+    from accelsim.energy.account import sram_buffer_pj
     from accelsim.energy.area import report_area_mm2
     from accelsim.report import WorkloadInfo, build_report
 
     sims = simulate_layers(arch, layers, trace=trace, graph=graph, file=workload.path,
                            on_layer=on_layer, progress=progress)
     memories = simulate_memory(arch, layers, sims, memory_plan)
-    energies = [energy_pj(arch, s, m) for s, m in zip(sims, memories or [None] * len(sims))]
+    mems = memories or [None] * len(sims)
+    energies = [energy_pj(arch, s, m) for s, m in zip(sims, mems)]
     report = build_report(arch_to_dict(arch), WorkloadInfo(workload.name, workload.sha256),
                           sims, energies, inferences=inferences(layers), memories=memories,
-                          accuracy=accuracy(workload, sims), area_mm2=report_area_mm2(arch))
+                          accuracy=accuracy(workload, sims), area_mm2=report_area_mm2(arch),
+                          sram_energies=[sram_buffer_pj(arch, m) for m in mems])
     return RunResult(report, sims, memories)

@@ -98,16 +98,32 @@ def sram_word_pj(arch: Any, tech: Tech, buffer: str) -> dict[str, float]:
     return {"read": read, "write": write, "bank_kib": bank_kib}
 
 
-def sram_pj(arch: Any, tech: Tech, sram: dict[str, dict[str, int]]) -> float:
-    """Energy (pJ) of the SRAM reads and writes (words) per buffer."""
-    total = 0.0
+def _sram_terms(arch: Any, tech: Tech, sram: dict[str, dict[str, int]]):
+    """``(buffer, read pJ, write pJ)`` of the SRAM reads and writes (words) per buffer."""
     for buffer in BUFFERS:
         counts = sram.get(buffer)
         if counts:
             word = sram_word_pj(arch, tech, buffer)
-            total += int(counts.get("reads", 0)) * word["read"]
-            total += int(counts.get("writes", 0)) * word["write"]
+            yield (buffer, int(counts.get("reads", 0)) * word["read"],
+                   int(counts.get("writes", 0)) * word["write"])
+
+
+def sram_pj(arch: Any, tech: Tech, sram: dict[str, dict[str, int]]) -> float:
+    """Energy (pJ) of the SRAM reads and writes (words) of all buffers."""
+    total = 0.0
+    for _, read, write in _sram_terms(arch, tech, sram):
+        total += read
+        total += write
     return total
+
+
+def sram_buffer_pj(arch: Any, memory: Any) -> dict[str, float]:
+    """Energy (pJ) of each buffer's reads and writes in a layer's memory result (the parts of
+    ``energy_pj``'s ``sram``); empty without ``buffers`` or a memory result."""
+    if memory is None or arch.buffers is None or not memory.sram:
+        return {}
+    tech = load_tech(arch.energy.technology)
+    return {b: read + write for b, read, write in _sram_terms(arch, tech, memory.sram)}
 
 
 def dram_pj(tech: Tech, dram: dict[str, int]) -> float:

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import accelsim
+from accelsim.report.memory import layer_sections, total_sections
 from accelsim.sim.types import LayerSim
 
 #: Decimal places of every float in the report.
@@ -85,9 +86,11 @@ class LayerReport:
     """One layer's figures. ``utilization`` = macs / (rows·cols·cycles.total), a fraction;
     ``energy_pj`` per toggle class plus ``clock``, ``sram``/``dram`` (measured memory only),
     ``leakage`` and ``total`` (pJ); ``energy_per_mac_pj`` (pJ/MAC), ``energy_per_inference_pj``
-    (pJ), ``power_mw`` (average, mW); ``sram`` reads/writes (words) per buffer and ``dram`` traffic,
-    None (absent from JSON) with ideal memory; ``reference`` says where the checked reference came
-    from (``workload`` | ``numpy-int64``)."""
+    (pJ), ``power_mw`` (average, mW); ``sram`` reads/writes (words) and energy (pJ) per buffer,
+    ``dram`` traffic and bandwidth, ``stall_cycles_by_cause`` and the on-chip / off-chip energy
+    (pJ) and power (mW) split (``accelsim.report.memory``), None (absent from JSON) with ideal
+    memory; ``reference`` says where the checked reference came from (``workload`` |
+    ``numpy-int64``)."""
 
     name: str
     op: str
@@ -104,10 +107,15 @@ class LayerReport:
     power_mw: float
     check: str
     reference: str
-    sram: dict[str, dict[str, int]] | None = None
-    dram: dict[str, int] | None = None
+    sram: dict[str, dict[str, Any]] | None = None
+    dram: dict[str, Any] | None = None
     additions: int | None = None
     additions_per_mac: float | None = None
+    stall_cycles_by_cause: dict[str, int] | None = None
+    energy_on_chip_pj: float | None = None
+    energy_off_chip_pj: float | None = None
+    power_on_chip_mw: float | None = None
+    power_off_chip_mw: float | None = None
 
 
 @dataclass(frozen=True)
@@ -128,16 +136,24 @@ class TotalReport:
     inferences: int
     power_mw: float
     check: str
-    sram: dict[str, dict[str, int]] | None = None
-    dram: dict[str, int] | None = None
+    sram: dict[str, dict[str, Any]] | None = None
+    dram: dict[str, Any] | None = None
     additions: int | None = None
     additions_per_mac: float | None = None
     accuracy: Accuracy | None = None
+    stall_cycles_by_cause: dict[str, int] | None = None
+    energy_on_chip_pj: float | None = None
+    energy_off_chip_pj: float | None = None
+    power_on_chip_mw: float | None = None
+    power_off_chip_mw: float | None = None
 
 
 #: Optional keys left out of the JSON when None: memory sections (ideal memory: nothing was
-#: measured), PANN's additions (other PE kinds), the accuracy (no labels, or last layer not run).
-_OPTIONAL = ("sram", "dram", "additions", "additions_per_mac", "accuracy")
+#: measured; off-chip figures: no DRAM), PANN's additions (other PE kinds), the accuracy (no
+#: labels, or last layer not run).
+_OPTIONAL = ("sram", "dram", "additions", "additions_per_mac", "accuracy",
+             "stall_cycles_by_cause", "energy_on_chip_pj", "energy_off_chip_pj",
+             "power_on_chip_mw", "power_off_chip_mw")
 
 
 @dataclass(frozen=True)
@@ -191,20 +207,18 @@ def power_mw(energy_pj: float, cycles: int, clock_mhz: float) -> float:
     return energy_pj * clock_mhz / cycles / 1e3 if cycles else 0.0
 
 
-def _memory_sections(memory: Any) -> dict[str, Any]:
-    """``sram`` {buffer: {reads, writes, ...}} and ``dram`` {...} (ints) of a memory result, each
-    None when the memory result has none (no buffers / no DRAM configured), or {} without one."""
-    if memory is None:
-        return {}
-    sram = {b: {k: int(v) for k, v in counts.items()} for b, counts in memory.sram.items()}
-    dram = {k: int(v) for k, v in (memory.dram or {}).items()}
-    return {"sram": sram or None, "dram": dram or None}
+def _round_tree(value: Any) -> Any:
+    """``value`` with every float (also inside nested dicts) rounded to ``DECIMALS`` places."""
+    if isinstance(value, Mapping):
+        return {k: _round_tree(v) for k, v in value.items()}
+    return _round(value) if isinstance(value, float) else value
 
 
 def layer_report(sim: LayerSim, energy: Mapping[str, float], pes: int, clock_mhz: float = 500.0,
-                 inferences: int = 1, memory: Any = None) -> LayerReport:
+                 inferences: int = 1, memory: Any = None,
+                 sram_pj: Mapping[str, float] | None = None) -> LayerReport:
     """Report of one simulated layer on an array of ``pes`` PEs at ``clock_mhz``, with its energy
-    (pJ) and, if given, its memory-system result."""
+    (pJ) and, if given, its memory-system result and the energy of each of its buffers (pJ)."""
     r = sim.result
     total, stall = r.cycles_compute, 0
     if memory is not None:
@@ -229,25 +243,10 @@ def layer_report(sim: LayerSim, energy: Mapping[str, float], pes: int, clock_mhz
         power_mw=_round(power_mw(e_total, cycles.total, clock_mhz)),
         check=sim.check,
         reference=sim.reference_source,
-        **_memory_sections(memory),
+        **_round_tree(layer_sections(memory, sram_pj, energy, total, clock_mhz)),
         additions=additions,
         additions_per_mac=None if additions is None else _per(additions, int(r.macs)),
     )
-
-
-def _sum_nested(parts: Sequence[Mapping[str, Any] | None]) -> dict[str, Any] | None:
-    """Key-wise sums of (possibly nested) int maps; None if every part is None."""
-    present = [p for p in parts if p is not None]
-    if not present:
-        return None
-    out: dict[str, Any] = {}
-    for part in present:
-        for key, value in part.items():
-            if isinstance(value, Mapping):
-                out[key] = _sum_nested([out.get(key), value])
-            else:
-                out[key] = out.get(key, 0) + value
-    return out
 
 
 def build_report(
@@ -259,18 +258,21 @@ def build_report(
     memories: Sequence[Any] | None = None,
     accuracy: Accuracy | None = None,
     area_mm2: dict[str, float] | None = None,
+    sram_energies: Sequence[Mapping[str, float]] | None = None,
 ) -> Report:
     """Assemble the report from the resolved arch dict, the simulated layers, their energies (pJ),
-    the batch size ``inferences``, optionally each layer's memory-system result and the accuracy
-    of the simulated outputs (module doc).
+    the batch size ``inferences``, optionally each layer's memory-system result, the accuracy
+    of the simulated outputs (module doc) and each layer's energy per buffer (pJ;
+    ``accelsim.energy.account.sram_buffer_pj``).
 
     Totals are summed from the unrounded energies, then rounded.
     """
     pes = arch["array"]["rows"] * arch["array"]["cols"]
     clock = float(arch.get("clock_mhz", 500.0))
     mems = list(memories) if memories is not None else [None] * len(sims)
-    layers = tuple(layer_report(s, e, pes, clock, inferences, m)
-                   for s, e, m in zip(sims, energies, mems, strict=True))
+    srams = list(sram_energies) if sram_energies is not None else [None] * len(sims)
+    layers = tuple(layer_report(s, e, pes, clock, inferences, m, b)
+                   for s, e, m, b in zip(sims, energies, mems, srams, strict=True))
     cycles = Cycles(*(sum(getattr(lr.cycles, f) for lr in layers)
                       for f in ("total", "compute", "stall", "compute_active")))
     macs = sum(lr.macs for lr in layers)
@@ -291,13 +293,15 @@ def build_report(
         inferences=inferences,
         power_mw=_round(power_mw(e_total, cycles.total, clock)),
         check="exact" if all(lr.check == "exact" for lr in layers) else "mismatch",
-        sram=_sum_nested([lr.sram for lr in layers]),
-        dram=_sum_nested([lr.dram for lr in layers]),
         additions=additions,
         additions_per_mac=None if additions is None else _per(additions, macs),
         accuracy=None if accuracy is None else Accuracy(
             simulated=_round(accuracy.simulated),
             exporter=None if accuracy.exporter is None else _round(accuracy.exporter),
             samples=int(accuracy.samples)),
+        **_round_tree(total_sections(
+            [layer_sections(m, b, e, lr.cycles.total, clock)
+             for m, b, e, lr in zip(mems, srams, energies, layers)],
+            energy, [lr.cycles.total for lr in layers], clock)),
     )
     return Report(accelsim.__version__, arch, workload, layers, total, area_mm2)

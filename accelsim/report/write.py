@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from accelsim.report.memory import DRAM_COUNTS, csv_fields, table_rows
 from accelsim.report.model import DECIMALS, Report
 from accelsim.sim.types import LayerSim
 
@@ -35,16 +36,25 @@ def _float(value: float) -> str:
     return f"{value:.{DECIMALS}f}"
 
 
+def _cell(value: Any) -> Any:
+    """A CSV cell: floats with ``DECIMALS`` places, anything else as it is."""
+    return _float(value) if isinstance(value, float) else value
+
+
 def report_csv(report: Report) -> bytes:
     """One row per layer; snake_case headers with units; floats with ``DECIMALS`` places.
-    ``sram_<buffer>_<reads|writes>`` (words) and ``dram_<key>`` columns appear only when the
-    memory system was simulated; ``additions`` and ``additions_per_mac`` (PANN's R) only when the
-    PE kind counts additions."""
+    ``sram_<buffer>_<reads|writes|energy_pj>`` (words, pJ), ``dram_<key>`` and the other memory
+    columns (``accelsim.report.memory.csv_fields``) appear only when the memory system was
+    simulated; ``additions`` and ``additions_per_mac`` (PANN's R) only when the PE kind counts
+    additions."""
     classes = list(dict.fromkeys(c for lr in report.layers for c in lr.toggles))
     energy_keys = list(dict.fromkeys(k for lr in report.layers for k in lr.energy_pj))
     sram_keys = list(dict.fromkeys((b, k) for lr in report.layers for b, counts in
                                    (lr.sram or {}).items() for k in counts))
-    dram_keys = list(dict.fromkeys(k for lr in report.layers for k in (lr.dram or {})))
+    dram_keys = list(dict.fromkeys(k for lr in report.layers for k in (lr.dram or {})
+                                   if k in DRAM_COUNTS))
+    memory = [csv_fields(lr) for lr in report.layers]
+    memory_keys = list(dict.fromkeys(k for fields in memory for k in fields))
     adds = any(lr.additions is not None for lr in report.layers)
     header = ["layer", "op", "groups", "gemm_m", "gemm_k", "gemm_n", "folds", "cycles_total",
               "cycles_compute", "cycles_stall", "cycles_compute_active", "utilization_fraction",
@@ -52,11 +62,12 @@ def report_csv(report: Report) -> bytes:
     header += [f"toggles_{c}" for c in classes] + [f"energy_{k}_pj" for k in energy_keys]
     header += ["energy_per_mac_pj", "energy_per_inference_pj", "power_mw"]
     header += [f"sram_{b}_{k}" for b, k in sram_keys] + [f"dram_{k}" for k in dram_keys]
+    header += memory_keys
     header += ["check", "reference"]
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(header)
-    for lr in report.layers:
+    for lr, fields in zip(report.layers, memory):
         c = lr.cycles
         r = ([] if not adds else ["", ""] if lr.additions is None else
              [lr.additions, _float(lr.additions_per_mac or 0.0)])
@@ -68,8 +79,9 @@ def report_csv(report: Report) -> bytes:
             + [_float(lr.energy_pj.get(k, 0.0)) for k in energy_keys]
             + [_float(lr.energy_per_mac_pj), _float(lr.energy_per_inference_pj),
                _float(lr.power_mw)]
-            + [(lr.sram or {}).get(b, {}).get(k, "") for b, k in sram_keys]
-            + [(lr.dram or {}).get(k, "") for k in dram_keys]
+            + [_cell((lr.sram or {}).get(b, {}).get(k, "")) for b, k in sram_keys]
+            + [_cell((lr.dram or {}).get(k, "")) for k in dram_keys]
+            + [_cell(fields.get(k, "")) for k in memory_keys]
             + [lr.check, lr.reference]
         )
     return buf.getvalue().encode("utf-8")
@@ -276,19 +288,53 @@ def _uj(pj: float) -> str:
     return f"{pj / 1e6:.6f}"
 
 
+def _power_split(t: Any) -> str:
+    """`` (on chip X mW + off chip (DRAM) Y mW)`` when the report has the split, else ``""``."""
+    if t.power_on_chip_mw is None:
+        return ""
+    if t.power_off_chip_mw is None:
+        return f" (on chip {t.power_on_chip_mw:.3f} mW; DRAM not modelled)"
+    return (f" = on chip {t.power_on_chip_mw:.3f} mW + off chip (DRAM) "
+            f"{t.power_off_chip_mw:.3f} mW")
+
+
+def format_memory(report: Report) -> str:
+    """The memory table (DRAM KiB per operand, average and peak bandwidth, bus utilization,
+    stall cycles by cause per layer and in total) and the SRAM energy per buffer; ``""`` with
+    ideal memory."""
+    table = table_rows(report)
+    if table is None:
+        return ""
+    header, rows, footer = table
+    window = (report.total.dram or {}).get("peak_window_cycles")
+    title = ("memory: stall cycles by cause" if window is None else
+             f"memory: DRAM KiB by operand, bus bandwidth in bytes/cycle (average, peak over "
+             f"{window}-cycle windows) and utilization, stall cycles by cause")
+    lines = [title, format_columns(header, rows, left={0}, footer=footer)]
+    sram = report.total.sram or {}
+    parts = [f"{b} {_uj(c['energy_pj'])}" for b, c in sram.items() if "energy_pj" in c]
+    if parts:
+        lines.append("SRAM energy by buffer, µJ: " + ", ".join(parts))
+    return "\n".join(lines)
+
+
 def format_summary(report: Report, clock_mhz: float) -> str:
-    """Lines below the table: energy per MAC, per inference and average power, the total energy
-    by class (µJ and share), then PANN's additions per MAC and the accuracy of the simulated
-    outputs when the report has them."""
+    """Lines below the table: energy per MAC, per inference and average power (split into on
+    chip and off chip when memory is modelled), the total energy by class (µJ and share), the
+    memory table (:func:`format_memory`), then PANN's additions per MAC and the accuracy of the
+    simulated outputs when the report has them."""
     t = report.total
     e = t.energy_pj
     head = (f"energy: {_uj(e.get('total', 0.0))} µJ total, {t.energy_per_mac_pj:.4f} pJ/MAC, "
             f"{_uj(t.energy_per_inference_pj)} µJ/inference ({t.inferences} inferences); "
-            f"average power {t.power_mw:.3f} mW at {clock_mhz:g} MHz")
+            f"average power {t.power_mw:.3f} mW at {clock_mhz:g} MHz{_power_split(t)}")
     total = e.get("total", 0.0)
     parts = [f"{k} {_uj(v)} ({100 * v / total:.1f}%)" if total > 0 else f"{k} {_uj(v)}"
              for k, v in e.items() if k != "total"]
     lines = [head, "energy by class, µJ: " + ", ".join(parts)]
+    memory = format_memory(report)
+    if memory:
+        lines.append(memory)
     if t.additions is not None:
         lines.append(f"additions: {t.additions:,} ({t.additions_per_mac:.4f} per MAC)")
     if t.accuracy is not None:

@@ -12,7 +12,7 @@ system adds the stalls. With neither ``buffers`` nor ``dram`` in the arch, memor
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -20,8 +20,10 @@ from accelsim.config.schema import Arch
 from accelsim.dataflows import REGISTRY as DATAFLOWS
 from accelsim.errors import ConfigError
 from accelsim.sim.memory.dram import DramChannel
+from accelsim.sim.memory.packing import elem_bytes, packed_bytes
 from accelsim.sim.memory.scheduler import DramSpan, FoldSpan, Schedule
 from accelsim.sim.memory.sram import buffer_slots
+from accelsim.sim.memory.stats import bandwidth, stall_causes
 from accelsim.sim.memory.tiling import LayerPlan, Planner
 from accelsim.sim.memory.timeline import TIMELINE_FILES, timeline_files
 
@@ -40,6 +42,8 @@ class LayerGeometry:
     sum in the ofmap buffer or spilled). ``fold_cycles``: compute cycles of every fold (SCALE-Sim
     convention). ``conv``: ``(N, C, H, W, kh, kw, stride, padding, dilation)`` for conv2d
     (stride/padding/dilation an int or a (rows, cols) pair), else None (X is row-major [M, K]).
+    ``y_elem_bytes``: bytes per output element (None: ``y_bytes`` spread over the outputs).
+    Byte counts follow the packing rule of ``accelsim.sim.memory.packing``.
     """
 
     name: str
@@ -58,6 +62,7 @@ class LayerGeometry:
     psum_elem_bytes: float
     fold_cycles: int
     conv: tuple | None
+    y_elem_bytes: float | None = None
 
 
 @dataclass(frozen=True)
@@ -71,7 +76,11 @@ class MemoryResult:
     ``dram``: ``{"read_bytes", "write_bytes", "row_hits", "row_misses", "activations"}``, empty
     without ``dram:``. ``dram_bandwidth_utilization``: fraction of the layer's cycles the DRAM bus
     spent moving data (any layer's). ``timeline``: the layer's ``FoldSpan``s, then its
-    ``DramSpan``s.
+    ``DramSpan``s. ``dram_bytes_by_operand``: ``{OPERAND_KEYS: bytes}`` of the layer's
+    transfers; ``dram_bandwidth``: ``{"average" | "peak": {OPERAND_KEYS | "total": bytes per
+    cycle}, "peak_window_cycles": int}`` on the bus during the layer's cycles;
+    ``stall_by_cause``: ``{CAUSES: cycles}`` charged to this layer (``stats``). The last three
+    are empty when not measured.
     """
 
     cycles_total: int
@@ -80,6 +89,9 @@ class MemoryResult:
     dram: dict[str, int]
     dram_bandwidth_utilization: float
     timeline: list[tuple]
+    dram_bytes_by_operand: dict[str, int] = field(default_factory=dict)
+    dram_bandwidth: dict = field(default_factory=dict)
+    stall_by_cause: dict[str, int] = field(default_factory=dict)
 
 
 def _check(arch: Arch, layers: list[LayerGeometry], file: str) -> None:
@@ -183,7 +195,7 @@ def _results(arch: Arch, plans: list[LayerPlan], sched: Schedule, makespan: floa
     s_start = np.array([s.start for s in spans])
     s_end = np.array([s.end for s in spans])
     s_data = np.array([s.bytes / bw for s in spans]) if spans else np.zeros(0)
-    out, i, prev_t = [], 0, 0
+    out, bounds, i, prev_t = [], [], 0, 0
     for li, plan in enumerate(plans):
         folds: list[FoldSpan] = []
         compute = 0
@@ -212,21 +224,27 @@ def _results(arch: Arch, plans: list[LayerPlan], sched: Schedule, makespan: floa
         sram = {} if arch.buffers is None else plan.sram.report(slots)
         timeline = list(folds) + [s for s in spans if s.layer == plan.name]
         out.append(MemoryResult(total, total - compute, sram, dram, min(util, 1.0), timeline))
+        bounds.append((prev_t, t_end))
         prev_t = t_end
-    return out
+    causes = stall_causes(sched, makespan, sum(r.cycles_stall for r in out))
+    if arch.dram is None:
+        return [replace(r, stall_by_cause=c) for r, c in zip(out, causes)]
+    return [replace(r, dram_bytes_by_operand=dict(sched.layer_operand_bytes[li]),
+                    dram_bandwidth=bw_l, stall_by_cause=c)
+            for li, (r, bw_l, c) in enumerate(zip(out, bandwidth(sched, bounds), causes))]
 
 
 def layer_geometry(arch: Arch, layer) -> LayerGeometry:
     """The ``LayerGeometry`` of a workload ``Layer`` on ``arch`` (one convention, documented in
-    docs/memory.md §1): elements stored in whole bytes of the PE widths, ``ceil(x_bits/8)``,
-    ``ceil(w_bits/8)``; partial sums ``ceil(acc_bits/8)``; outputs ``ceil(y_bits/8)`` for the
-    lsqplus scheme (requantized), else the accumulator width; the ifmap unpadded; fold cycles
+    docs/memory.md §1): elements of the PE widths stored packed (``packing``: sub-byte widths
+    share bytes, wider ones take whole bytes), x at ``x_bits``, w at ``w_bits``; partial sums at
+    ``acc_bits``; outputs at ``y_bits`` for the lsqplus scheme (requantized), else at the
+    accumulator width; the ifmap unpadded; fold cycles
     SCALE-Sim's ``df.fold_cycles`` (a PE kind that lengthens folds replaces ``fold_cycles``)."""
     df = DATAFLOWS[arch.array.dataflow]
     pe = arch.pe
-    xeb, web, peb = -(-pe.x_bits // 8), -(-pe.w_bits // 8), -(-pe.acc_bits // 8)
     quant = getattr(layer, "quant", None) or {}
-    yeb = -(-int(quant["y_bits"]) // 8) if quant.get("scheme") == "lsqplus" else peb
+    y_bits = int(quant["y_bits"]) if quant.get("scheme") == "lsqplus" else pe.acc_bits
     x, w = layer.x, layer.w
     conv = None
     if layer.op == "conv2d":
@@ -244,8 +262,10 @@ def layer_geometry(arch: Arch, layer) -> LayerGeometry:
     _, _, T = df.dims(M, K, N)
     return LayerGeometry(
         name=layer.name, dataflow=df.name, rows=arch.array.rows, cols=arch.array.cols,
-        groups=groups, M=M, K=K, N=N, x_bytes_unique=int(x.size) * xeb,
-        w_bytes=int(w.size) * web, y_bytes=groups * M * N * yeb, x_elem_bytes=xeb,
-        w_elem_bytes=web, psum_elem_bytes=peb,
+        groups=groups, M=M, K=K, N=N, x_bytes_unique=packed_bytes(x.size, pe.x_bits),
+        w_bytes=packed_bytes(w.size, pe.w_bits), y_bytes=packed_bytes(groups * M * N, y_bits),
+        x_elem_bytes=elem_bytes(pe.x_bits), w_elem_bytes=elem_bytes(pe.w_bits),
+        psum_elem_bytes=elem_bytes(pe.acc_bits),
         fold_cycles=df.fold_cycles(arch.array.rows, arch.array.cols, T), conv=conv,
+        y_elem_bytes=elem_bytes(y_bits),
     )

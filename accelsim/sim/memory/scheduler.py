@@ -26,6 +26,10 @@ from accelsim.sim.memory.dram import DramChannel
 from accelsim.sim.memory.tiling import LayerPlan
 
 
+#: DRAM traffic by operand and direction (``<operand>_<direction>`` of a ``DramSpan``).
+OPERAND_KEYS = ("ifmap_read", "filter_read", "psum_read", "psum_write", "ofmap_write")
+
+
 class FoldSpan(NamedTuple):
     """One fold on the array: compute start and end (cycles) and the cycles it stalled."""
 
@@ -85,8 +89,9 @@ class Schedule:
 
     Attributes after ``run()``: ``step_start`` and ``step_wait`` per step (cycles),
     ``drain_end`` per ofmap allocation, ``dram_spans`` (list of DramSpan), ``layer_dram`` per
-    layer ``[read_bytes, write_bytes, row_hits, row_misses, busy_data_cycles]``, ``events``
-    (SimPy events processed).
+    layer ``[read_bytes, write_bytes, row_hits, row_misses, busy_data_cycles]``,
+    ``layer_operand_bytes`` per layer ``{OPERAND_KEYS: bytes}``, ``events`` (SimPy events
+    processed).
     """
 
     def __init__(self, plans: list[LayerPlan], dram: DramChannel, alloc_last: list[int],
@@ -103,6 +108,7 @@ class Schedule:
         self.drain_end = [0.0] * len(alloc_last)
         self.dram_spans: list[DramSpan] = []
         self.layer_dram = [[0, 0, 0, 0, 0.0] for _ in plans]
+        self.layer_operand_bytes = [dict.fromkeys(OPERAND_KEYS, 0) for _ in plans]
         self.events = 0
 
     def run(self) -> float:
@@ -135,6 +141,7 @@ class Schedule:
         acc[2] += dram.row_hits - before[0]
         acc[3] += dram.row_misses - before[1]
         acc[4] += dram.busy_data - before[2]
+        self.layer_operand_bytes[layer][f"{operand}_{'write' if write else 'read'}"] += nbytes
         if self.trace and not dram.ideal:
             self.dram_spans.append(DramSpan(self.names[layer], "write" if write else "read",
                                             operand, start, end, nbytes))

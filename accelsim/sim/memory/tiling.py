@@ -505,7 +505,8 @@ class _LayerSteps:
         self.G, self.M, self.K, self.N = G, M, K, N
         self.rdim, self.cdim, self.T = df.dims(M, K, N)
         self.xeb, self.web, self.peb = geom.x_elem_bytes, geom.w_elem_bytes, geom.psum_elem_bytes
-        self.yeb = geom.y_bytes / (G * M * N) if G * M * N else self.peb
+        self.yeb = (geom.y_elem_bytes if geom.y_elem_bytes is not None
+                    else geom.y_bytes / (G * M * N) if G * M * N else self.peb)
         bb, lay = planner.bb, planner.layout
         self.bb = bb
         self.x_base = lay.region(max(geom.x_bytes_unique, xg.elements * self.xeb))
