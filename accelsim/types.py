@@ -23,6 +23,7 @@ class ArraySpec:
     saturate: bool  # overflow: saturate (True) or wrap (False)
     x_signed: bool  # the layer's operand signedness
     w_signed: bool
+    mapping: tuple | None = None  # (loop order, chunk) of accelsim.dataflows.mapping; None: fixed
 
 
 class GemmOperands(Protocol):
@@ -104,7 +105,8 @@ class LayerSim:
 
     ``y`` are the simulated outputs shaped like the workload's ``y`` (int64); ``reference`` is the
     workload's ``y`` or, when absent, an independent NumPy int64 computation (``reference_source``
-    says which: ``"workload"`` | ``"numpy-int64"``); ``check`` is ``"exact"`` or ``"mismatch"``.
+    says which: ``"workload"`` | ``"numpy-int64"``); ``check`` is ``"exact"`` or ``"mismatch"``;
+    ``mapping`` the (loop order, chunk) the kernels ran (``ArraySpec.mapping``; None: fixed).
     """
 
     name: str
@@ -118,3 +120,4 @@ class LayerSim:
     reference: np.ndarray
     reference_source: str
     check: str
+    mapping: tuple | None = None

@@ -163,6 +163,18 @@ class DramUnits:
 
 
 @dataclass(frozen=True, kw_only=True)
+class MappingConfig:
+    """``mapping:`` — how each layer's fold loops are ordered and its stream chunked
+    (docs/mapping.md)."""
+
+    policy: str = field(default="auto", metadata={"choices": ("auto", "fixed")})
+    """``auto``: per layer, every legal mapping (loop order and chunk size) is planned and the
+    one with the least energy (then fewest cycles) runs; ``fixed``: SCALE-Sim's order (column
+    tiles, row tiles, stream) with the largest chunk the buffers allow. Without ``buffers:`` every
+    layer runs the fixed mapping. Default ``auto``."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class EnergyConfig:
     """``energy:`` — where per-toggle and memory energies come from."""
 
@@ -196,3 +208,5 @@ class Arch:
     """Off-chip DRAM; None (absent): ideal off-chip memory (no bandwidth or latency limit)."""
     energy: EnergyConfig = EnergyConfig()
     """Energy model. Default ``technology: 45nm``."""
+    mapping: MappingConfig = MappingConfig()
+    """Loop order and chunking per layer. Default ``policy: auto``."""

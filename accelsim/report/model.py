@@ -86,7 +86,9 @@ class LayerReport:
     ``leakage`` and ``total`` (pJ); ``energy_per_mac_pj`` (pJ/MAC), ``energy_per_inference_pj``
     (pJ), ``power_mw`` (average, mW); ``sram`` reads/writes (words) per buffer and ``dram`` traffic,
     None (absent from JSON) with ideal memory; ``reference`` says where the checked reference came
-    from (``workload`` | ``numpy-int64``)."""
+    from (``workload`` | ``numpy-int64``); ``mapping`` the loop order and chunk that ran and,
+    under ``mapping: {policy: auto}``, every candidate's DRAM bytes, cycles and energy
+    (docs/mapping.md), None (absent) with ideal memory."""
 
     name: str
     op: str
@@ -107,6 +109,7 @@ class LayerReport:
     dram: dict[str, int] | None = None
     additions: int | None = None
     additions_per_mac: float | None = None
+    mapping: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -136,7 +139,7 @@ class TotalReport:
 
 #: Optional keys left out of the JSON when None: memory sections (ideal memory: nothing was
 #: measured), PANN's additions (other PE kinds), the accuracy (no labels, or last layer not run).
-_OPTIONAL = ("sram", "dram", "additions", "additions_per_mac", "accuracy")
+_OPTIONAL = ("sram", "dram", "additions", "additions_per_mac", "accuracy", "mapping")
 
 
 @dataclass(frozen=True)
@@ -231,6 +234,7 @@ def layer_report(sim: LayerSim, energy: Mapping[str, float], pes: int, clock_mhz
         **_memory_sections(memory),
         additions=additions,
         additions_per_mac=None if additions is None else _per(additions, int(r.macs)),
+        mapping=getattr(memory, "mapping", None),
     )
 
 
