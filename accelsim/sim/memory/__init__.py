@@ -211,8 +211,9 @@ def simulate_memory(
 
 def mapping_report(arch: Arch, plan: LayerPlan, candidates: tuple) -> dict:
     """A layer's ``mapping`` report entry: the policy, the mapping that ran (loop order
-    outermost first, chunk in stream elements, partial-sum mode, preloads = runs of the
-    stationary operand) and, under ``auto``, every candidate's figures."""
+    outermost first, chunk in stream elements, partial-sum mode, ``runs``: continuous streams,
+    each after one preload of the stationary operand in ws/is) and, under ``auto``, every
+    candidate's figures."""
     chosen = {"order": order_label(plan.mapping.order), "chunk": plan.mapping.chunk,
               "psum": plan.psum_mode, "runs": sum(1 for s in plan.steps if s.first)}
     out = {"policy": arch.mapping.policy if arch.buffers is not None else "fixed",
