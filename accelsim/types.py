@@ -79,7 +79,8 @@ class GemmResult:
 
     ``y`` int64 [G, M, N] output values; ``toggles`` per class (the PE kind's, named for the
     dataflow); ``overflows`` accumulator overflow events; ``folds``; ``cycles_compute``
-    (SCALE-Sim convention, or the kind's stretched steps, cycles); ``cycles_active`` (last valid
+    (SCALE-Sim convention per run: one fold window per fold under the fixed mapping; or the kind's
+    stretched steps, cycles); ``cycles_active`` (last valid
     register load per fold, cycles); ``macs`` = G·M·K·N; ``trace`` int64 [cycles_compute,
     len(toggles)] per-cycle toggles, columns in the order of ``toggles``, or None; ``additions``
     adder operations (kinds that count them: pann, bitserial), else None; ``clock_bits_extra``

@@ -145,7 +145,7 @@ def test_auto_moves_no_partial_sums_when_a_tile_fits(dataflow, M, K, N, ofmap_ro
 @pytest.mark.parametrize("dataflow", ["ws", "is", "os"])
 def test_kernels_bit_exact_and_cycles_under_every_mapping(dataflow: str) -> None:
     """Outputs equal NumPy's under every legal order and chunk; compute cycles = SCALE-Sim's
-    folds × fold window + (runs − folds) × (fold window − T) (one preload and fill per run)."""
+    folds × fold window + (runs − folds) × (fold window − T) (a preload and fill per run)."""
     rng = np.random.default_rng(1)
     M, K, N, R, C = 11, 9, 7, 4, 3
     x = rng.integers(-128, 128, (1, M, K))

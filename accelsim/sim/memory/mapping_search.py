@@ -64,7 +64,7 @@ def candidates(planner: Planner, geom) -> list[Mapping]:
         else:
             chunks = [min(t_io, t_nr)]  # partial sums spill (or stream out)
             t_full, c_full = psum_group(df, order)
-            if not t_full and slot < math.inf:  # the largest chunk whose held partial sums fit an ofmap slot
+            if not t_full and slot < math.inf:  # largest chunk keeping them in an ofmap slot
                 t_res = int(slot // ((cdim if c_full else min(planner.C, cdim))
                                      * geom.psum_elem_bytes))
                 if t_res >= 1:

@@ -472,7 +472,8 @@ class Planner:
         """How partial sums are kept under ``order`` and ``chunk`` (see ``LayerPlan``)."""
         if self.df.holds_outputs:
             return "none"
-        if self.psum_live(geom, order, chunk) * geom.psum_elem_bytes <= self.slots["ofmap"].slot_bytes:
+        held = self.psum_live(geom, order, chunk) * geom.psum_elem_bytes
+        if held <= self.slots["ofmap"].slot_bytes:
             return "resident"
         return "spill" if self.df.dims(geom.M, geom.K, geom.N)[0] > self.R else "stream"
 
