@@ -5,12 +5,14 @@ compute-cycle relation to SCALE-Sim's count."""
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from accelsim.config import arch_to_dict, load_arch
 from accelsim.config.schema import MappingConfig
 from accelsim.dataflows import REGISTRY as DATAFLOWS
 from accelsim.dataflows.mapping import Mapping, fixed_order, legal_orders, runs, steps
@@ -20,7 +22,10 @@ from accelsim.sim.memory.tiling import Planner
 from accelsim.energy.tech import load_tech
 from accelsim.sim.array import simulate_gemm
 from accelsim.types import ArraySpec, DenseGemm
+from accelsim.workload import load_workload
 from tests.unit.test_memory import arch, gemm
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _args(a, dataflow: str) -> tuple:
@@ -175,3 +180,60 @@ def test_fixed_policy_plans_as_before() -> None:
     [r] = simulate_memory(a, [g])
     assert r.mapping == {"policy": "fixed", "chosen": {"order": "N>K>M", "chunk": 32,
                                                         "psum": "spill", "runs": 4}}
+
+
+# -- per-layer overrides ------------------------------------------------------------------------
+
+EXAMPLE = ROOT / "workloads" / "example_cnn.npz"
+
+
+def _override_arch(tmp_path, entry: str, base: str = "ws-16x16-int8-lpddr4.yaml"):
+    text = (ROOT / "arch_configs" / base).read_text()
+    path = tmp_path / "a.yaml"
+    path.write_text(text + f"mapping:\n  policy: fixed\n  layers:\n    {entry}\n")
+    return path
+
+
+def test_override_runs_whatever_the_policy(tmp_path) -> None:
+    from accelsim.cli import main
+    import json
+    wl = load_workload(str(EXAMPLE))
+    name = wl.layers[0].name
+    path = _override_arch(tmp_path, f"{name}: {{order: M>K>N, chunk: 5}}")
+    arch = load_arch(path)
+    assert arch.mapping.layers.by_name[0][1].order == "M>K>N"
+    assert arch_to_dict(arch)["mapping"]["layers"] == {name: {"order": "M>K>N", "chunk": 5}}
+    out = tmp_path / "r.json"
+    assert main(["run", str(path), str(EXAMPLE), "--json", str(out), "--quiet"]) == 0
+    report = json.loads(out.read_text())
+    first = report["layers"][0]
+    assert first["mapping"]["policy"] == "override" and first["check"] == "exact"
+    assert (first["mapping"]["chosen"]["order"], first["mapping"]["chosen"]["chunk"]) == \
+        ("M>K>N", 5)
+    assert report["layers"][1]["mapping"]["policy"] == "fixed"
+
+
+@pytest.mark.parametrize("entry, key", [
+    ("{name}: {{order: K>N}}", "mapping.layers.{name}.order"),
+    ("{name}: {{order: M>N>K, chunk: 0}}", "mapping.layers.{name}.chunk"),
+    ("nosuchlayer: {{order: N>K>M}}", "mapping.layers.nosuchlayer"),
+    ("{name}: {{order: N>K>M, chunk: 1000000}}", "mapping.layers.{name}.chunk"),
+])
+def test_bad_override_is_bad_input(tmp_path, capsys, entry: str, key: str) -> None:
+    from accelsim.cli import main
+    name = load_workload(str(EXAMPLE)).layers[0].name
+    path = _override_arch(tmp_path, entry.format(name=name))
+    out = tmp_path / "r.json"
+    assert main(["run", str(path), str(EXAMPLE), "--json", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and str(path) in err[0] and key.format(name=name) in err[0]
+    assert not out.exists()
+
+
+def test_os_override_must_keep_k_innermost(tmp_path, capsys) -> None:
+    from accelsim.cli import main
+    name = load_workload(str(EXAMPLE)).layers[0].name
+    path = _override_arch(tmp_path, f"{name}: {{order: N>K>M}}", "os-16x16-int8-lpddr4.yaml")
+    assert main(["run", str(path), str(EXAMPLE), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert f"mapping.layers.{name}.order" in err and "N>M>K, M>N>K" in err

@@ -22,7 +22,7 @@ from accelsim.dataflows import REGISTRY as DATAFLOWS
 from accelsim.dataflows.mapping import order_label
 from accelsim.errors import ConfigError
 from accelsim.sim.memory.dram import DramChannel
-from accelsim.sim.memory.mapping_search import choose
+from accelsim.sim.memory.mapping_search import choose, for_order
 from accelsim.sim.memory.scheduler import DramSpan, FoldSpan, Schedule
 from accelsim.sim.memory.sram import buffer_slots
 from accelsim.sim.memory.tiling import LayerPlan, Planner
@@ -107,14 +107,16 @@ def plan_memory(arch: Arch, layers: list[LayerGeometry], file: str | None = None
                 mappings: list | None = None):
     """Plan every layer's tiles (no simulation): ``(plans, planner, dram channel, choices)``.
 
-    Each layer runs ``mappings[i]`` if given, else the mapping ``arch.mapping.policy`` picks
-    (``mapping_search``; the fixed one without ``buffers:``); ``choices[i]`` is the layer's
+    Each layer runs ``mappings[i]`` if given, else its override (``mapping.layers``), else the
+    mapping ``arch.mapping.policy`` picks (``mapping_search``; the fixed one without
+    ``buffers:``); ``choices[i]`` is the layer's
     list of evaluated candidates (empty when none were searched).
 
     Raises
     ------
     ConfigError
-        A buffer cannot hold even the smallest tile of a fold, or a ``dram`` cross-field rule
+        A buffer cannot hold even the smallest tile of a fold, an override names no layer of
+        ``layers`` or asks for a chunk the buffers cannot hold, or a ``dram`` cross-field rule
         fails (``row_bytes`` not a multiple of ``burst_bytes``; XOR mapping with non-power-of-two
         banks). ``file`` names the arch file in the message (default: the arch's name).
     """
@@ -127,11 +129,20 @@ def plan_memory(arch: Arch, layers: list[LayerGeometry], file: str | None = None
             dram.burst_bytes, dram.row_bytes, double, file)
     planner = Planner(*args)
     auto = arch.mapping.policy == "auto" and arch.buffers is not None
+    overrides = dict(arch.mapping.layers.by_name if arch.mapping.layers else ())
+    unknown = sorted(set(overrides) - {g.name for g in layers})
+    if mappings is None and unknown:
+        raise ConfigError(file, f"mapping.layers.{unknown[0]}", "the name of a layer of the "
+                          "workload", unknown[0])
     plans, choices = [], []
     for i, g in enumerate(layers):
         chosen, cands = None, []
         if mappings is not None:
             chosen = mappings[i]
+        elif g.name in overrides:
+            cfg = overrides[g.name]
+            chosen = for_order(planner, g, tuple(cfg.order.split(">")), cfg.chunk,
+                               f"mapping.layers.{g.name}")
         elif auto:
             chosen, cands = choose(arch, args, g)
         plans.append(planner.plan(i, g, chosen))
@@ -216,8 +227,9 @@ def mapping_report(arch: Arch, plan: LayerPlan, candidates: tuple) -> dict:
     candidate's figures."""
     chosen = {"order": order_label(plan.mapping.order), "chunk": plan.mapping.chunk,
               "psum": plan.psum_mode, "runs": sum(1 for s in plan.steps if s.first)}
-    out = {"policy": arch.mapping.policy if arch.buffers is not None else "fixed",
-           "chosen": chosen}
+    overridden = {n for n, _ in (arch.mapping.layers.by_name if arch.mapping.layers else ())}
+    policy = arch.mapping.policy if arch.buffers is not None else "fixed"
+    out = {"policy": "override" if plan.name in overridden else policy, "chosen": chosen}
     if candidates:
         out["candidates"] = [c.to_dict() for c in candidates]
     return out

@@ -19,6 +19,7 @@ import math
 from dataclasses import dataclass
 
 from accelsim.dataflows.mapping import Mapping, legal_orders, order_label, psum_group
+from accelsim.errors import ConfigError
 from accelsim.sim.memory.dram import DramChannel
 from accelsim.sim.memory.scheduler import Schedule
 from accelsim.sim.memory.tiling import LayerPlan, Planner, nbursts
@@ -74,6 +75,34 @@ def candidates(planner: Planner, geom) -> list[Mapping]:
             if m not in out:
                 out.append(m)
     return out
+
+
+def for_order(planner: Planner, geom, order: tuple[str, ...], chunk: int | None,
+              key: str) -> Mapping:
+    """The mapping of an override (``mapping.layers.<name>``, named by ``key`` in errors):
+    ``chunk`` checked against what the buffers allow, or by default the largest that keeps
+    partial sums on chip under ``order``, else the largest allowed.
+
+    Raises
+    ------
+    ConfigError
+        ``chunk`` larger than the buffers allow for this layer and order.
+    """
+    df = planner.df
+    T = df.dims(geom.M, geom.K, geom.N)[2]
+    t_io, t_nr = planner.chunk_limits(geom)
+    if chunk is None:
+        fits = [m.chunk for m in candidates(planner, geom) if m.order == order
+                and planner.psum_mode(geom, order, m.chunk) in ("resident", "none")]
+        return Mapping(order, max(fits) if fits else min(t_io, t_nr))
+    limit = t_io
+    if planner.psum_mode(geom, order, min(chunk, T)) not in ("resident", "none"):
+        limit = min(t_io, t_nr)
+    if chunk > limit:
+        raise ConfigError(planner.file, f"{key}.chunk", f"at most {limit} (the largest chunk the "
+                          f"buffers hold for layer {geom.name!r} in order {'>'.join(order)})",
+                          chunk)
+    return Mapping(order, chunk)
 
 
 def evaluate(arch, planner_args: tuple, geom, mapping: Mapping, tech) -> Candidate:
