@@ -1,8 +1,9 @@
 """Tiling plan: which bytes move between DRAM and the buffers for every fold (NumPy, no SimPy).
 
-A layer's folds (``Dataflow.folds``, in execution order) are cut into *steps*: a fold whose
-streamed operand (or partial-sum tile) does not fit one buffer slot is re-tiled along its streamed
-dimension T into chunks that do; otherwise a fold is one step. For every step the plan lists
+A layer's folds are cut into *steps* (fold × chunk of its streamed dimension T) and ordered by
+the layer's mapping (``accelsim.dataflows.mapping``; docs/mapping.md): the fixed mapping keeps
+``Dataflow.folds``' order and cuts a fold into chunks only when its streamed operand (or
+partial-sum tile) does not fit one buffer slot. For every step the plan lists
 
 - the DRAM reads that must be resident before it computes (``loads``), each a burst list,
 - its compute cycles (its share of the fold's SCALE-Sim window) and SRAM-port-limited duration,
@@ -13,7 +14,7 @@ Reuse (docs/memory.md §2): an operand whose whole tensor fits one slot is *laye
 DRAM burst of it is read once per layer); otherwise tiles are *fold-resident*: each step reads
 its tile, unless it is the very tile the previous one of that buffer held (e.g. ``os`` weights
 across the M folds of one N tile). Partial sums stay in the ofmap buffer across K folds when the
-output tile fits a slot, else they go to DRAM and come back (spill).
+partial sums held between two K tiles fit a slot, else they go to DRAM and come back (spill).
 
 DRAM layout per layer (each region aligned to a DRAM row): ifmap unpadded NCHW (gemm/linear
 row-major [M, K]); weights blocked in the order the dataflow consumes them, so a fold's weight
