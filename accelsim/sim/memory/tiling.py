@@ -13,8 +13,8 @@ partial-sum tile) does not fit one buffer slot. For every step the plan lists
 Reuse (docs/memory.md §2): an operand whose whole tensor fits one slot is *layer-resident* (every
 DRAM burst of it is read once per layer); otherwise tiles are *fold-resident*: each step reads
 its tile, unless it is the very tile the previous one of that buffer held (e.g. ``os`` weights
-across the M folds of one N tile). Partial sums stay in the ofmap buffer across K folds when the
-partial sums held between two K tiles fit a slot, else they go to DRAM and come back (spill).
+across the M folds of one N tile). Partial sums stay in the ofmap buffer across K folds when
+those held between two K tiles fit a slot, else they go to DRAM and come back (spill).
 
 DRAM layout per layer (each region aligned to a DRAM row): ifmap unpadded NCHW (gemm/linear
 row-major [M, K]); weights blocked in the order the dataflow consumes them, so a fold's weight
