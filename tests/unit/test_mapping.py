@@ -260,3 +260,13 @@ def test_per_pe_recorder_follows_the_mapping(dataflow: str) -> None:
                  len(sim.result.trace), mapping)
     check_against_trace(act, sim.result.trace)
     assert act.totals.sum() > 0
+
+
+def test_candidates_that_run_the_same_steps_are_evaluated_once() -> None:
+    """One K tile and one chunk: only the N loop iterates, so every order runs the same steps."""
+    a = arch("ws", kib=(64, 64, 64))
+    g = gemm("ws", 8, 4, 8)
+    planner = Planner(*_args(a, "ws"))
+    assert candidates(planner, g) == [Mapping(("N", "K", "M"), 8)]
+    g2 = gemm("ws", 8, 8, 8)  # two K tiles: the K and N loops iterate, in either order
+    assert [m.order for m in candidates(planner, g2)] == [("N", "K", "M"), ("K", "N", "M")]

@@ -53,7 +53,9 @@ class Candidate:
 
 
 def candidates(planner: Planner, geom) -> list[Mapping]:
-    """Every mapping worth evaluating for ``geom`` (the fixed one first; no duplicates)."""
+    """Every mapping worth evaluating for ``geom`` (the fixed one first; a mapping that runs the
+    same steps in the same order as an earlier one, because the loops it moves have one
+    iteration, is left out)."""
     df = planner.df
     t_io, t_nr = planner.chunk_limits(geom)
     out = [planner.fixed(geom)]
@@ -72,9 +74,19 @@ def candidates(planner: Planner, geom) -> list[Mapping]:
                     chunks.append(min(t_io, t_res))
         for chunk in chunks:
             m = Mapping(order, chunk)
-            if m not in out:
+            if _steps_key(planner, geom, m) not in {_steps_key(planner, geom, o) for o in out}:
                 out.append(m)
     return out
+
+
+def _steps_key(planner: Planner, geom, m: Mapping) -> tuple:
+    """Two mappings with the same key run the same steps in the same order: the order with the
+    loops of one iteration left out, and the chunk."""
+    df = planner.df
+    rdim, cdim, T = df.dims(geom.M, geom.K, geom.N)
+    trips = {df.rows_dim: -(-rdim // planner.R), df.cols_dim: -(-cdim // planner.C),
+             df.time_dim: -(-T // m.chunk)}
+    return tuple(d for d in m.order if trips[d] > 1), min(m.chunk, T)
 
 
 def for_order(planner: Planner, geom, order: tuple[str, ...], chunk: int | None,
