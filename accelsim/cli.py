@@ -1041,7 +1041,7 @@ def _activity_files(args: argparse.Namespace, arch: Any, sims: Sequence[Any],
     if bad:
         raise AccelsimError(str(args.arch), "--vcd-pes", f"PEs inside the {arch.array.rows}x"
                             f"{arch.array.cols} array", bad[0])
-    act = record(arch, layer, pes, start, stop)
+    act = record(arch, layer, pes, start, stop, sim.mapping)
     check_against_trace(act, sim.result.trace)
     files: dict[Path, bytes] = {}
     if args.vcd is not None:

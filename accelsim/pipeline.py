@@ -91,8 +91,11 @@ def host_graph(workload: Workload, layers: Sequence[Layer], chain: bool) -> dict
 def simulate_layers(arch: Arch, layers: Sequence[Layer], trace: bool = False,
                     graph: dict[str, Any] | None = None, file: str = "",
                     on_layer: Callable[[str], None] | None = None,
-                    progress: Callable[[int], None] | None = None) -> list[LayerSim]:
+                    progress: Callable[[int], None] | None = None,
+                    mappings: Sequence[Any] | None = None) -> list[LayerSim]:
     """Simulate every layer; ``on_layer(name)`` is called before each, ``progress(n)`` per folds.
+    ``mappings``: per layer, the ``accelsim.dataflows.mapping.Mapping`` to run (a memory plan's
+    ``mappings``; None: the fixed mapping).
 
     With a host ``graph`` (``--chain``) the layers run in graph order and every layer after the
     first takes its ``x`` from the host stage applied to the simulated outputs of the earlier
@@ -100,10 +103,15 @@ def simulate_layers(arch: Arch, layers: Sequence[Layer], trace: bool = False,
     """
     from accelsim.sim.layer import simulate_layer
 
+    by_name = {}
+    if mappings is not None:
+        by_name = {layer.name: (m.order, m.chunk) for layer, m in zip(layers, mappings)}
+
     def simulate(layer: Layer) -> LayerSim:
         if on_layer is not None:
             on_layer(layer.name)
-        return simulate_layer(arch, layer, trace=trace, progress=progress)
+        return simulate_layer(arch, layer, trace=trace, progress=progress,
+                              mapping=by_name.get(layer.name))
 
     if graph is None:
         return [simulate(layer) for layer in layers]
@@ -151,15 +159,23 @@ def simulate_memory(arch: Arch, layers: Sequence[Layer], sims: Sequence[LayerSim
     if arch.buffers is None and arch.dram is None:
         return None
     geoms = []
-    for layer, sim in zip(layers, sims):
+    for i, (layer, sim) in enumerate(zip(layers, sims)):
         geom = memory.layer_geometry(arch, layer)
         r = sim.result
-        if r.cycles_compute != r.folds * geom.fold_cycles:
+        if r.cycles_compute != _planned_compute(plan, i, geom, r.folds):
             geom = dataclasses.replace(geom, fold_cycles=-(-r.cycles_compute // r.folds))
         geoms.append(geom)
     memories = memory.simulate_memory(arch, geoms, plan=plan)
     return [dataclasses.replace(m, cycles_total=s.result.cycles_compute + m.cycles_stall)
             for m, s in zip(memories, sims)]
+
+
+def _planned_compute(plan: Any | None, i: int, geom: Any, folds: int) -> int:
+    """Compute cycles the memory plan gives layer ``i`` (one fold window per run: SCALE-Sim's
+    count under the fixed mapping); ``folds`` × the fold window without a plan."""
+    if plan is None or i >= len(plan.plans) or plan.geometries[i] != geom:
+        return folds * geom.fold_cycles
+    return sum(st.compute for st in plan.plans[i].steps)
 
 
 def accuracy(workload: Workload, sims: Sequence[LayerSim]) -> Any:
@@ -217,8 +233,13 @@ def simulate_report(arch: Arch, workload: Workload, layers: Sequence[Layer], tra
     from accelsim.energy.area import report_area_mm2
     from accelsim.report import WorkloadInfo, build_report
 
+    if memory_plan is None and (arch.buffers is not None or arch.dram is not None):
+        from accelsim.sim.memory import layer_geometry, plan_run
+
+        memory_plan = plan_run(arch, [layer_geometry(arch, layer) for layer in layers])
     sims = simulate_layers(arch, layers, trace=trace, graph=graph, file=workload.path,
-                           on_layer=on_layer, progress=progress)
+                           on_layer=on_layer, progress=progress,
+                           mappings=memory_plan.mappings if memory_plan is not None else None)
     memories = simulate_memory(arch, layers, sims, memory_plan)
     mems = memories or [None] * len(sims)
     energies = [energy_pj(arch, s, m) for s, m in zip(sims, mems)]

@@ -23,6 +23,7 @@ class ArraySpec:
     saturate: bool  # overflow: saturate (True) or wrap (False)
     x_signed: bool  # the layer's operand signedness
     w_signed: bool
+    mapping: tuple | None = None  # (loop order, chunk) of accelsim.dataflows.mapping; None: fixed
 
 
 class GemmOperands(Protocol):
@@ -78,7 +79,8 @@ class GemmResult:
 
     ``y`` int64 [G, M, N] output values; ``toggles`` per class (the PE kind's, named for the
     dataflow); ``overflows`` accumulator overflow events; ``folds``; ``cycles_compute``
-    (SCALE-Sim convention, or the kind's stretched steps, cycles); ``cycles_active`` (last valid
+    (SCALE-Sim convention per run: one fold window per fold under the fixed mapping; or the kind's
+    stretched steps, cycles); ``cycles_active`` (last valid
     register load per fold, cycles); ``macs`` = G·M·K·N; ``trace`` int64 [cycles_compute,
     len(toggles)] per-cycle toggles, columns in the order of ``toggles``, or None; ``additions``
     adder operations (kinds that count them: pann, bitserial), else None; ``clock_bits_extra``
@@ -104,7 +106,8 @@ class LayerSim:
 
     ``y`` are the simulated outputs shaped like the workload's ``y`` (int64); ``reference`` is the
     workload's ``y`` or, when absent, an independent NumPy int64 computation (``reference_source``
-    says which: ``"workload"`` | ``"numpy-int64"``); ``check`` is ``"exact"`` or ``"mismatch"``.
+    says which: ``"workload"`` | ``"numpy-int64"``); ``check`` is ``"exact"`` or ``"mismatch"``;
+    ``mapping`` the (loop order, chunk) the kernels ran (``ArraySpec.mapping``; None: fixed).
     """
 
     name: str
@@ -118,3 +121,4 @@ class LayerSim:
     reference: np.ndarray
     reference_source: str
     check: str
+    mapping: tuple | None = None

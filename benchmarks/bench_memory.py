@@ -43,7 +43,7 @@ def time_memory(arch, geoms, repeat: int) -> dict[str, float]:
     best = {"plan s": float("inf"), "SimPy s": float("inf")}
     for _ in range(repeat):
         t0 = time.perf_counter()
-        plans, planner, dram = plan_memory(arch, geoms)
+        plans, planner, dram, _ = plan_memory(arch, geoms)
         t1 = time.perf_counter()
         sched = Schedule(plans, dram, [a[1] for a in planner.allocs])
         makespan = sched.run()

@@ -21,7 +21,11 @@ from pathlib import Path
 from typing import Any, Callable, TypeVar
 
 from accelsim.config.dram_presets import PRESETS as DRAM_PRESETS
-from accelsim.config.schema import Arch, BufferConfig, DramConfig, DramUnits, PeConfig
+from accelsim.config.schema import (
+    Arch, BufferConfig, DramConfig, DramUnits, LayerMappingConfig, LayerMappings, PeConfig,
+)
+from accelsim.dataflows import REGISTRY as DATAFLOWS
+from accelsim.dataflows.mapping import legal_orders, order_label
 from accelsim.errors import ConfigError
 from accelsim.inputfile import Shown, brief, read_yaml
 from accelsim.pe import REGISTRY
@@ -188,7 +192,23 @@ def _parse_pe(value: object, file: str, path: str) -> PeConfig:
 
 
 #: Block types whose parsing needs more than their own fields.
-_BLOCK_PARSERS: dict[type, Callable[[object, str, str], Any]] = {PeConfig: _parse_pe}
+def _parse_layer_mappings(value: object, file: str, path: str) -> LayerMappings:
+    """``mapping.layers``: layer name -> ``LayerMappingConfig``; an order names M, K, N once."""
+    if not isinstance(value, dict):
+        raise ConfigError(file, path, "a mapping of layer names to {order, chunk}", _got(value))
+    out = []
+    for name, entry in value.items():
+        where = _join(path, name)
+        cfg = parse_dataclass(LayerMappingConfig, entry, file, where)
+        if sorted(cfg.order.split(">")) != ["K", "M", "N"]:
+            raise ConfigError(file, _join(where, "order"), "M, K and N joined by '>', each once"
+                              " (e.g. N>K>M)", cfg.order)
+        out.append((str(name), cfg))
+    return LayerMappings(tuple(out))
+
+
+_BLOCK_PARSERS: dict[type, Callable[[object, str, str], Any]] = {
+    PeConfig: _parse_pe, LayerMappings: _parse_layer_mappings}
 
 
 def _check(arch: Arch, file: str) -> None:
@@ -201,6 +221,12 @@ def _check(arch: Arch, file: str) -> None:
     if dataflow not in supported:
         expected = f"one of {', '.join(supported)} (the dataflows of pe.kind {pe.kind!r})"
         raise ConfigError(file, "array.dataflow", expected, dataflow)
+    legal = [order_label(o) for o in legal_orders(DATAFLOWS[dataflow])]
+    for name, cfg in (arch.mapping.layers.by_name if arch.mapping.layers else ()):
+        if cfg.order not in legal:
+            raise ConfigError(file, f"mapping.layers.{name}.order",
+                              f"one of {', '.join(legal)} (the legal orders of {dataflow})",
+                              cfg.order)
 
 
 def _clock_mhz(doc: dict, file: str) -> float:
@@ -351,6 +377,8 @@ def _to_dict(obj: object) -> Any:
     out = {f.name: _to_dict(getattr(obj, f.name)) for f in _yaml_fields(type(obj))}
     if isinstance(obj, PeConfig) and obj.params is not None:
         out[obj.kind] = _to_dict(obj.params)
+    if isinstance(obj, LayerMappings):
+        out = {name: _to_dict(cfg) for name, cfg in obj.by_name}
     return out
 
 

@@ -18,7 +18,9 @@ import typing
 
 from accelsim.config.dram_presets import PRESETS
 from accelsim.config.load import _describe, _strip_optional, _yaml_fields
-from accelsim.config.schema import Arch, BufferConfig, BuffersConfig, DramUnits
+from accelsim.config.schema import (
+    Arch, BufferConfig, BuffersConfig, DramUnits, LayerMappingConfig, MappingConfig,
+)
 from accelsim.pe import REGISTRY
 
 COMMAND = "python -m accelsim.config.reference > docs/reference/arch.md"
@@ -126,6 +128,9 @@ def arch_reference() -> str:
         if tp is BuffersConfig:
             lines += _section("`buffers.<name>:` (`ifmap`, `filter`, `ofmap`)", BufferConfig,
                               "buffers.<name>")
+        if tp is MappingConfig:
+            lines += _section("`mapping.layers.<layer name>:`", LayerMappingConfig,
+                              "mapping.layers.<layer name>")
         if f.name == "dram":
             lines += _section("`dram:` presets and physical units", DramUnits, "dram")
             lines += _presets()

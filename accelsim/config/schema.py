@@ -164,6 +164,44 @@ class DramUnits:
 
 
 @dataclass(frozen=True, kw_only=True)
+class LayerMappingConfig:
+    """``mapping.layers.<layer name>:`` — the mapping one layer runs, whatever the policy."""
+
+    order: str = field(metadata={"expected": "a loop order: M, K and N joined by '>', "
+                                             "outermost first (e.g. N>K>M)"})
+    """Loop order, outermost first: the GEMM dimensions M, K, N joined by ``>`` (e.g. ``N>K>M``),
+    legal for the dataflow (os: K last); docs/mapping.md. Required."""
+    chunk: int | None = field(default=None, metadata={"min": 1, "max": 1 << 40})
+    """Stream elements per step (1..2^40, at most what the buffers allow for the layer). Default:
+    the largest chunk that keeps partial sums on chip under this order, else the largest the
+    buffers allow."""
+
+
+@dataclass(frozen=True)
+class LayerMappings:
+    """``mapping.layers:`` — per-layer overrides, keyed by the workload's layer names."""
+
+    by_name: tuple[tuple[str, LayerMappingConfig], ...] = field(default=(),
+                                                              metadata={"yaml": False})
+    """(layer name, override) pairs in file order."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class MappingConfig:
+    """``mapping:`` — how each layer's fold loops are ordered and its stream chunked
+    (docs/mapping.md)."""
+
+    policy: str = field(default="auto", metadata={"choices": ("auto", "fixed")})
+    """``auto``: per layer, every legal mapping (loop order and chunk size) is planned and the
+    one with the least energy (then fewest cycles) runs; ``fixed``: SCALE-Sim's order (column
+    tiles, row tiles, stream) with the largest chunk the buffers allow. Without ``buffers:`` every
+    layer runs the fixed mapping. Default ``auto``."""
+    layers: LayerMappings | None = None
+    """Per-layer overrides: ``{<layer name>: {order, chunk}}``, each run whatever the policy.
+    Default: none."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class EnergyConfig:
     """``energy:`` — where per-toggle and memory energies come from."""
 
@@ -197,3 +235,5 @@ class Arch:
     """Off-chip DRAM; None (absent): ideal off-chip memory (no bandwidth or latency limit)."""
     energy: EnergyConfig = EnergyConfig()
     """Energy model. Default ``technology: 45nm``."""
+    mapping: MappingConfig = MappingConfig()
+    """Loop order and chunking per layer. Default ``policy: auto``."""

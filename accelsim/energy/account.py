@@ -25,12 +25,14 @@ Per layer (``docs/energy.md`` has the full model and its assumptions):
 
 from __future__ import annotations
 
+import collections
 import functools
 from typing import Any
 
 import numpy as np
 
 from accelsim.dataflows import REGISTRY as DATAFLOWS
+from accelsim.dataflows.mapping import Mapping, fixed_mapping, runs
 from accelsim.energy.calibrate import Calibration, calibration
 from accelsim.energy.tech import Tech, load_tech
 from accelsim.errors import ConfigError
@@ -220,20 +222,34 @@ def _widths(arch: Any) -> tuple[Any, ...]:
     return (arch.pe.x_bits, arch.pe.w_bits, acc, arch.array.idle == "zero")
 
 
+def _run_shapes(arch: Any, sim: LayerSim) -> list[tuple[int, int, int]]:
+    """(T of the run, r_act, c_act) of every run of a layer in execution order (one per fold
+    under the fixed mapping; ``accelsim.dataflows.mapping.runs``)."""
+    df = DATAFLOWS[arch.array.dataflow]
+    mapping = (fixed_mapping(df, sim.M, sim.K, sim.N) if sim.mapping is None
+               else Mapping(tuple(sim.mapping[0]), int(sim.mapping[1])))
+    return [(t1 - t0, f.r1 - f.r0, f.c1 - f.c0) for f, t0, t1 in
+            runs(df, mapping, sim.groups, sim.M, sim.K, sim.N, arch.array.rows, arch.array.cols)]
+
+
 def enabled_bit_cycles(arch: Any, sim: LayerSim) -> int:
-    """Enabled register bit-cycles of a layer (sum over its folds; see the module docstring)."""
+    """Enabled register bit-cycles of a layer (sum over its runs; see the module docstring)."""
     head = _fold_args(arch, sim)
+    if sim.mapping is None:
+        return sim.result.clock_bits_extra + int(sum(
+            n * int(fold_enabled_bits(*head, ra, ca, *_widths(arch)).sum())
+            for (ra, ca), n in _fold_shapes(arch, sim).items()))
+    shapes = collections.Counter(_run_shapes(arch, sim))
     return sim.result.clock_bits_extra + int(sum(
-        n * int(fold_enabled_bits(*head, ra, ca, *_widths(arch)).sum())
-        for (ra, ca), n in _fold_shapes(arch, sim).items()))
+        n * int(fold_enabled_bits(*head[:3], t, ra, ca, *_widths(arch)).sum())
+        for (t, ra, ca), n in shapes.items()))
 
 
 def enabled_bits_per_cycle(arch: Any, sim: LayerSim) -> np.ndarray:
     """Enabled register bits in each compute cycle of a layer (int64 [cycles.compute])."""
-    df = DATAFLOWS[arch.array.dataflow]
-    head = _fold_args(arch, sim)
-    folds = df.folds(sim.groups, sim.M, sim.K, sim.N, arch.array.rows, arch.array.cols)
-    parts = [fold_enabled_bits(*head, f.r1 - f.r0, f.c1 - f.c0, *_widths(arch)) for f in folds]
+    head = _fold_args(arch, sim)[:3]
+    parts = [fold_enabled_bits(*head, t, ra, ca, *_widths(arch))
+             for t, ra, ca in _run_shapes(arch, sim)]
     return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
 
 

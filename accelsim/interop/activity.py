@@ -19,6 +19,7 @@ import numpy as np
 
 from accelsim.config.schema import Arch
 from accelsim.dataflows import REGISTRY as DATAFLOWS
+from accelsim.dataflows.mapping import Mapping, fixed_mapping, runs
 from accelsim.errors import AccelsimError
 from accelsim.kernels.bits import mult_toggles_direct
 from accelsim.sim.types import class_names
@@ -125,8 +126,9 @@ def _pattern(v: np.ndarray, bits: int) -> np.ndarray:
 
 
 def record(arch: Arch, layer: Layer, pes: Sequence[tuple[int, int]], start: int,
-           stop: int) -> Activity:
-    """Re-simulate ``layer`` on ``arch`` (a ``mac`` PE) up to cycle ``stop`` and keep the
+           stop: int, mapping: tuple | None = None) -> Activity:
+    """Re-simulate ``layer`` on ``arch`` (a ``mac`` PE) up to cycle ``stop``, run by run in
+    ``mapping`` ((loop order, chunk); None: the fixed mapping, docs/mapping.md), and keep the
     activity of ``pes`` (row, col) in cycles ``[start, stop)``.
 
     Raises AccelsimError for another PE kind.
@@ -147,7 +149,6 @@ def record(arch: Arch, layer: Layer, pes: Sequence[tuple[int, int]], start: int,
     totals = np.zeros((n_cycles, 5), dtype=np.int64)
     rr, cc = np.meshgrid(np.arange(R), np.arange(C), indexing="ij")
     cycle = 0
-    out_partial = None
 
     initial = np.zeros((len(pes), 3), dtype=np.int64)
 
@@ -165,7 +166,10 @@ def record(arch: Arch, layer: Layer, pes: Sequence[tuple[int, int]], start: int,
 
     zeros = np.zeros((R, C), dtype=np.int64)
     no_edge = np.zeros(C, dtype=np.int64)
-    for fold in flow.folds(low.groups, low.M, low.K, low.N, R, C):
+    plan = (fixed_mapping(flow, low.M, low.K, low.N) if mapping is None
+            else Mapping(tuple(mapping[0]), int(mapping[1])))
+    tiles: dict = {}  # (group, column tile) -> partial outputs [T, C] of the stationary family
+    for fold, t0, t1 in runs(flow, plan, low.groups, low.M, low.K, low.N, R, C):
         if cycle >= stop:
             break
         r_act, c_act = fold.r1 - fold.r0, fold.c1 - fold.c0
@@ -199,22 +203,21 @@ def record(arch: Arch, layer: Layer, pes: Sequence[tuple[int, int]], start: int,
             continue
         # ws / is: stationary S [R, C], moving H [T, R]
         stat, mov = (1, 0) if DATAFLOWS[st.df].holds_w else (0, 1)
+        T = t1 - t0  # this run's chunk of the stream
         if DATAFLOWS[st.df].holds_w:
-            T = low.M
             S = np.zeros((R, C), dtype=np.int64)
             S[:r_act, :c_act] = low.w_block(g, fold.r0, fold.r1, fold.c0, fold.c1)
             H = np.zeros((T, R), dtype=np.int64)
-            H[:, :r_act] = low.x_block(g, 0, T, fold.r0, fold.r1)
+            H[:, :r_act] = low.x_block(g, t0, t1, fold.r0, fold.r1)
         else:
-            T = low.N
             S = np.zeros((R, C), dtype=np.int64)
             S[:r_act, :c_act] = low.x_block(g, fold.c0, fold.c1, fold.r0, fold.r1).T
             H = np.zeros((T, R), dtype=np.int64)
-            H[:, :r_act] = low.w_block(g, fold.r0, fold.r1, 0, T).T
+            H[:, :r_act] = low.w_block(g, fold.r0, fold.r1, t0, t1).T
         s_bits = st.wb if stat == 1 else st.xb
         h_bits = st.xb if mov == 0 else st.wb
-        if fold.r0 == 0:
-            out_partial = np.zeros((T, C), dtype=np.int64)
+        full_t = low.M if DATAFLOWS[st.df].holds_w else low.N
+        out_partial = tiles.setdefault((g, fold.c0), np.zeros((full_t, C), np.int64))[t0:t1]
         for p in range(R):  # preload
             top_valid = (p >= R - r_act) & (np.arange(C) < c_act)
             data = np.empty((R, C), dtype=np.int64)

@@ -12,6 +12,7 @@ import numpy as np
 
 from accelsim.dataflows import REGISTRY as DATAFLOWS
 from accelsim.dataflows import Dataflow, Fold
+from accelsim.dataflows.mapping import Mapping, fixed_mapping, runs
 from accelsim.kernels.drivers import (
     fold_output_stationary,
     fold_output_stationary_parallel,
@@ -63,46 +64,56 @@ def signed(patterns: np.ndarray, bits: int) -> np.ndarray:
 def run_gemm(kind: StepKind, ops: GemmOperands, spec: ArraySpec, trace: bool = False,
              progress: Callable[[int], None] | None = None,
              parallel_min_macs: int | None = None) -> Run:
-    """Simulate a (grouped) GEMM fold by fold on an array of ``kind`` PEs, carrying register and
-    datapath state across folds. Untraced folds of at least ``parallel_min_macs`` MACs (None:
-    never) run on all cores."""
+    """Simulate a (grouped) GEMM run by run (``spec.mapping``'s order; by default one run per
+    fold in SCALE-Sim's order) on an array of ``kind`` PEs, carrying register and datapath state
+    across runs. A run of a stationary fold streams a chunk [t0, t1) of T after its own preload,
+    so ``cycles_compute`` counts one fold window per run. Untraced runs of at least
+    ``parallel_min_macs`` MACs (None: never) run on all cores."""
     df = DATAFLOWS[spec.dataflow]
     R, C = spec.rows, spec.cols
     G, M, K, N = ops.groups, ops.M, ops.K, ops.N
-    _, _, T = df.dims(M, K, N)
-    L = df.fold_cycles(R, C, T)
+    rdim, _, T = df.dims(M, K, N)
+    mapping = (fixed_mapping(df, M, K, N) if spec.mapping is None
+               else Mapping(tuple(spec.mapping[0]), int(spec.mapping[1])))
     regs = {name: np.zeros((R, C), dtype=np.int64) for name in ("x", "w", "psum")}
     state = np.zeros((R, C, max(1, kind.state_words)), dtype=np.int64)
     edge_s = np.zeros(C, dtype=np.int64)
     edge_c = np.zeros(C, dtype=np.int64)
     counts = np.zeros(kind.counters, dtype=np.int64)
-    unit = np.arange(L + 1, dtype=np.int64)
     no_trace = np.zeros((0, kind.classes), dtype=np.int64)
     traces: list[np.ndarray] = []
     y = np.zeros((G, M, N), dtype=np.int64)
-    n_folds = compute = active = 0
-    out = np.zeros((0, 0), dtype=np.int64)
-    for f in df.folds(G, M, K, N, R, C):
+    compute = active = 0
+    folds: set = set()
+    tiles: dict = {}  # output tile -> its patterns (shaped as df.out_shape), while incomplete
+    for f, t0, t1 in runs(df, mapping, G, M, K, N, R, C):
         A, B = df.fold_operands(ops, f)
-        starts = unit if kind.starts is None else kind.starts(df, f, R, C, T, A, B)
+        t = t1 - t0
+        if t != T:  # a run streams a chunk of the stationary family's T
+            A = np.ascontiguousarray(A[:, t0:t1])
+        L = df.fold_cycles(R, C, t)
+        starts = (np.arange(L + 1, dtype=np.int64) if kind.starts is None
+                  else kind.starts(df, f, R, C, t, A, B))
         tr = np.zeros((int(starts[L]), kind.classes), dtype=np.int64) if trace else no_trace
         parallel = (not trace and parallel_min_macs is not None
-                    and (f.r1 - f.r0) * (f.c1 - f.c0) * T >= parallel_min_macs)
-        if df.first_of_tile(f):
-            out = np.zeros(df.out_shape(f, T), dtype=np.int64)
-        _fold(kind.consts, kind.aux, df, f, A, B, out, spec, starts, regs, state, edge_s, edge_c,
-              counts, tr, parallel)
-        if df.completes(f, K):
-            df.scatter(y, f, signed(out, spec.acc_bits))
-        n_folds += 1
+                    and (f.r1 - f.r0) * (f.c1 - f.c0) * t >= parallel_min_macs)
+        key = (f.g, f.c0) if df.preload else f
+        if key not in tiles:
+            tiles[key] = np.zeros(df.out_shape(f, T), dtype=np.int64)
+        out = tiles[key]
+        _fold(kind.consts, kind.aux, df, f, A, B, out[t0:t1] if t != T else out, spec, starts,
+              regs, state, edge_s, edge_c, counts, tr, parallel)
+        if df.completes(f, rdim) and t1 == T:
+            df.scatter(y, f, signed(tiles.pop(key), spec.acc_bits))
+        if progress is not None and f not in folds:
+            progress(1)
+        folds.add(f)
         compute += int(starts[L])
-        active += int(starts[df.last_step(R, f.r1 - f.r0, f.c1 - f.c0, T)])
+        active += int(starts[df.last_step(R, f.r1 - f.r0, f.c1 - f.c0, t)])
         if trace:
             traces.append(tr)
-        if progress is not None:
-            progress(1)
     full = (np.concatenate(traces) if traces else no_trace) if trace else None
-    return Run(y, counts, full, n_folds, compute, active)
+    return Run(y, counts, full, len(folds), compute, active)
 
 
 def _fold(k: Any, aux: np.ndarray, df: Dataflow, f: Fold, A: np.ndarray, B: np.ndarray,

@@ -90,7 +90,9 @@ class LayerReport:
     ``dram`` traffic and bandwidth, ``stall_cycles_by_cause`` and the on-chip / off-chip energy
     (pJ) and power (mW) split (``accelsim.report.memory``), None (absent from JSON) with ideal
     memory; ``reference`` says where the checked reference came from (``workload`` |
-    ``numpy-int64``)."""
+    ``numpy-int64``); ``mapping`` the loop order and chunk that ran and, under ``mapping:
+    {policy: auto}``, every candidate's DRAM bytes, cycles and energy (docs/mapping.md), None
+    (absent) with ideal memory."""
 
     name: str
     op: str
@@ -116,6 +118,7 @@ class LayerReport:
     energy_off_chip_pj: float | None = None
     power_on_chip_mw: float | None = None
     power_off_chip_mw: float | None = None
+    mapping: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -153,7 +156,7 @@ class TotalReport:
 #: labels, or last layer not run).
 _OPTIONAL = ("sram", "dram", "additions", "additions_per_mac", "accuracy",
              "stall_cycles_by_cause", "energy_on_chip_pj", "energy_off_chip_pj",
-             "power_on_chip_mw", "power_off_chip_mw")
+             "power_on_chip_mw", "power_off_chip_mw", "mapping")
 
 
 @dataclass(frozen=True)
@@ -246,6 +249,7 @@ def layer_report(sim: LayerSim, energy: Mapping[str, float], pes: int, clock_mhz
         **_round_tree(layer_sections(memory, sram_pj, energy, total, clock_mhz)),
         additions=additions,
         additions_per_mac=None if additions is None else _per(additions, int(r.macs)),
+        mapping=getattr(memory, "mapping", None),
     )
 
 

@@ -48,8 +48,9 @@ def check_layer(arch: Arch, layer: Layer, file: str) -> None:
         )
 
 
-def array_spec(arch: Arch, layer: Layer) -> ArraySpec:
-    """The kernels' view of ``arch`` for ``layer``'s operand signedness."""
+def array_spec(arch: Arch, layer: Layer, mapping: tuple | None = None) -> ArraySpec:
+    """The kernels' view of ``arch`` for ``layer``'s operand signedness, running ``mapping``
+    ((loop order, chunk); None: the fixed mapping)."""
     return ArraySpec(
         rows=arch.array.rows,
         cols=arch.array.cols,
@@ -61,6 +62,7 @@ def array_spec(arch: Arch, layer: Layer) -> ArraySpec:
         saturate=arch.pe.overflow == "saturate",
         x_signed=layer.x_signed,
         w_signed=layer.w_signed,
+        mapping=mapping,
     )
 
 
@@ -76,11 +78,14 @@ def simulate_layer(
     layer: Layer,
     trace: bool = False,
     progress: Callable[[int], None] | None = None,
+    mapping: tuple | None = None,
 ) -> LayerSim:
-    """Simulate ``layer`` and compare its outputs with the workload's ``y`` (else NumPy int64)."""
+    """Simulate ``layer`` under ``mapping`` ((loop order, chunk) of
+    ``accelsim.dataflows.mapping``; None: fixed) and compare its outputs with the workload's
+    ``y`` (else NumPy int64)."""
     low = lower(layer)
     kind = REGISTRY[arch.pe.kind]
-    result = simulate_gemm(low, array_spec(arch, layer), trace=trace, progress=progress,
+    result = simulate_gemm(low, array_spec(arch, layer, mapping), trace=trace, progress=progress,
                            kind=kind.name, params=arch.pe.params, layer=layer)
     y = low.to_layer_shape(result.y)
     if layer.y is not None:
@@ -93,4 +98,5 @@ def simulate_layer(
     return LayerSim(
         name=layer.name, op=layer.op, groups=low.groups, M=low.M, K=low.K, N=low.N,
         result=result, y=y, reference=reference, reference_source=source, check=check,
+        mapping=mapping,
     )

@@ -36,7 +36,7 @@ def test_memory_run_reports_stalls_and_traffic(tmp_path: Path) -> None:
 def test_buffer_too_small_is_bad_input(tmp_path: Path, capsys) -> None:
     text = (CONFIGS / "ws-32x32-int8-lpddr4.yaml").read_text()
     arch = tmp_path / "tiny.yaml"
-    arch.write_text(text.replace("size_kib: 128,", "size_kib: 0.001,"))
+    arch.write_text(text.replace("size_kib: 256,", "size_kib: 0.001,"))
     out = tmp_path / "r.json"
     assert main(["run", str(arch), str(EXAMPLE), "--json", str(out), "--quiet"]) == 2
     err = capsys.readouterr().err.strip().splitlines()

@@ -18,7 +18,7 @@ import pytest
 
 from accelsim.config import load_arch
 from accelsim.config.schema import (
-    Arch, ArrayConfig, BufferConfig, BuffersConfig, DramConfig, PeConfig,
+    Arch, ArrayConfig, BufferConfig, BuffersConfig, DramConfig, MappingConfig, PeConfig,
 )
 from accelsim.dataflows import REGISTRY as DATAFLOWS
 from accelsim.errors import ConfigError
@@ -36,8 +36,9 @@ MEMORY_CONFIGS = sorted(p for p in (ROOT / "arch_configs").glob("*.yaml") if "dd
 
 
 def arch(dataflow: str, kib=(64, 64, 64), double=True, bw=16.0, latency=0, burst=16,
-         port=4, buffers=True, dram=True, rows=4, cols=4, **dram_kw) -> Arch:
-    """A rows×cols int8 array; buffers of ``kib`` KiB (ifmap, filter: 8-bit words; ofmap: 32)."""
+         port=4, buffers=True, dram=True, rows=4, cols=4, policy="fixed", **dram_kw) -> Arch:
+    """A rows×cols int8 array; buffers of ``kib`` KiB (ifmap, filter: 8-bit words; ofmap: 32);
+    mapping ``policy`` (these tests derive the fixed mapping's traffic by hand)."""
     def buf(k: float, bits: int) -> BufferConfig:
         return BufferConfig(size_kib=k, word_bits=bits, read_words_per_cycle=port,
                             write_words_per_cycle=port)
@@ -49,6 +50,7 @@ def arch(dataflow: str, kib=(64, 64, 64), double=True, bw=16.0, latency=0, burst
                               double_buffered=double) if buffers else None,
         dram=DramConfig(bandwidth_bytes_per_cycle=bw, latency_cycles=latency, burst_bytes=burst,
                         **dram_kw) if dram else None,
+        mapping=MappingConfig(policy=policy),
     )
 
 

@@ -11,6 +11,7 @@ system adds the stalls. With neither ``buffers`` nor ``dram`` in the arch, memor
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field, replace
 
@@ -18,9 +19,11 @@ import numpy as np
 
 from accelsim.config.schema import Arch
 from accelsim.dataflows import REGISTRY as DATAFLOWS
+from accelsim.dataflows.mapping import order_label
 from accelsim.errors import ConfigError
 from accelsim.sim.memory.dram import DramChannel
 from accelsim.sim.memory.packing import elem_bytes, packed_bytes
+from accelsim.sim.memory.mapping_search import choose, for_order
 from accelsim.sim.memory.scheduler import DramSpan, FoldSpan, Schedule
 from accelsim.sim.memory.sram import buffer_slots
 from accelsim.sim.memory.stats import bandwidth, stall_causes
@@ -80,7 +83,8 @@ class MemoryResult:
     transfers; ``dram_bandwidth``: ``{"average" | "peak": {OPERAND_KEYS | "total": bytes per
     cycle}, "peak_window_cycles": int}`` on the bus during the layer's cycles;
     ``stall_by_cause``: ``{CAUSES: cycles}`` charged to this layer (``stats``). The last three
-    are empty when not measured.
+    are empty when not measured. ``mapping``: the layer's mapping report entry
+    (``mapping_report``).
     """
 
     cycles_total: int
@@ -92,6 +96,7 @@ class MemoryResult:
     dram_bytes_by_operand: dict[str, int] = field(default_factory=dict)
     dram_bandwidth: dict = field(default_factory=dict)
     stall_by_cause: dict[str, int] = field(default_factory=dict)
+    mapping: dict | None = None
 
 
 def _check(arch: Arch, layers: list[LayerGeometry], file: str) -> None:
@@ -111,13 +116,20 @@ def _check(arch: Arch, layers: list[LayerGeometry], file: str) -> None:
                              f" arch is {a.dataflow} {a.rows}x{a.cols}")
 
 
-def plan_memory(arch: Arch, layers: list[LayerGeometry], file: str | None = None):
-    """Plan every layer's tiles (no simulation): ``(plans, planner, dram channel)``.
+def plan_memory(arch: Arch, layers: list[LayerGeometry], file: str | None = None,
+                mappings: list | None = None):
+    """Plan every layer's tiles (no simulation): ``(plans, planner, dram channel, choices)``.
+
+    Each layer runs ``mappings[i]`` if given, else its override (``mapping.layers``), else the
+    mapping ``arch.mapping.policy`` picks (``mapping_search``; the fixed one without
+    ``buffers:``); ``choices[i]`` is the layer's
+    list of evaluated candidates (empty when none were searched).
 
     Raises
     ------
     ConfigError
-        A buffer cannot hold even the smallest tile of a fold, or a ``dram`` cross-field rule
+        A buffer cannot hold even the smallest tile of a fold, an override names no layer of
+        ``layers`` or asks for a chunk the buffers cannot hold, or a ``dram`` cross-field rule
         fails (``row_bytes`` not a multiple of ``burst_bytes``; XOR mapping with non-power-of-two
         banks). ``file`` names the arch file in the message (default: the arch's name).
     """
@@ -126,11 +138,30 @@ def plan_memory(arch: Arch, layers: list[LayerGeometry], file: str | None = None
     slots = buffer_slots(arch)
     dram = DramChannel(arch.dram)
     double = arch.buffers is None or arch.buffers.double_buffered
-    planner = Planner(DATAFLOWS[arch.array.dataflow], arch.array.rows, arch.array.cols, slots,
-                      dram.burst_bytes, dram.row_bytes, double, file)
-    plans = [planner.plan(i, g) for i, g in enumerate(layers)]
+    args = (DATAFLOWS[arch.array.dataflow], arch.array.rows, arch.array.cols, slots,
+            dram.burst_bytes, dram.row_bytes, double, file)
+    planner = Planner(*args)
+    auto = arch.mapping.policy == "auto" and arch.buffers is not None
+    overrides = dict(arch.mapping.layers.by_name if arch.mapping.layers else ())
+    unknown = sorted(set(overrides) - {g.name for g in layers})
+    if mappings is None and unknown:
+        raise ConfigError(file, f"mapping.layers.{unknown[0]}", "the name of a layer of the "
+                          "workload", unknown[0])
+    plans, choices = [], []
+    for i, g in enumerate(layers):
+        chosen, cands = None, []
+        if mappings is not None:
+            chosen = mappings[i]
+        elif g.name in overrides:
+            cfg = overrides[g.name]
+            chosen = for_order(planner, g, tuple(cfg.order.split(">")), cfg.chunk,
+                               f"mapping.layers.{g.name}")
+        elif auto:
+            chosen, cands = choose(arch, args, g)
+        plans.append(planner.plan(i, g, chosen))
+        choices.append(cands)
     planner.finalize()
-    return plans, planner, dram
+    return plans, planner, dram, choices
 
 
 @dataclass(frozen=True)
@@ -138,19 +169,29 @@ class MemoryPlan:
     """A run's tiling plan, built once (``plan_run``) and handed to ``simulate_memory``.
 
     ``arch`` and ``geometries``: what it was planned for; ``plans``: one ``LayerPlan`` per layer;
-    ``alloc_last``: the last step of every ofmap allocation. Scheduling only reads it.
+    ``alloc_last``: the last step of every ofmap allocation; ``candidates``: per layer, the
+    mappings ``auto`` evaluated (``mapping_search.Candidate``; empty under ``fixed``).
+    Scheduling only reads it.
     """
 
     arch: Arch
     geometries: tuple[LayerGeometry, ...]
     plans: tuple[LayerPlan, ...]
     alloc_last: tuple[int, ...]
+    candidates: tuple[tuple, ...] = ()
+
+    @property
+    def mappings(self) -> list:
+        """The mapping each layer runs (``accelsim.dataflows.mapping.Mapping``)."""
+        return [p.mapping for p in self.plans]
 
 
-def plan_run(arch: Arch, layers: list[LayerGeometry], file: str | None = None) -> MemoryPlan:
+def plan_run(arch: Arch, layers: list[LayerGeometry], file: str | None = None,
+             mappings: list | None = None) -> MemoryPlan:
     """The :class:`MemoryPlan` of ``layers`` on ``arch`` (``plan_memory``; same errors)."""
-    plans, planner, _ = plan_memory(arch, layers, file)
-    return MemoryPlan(arch, tuple(layers), tuple(plans), tuple(a[1] for a in planner.allocs))
+    plans, planner, _, choices = plan_memory(arch, layers, file, mappings)
+    return MemoryPlan(arch, tuple(layers), tuple(plans), tuple(a[1] for a in planner.allocs),
+                      tuple(tuple(c) for c in choices))
 
 
 def simulate_memory(
@@ -179,11 +220,32 @@ def simulate_memory(
     if arch.buffers is None and arch.dram is None:
         return None
     if plan is None or plan.geometries != tuple(layers) or plan.arch != arch:
-        plan = plan_run(arch, layers, file)
+        old = plan
+        plan = plan_run(arch, layers, file, old.mappings if old is not None else None)
+        if old is not None:  # same mappings, re-planned for the stretched folds: same search
+            plan = dataclasses.replace(plan, candidates=old.candidates)
     plans = list(plan.plans)
     sched = Schedule(plans, DramChannel(arch.dram), list(plan.alloc_last))
     makespan = sched.run()
-    return _results(arch, plans, sched, makespan, buffer_slots(arch))
+    results = _results(arch, plans, sched, makespan, buffer_slots(arch))
+    cands = plan.candidates or ((),) * len(plans)
+    return [dataclasses.replace(r, mapping=mapping_report(arch, p, c))
+            for r, p, c in zip(results, plans, cands)]
+
+
+def mapping_report(arch: Arch, plan: LayerPlan, candidates: tuple) -> dict:
+    """A layer's ``mapping`` report entry: the policy, the mapping that ran (loop order
+    outermost first, chunk in stream elements, partial-sum mode, ``runs``: continuous streams,
+    each after one preload of the stationary operand in ws/is) and, under ``auto``, every
+    candidate's figures."""
+    chosen = {"order": order_label(plan.mapping.order), "chunk": plan.mapping.chunk,
+              "psum": plan.psum_mode, "runs": sum(1 for s in plan.steps if s.first)}
+    overridden = {n for n, _ in (arch.mapping.layers.by_name if arch.mapping.layers else ())}
+    policy = arch.mapping.policy if arch.buffers is not None else "fixed"
+    out = {"policy": "override" if plan.name in overridden else policy, "chosen": chosen}
+    if candidates:
+        out["candidates"] = [c.to_dict() for c in candidates]
+    return out
 
 
 def _results(arch: Arch, plans: list[LayerPlan], sched: Schedule, makespan: float,

@@ -1,8 +1,9 @@
 """Tiling plan: which bytes move between DRAM and the buffers for every fold (NumPy, no SimPy).
 
-A layer's folds (``Dataflow.folds``, in execution order) are cut into *steps*: a fold whose
-streamed operand (or partial-sum tile) does not fit one buffer slot is re-tiled along its streamed
-dimension T into chunks that do; otherwise a fold is one step. For every step the plan lists
+A layer's folds are cut into *steps* (fold × chunk of its streamed dimension T) and ordered by
+the layer's mapping (``accelsim.dataflows.mapping``; docs/mapping.md): the fixed mapping keeps
+``Dataflow.folds``' order and cuts a fold into chunks only when its streamed operand (or
+partial-sum tile) does not fit one buffer slot. For every step the plan lists
 
 - the DRAM reads that must be resident before it computes (``loads``), each a burst list,
 - its compute cycles (its share of the fold's SCALE-Sim window) and SRAM-port-limited duration,
@@ -12,8 +13,8 @@ dimension T into chunks that do; otherwise a fold is one step. For every step th
 Reuse (docs/memory.md §2): an operand whose whole tensor fits one slot is *layer-resident* (every
 DRAM burst of it is read once per layer); otherwise tiles are *fold-resident*: each step reads
 its tile, unless it is the very tile the previous one of that buffer held (e.g. ``os`` weights
-across the M folds of one N tile). Partial sums stay in the ofmap buffer across K folds when the
-output tile fits a slot, else they go to DRAM and come back (spill).
+across the M folds of one N tile). Partial sums stay in the ofmap buffer across K folds when
+those held between two K tiles fit a slot, else they go to DRAM and come back (spill).
 
 DRAM layout per layer (each region aligned to a DRAM row): ifmap unpadded NCHW (gemm/linear
 row-major [M, K]); weights blocked in the order the dataflow consumes them, so a fold's weight
@@ -29,6 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from accelsim.dataflows import Dataflow
+from accelsim.dataflows.mapping import Mapping, fixed_order, psum_group, steps
 from accelsim.errors import ConfigError
 from accelsim.sim.memory.sram import BufferSlot, SramCounters
 
@@ -68,7 +70,8 @@ class LayerPlan:
     ``x_mode`` / ``w_mode``: ``"layer"`` (whole tensor resident) or ``"fold"``;
     ``psum_mode``: ``"none"`` (os), ``"resident"`` (output tile stays in the ofmap buffer across
     K folds), ``"spill"`` (partial sums go to DRAM between K folds) or ``"stream"`` (one K fold;
-    outputs leave chunk by chunk); ``chunk``: streamed elements per step (== T: not re-tiled).
+    outputs leave chunk by chunk); ``chunk``: streamed elements per step (== T: not re-tiled);
+    ``mapping``: the loop order and chunk the steps follow (``accelsim.dataflows.mapping``).
     """
 
     index: int
@@ -79,6 +82,7 @@ class LayerPlan:
     chunk: int
     T: int
     folds: int
+    mapping: Mapping
     steps: list = field(default_factory=list)
     sram: SramCounters = field(default_factory=SramCounters)
 
@@ -415,8 +419,15 @@ class Planner:
             raise self._too_small(buf, need1, what)
         limits.append(t)
 
-    def plan(self, li: int, geom) -> LayerPlan:
-        """Plan layer number ``li`` (``geom`` a ``LayerGeometry``): modes, chunk, steps."""
+    def chunk_limits(self, geom) -> tuple[int, int]:
+        """(largest chunk the ifmap and filter slots allow, largest chunk whose partial sums of
+        one step fit an ofmap slot; T for os) of a layer (``geom`` a ``LayerGeometry``).
+
+        Raises
+        ------
+        ConfigError
+            A buffer cannot hold even the smallest tile of a fold.
+        """
         df, R, C = self.df, self.R, self.C
         G, M, K, N = geom.groups, geom.M, geom.K, geom.N
         rdim, cdim, T = df.dims(M, K, N)
@@ -424,8 +435,6 @@ class Planner:
         xg = IfmapGeometry(geom, G, M, K)
         xeb, web, peb = geom.x_elem_bytes, geom.w_elem_bytes, geom.psum_elem_bytes
         cap = {b: s.slot_bytes for b, s in self.slots.items()}
-        x_mode = "layer" if geom.x_bytes_unique <= cap["ifmap"] else "fold"
-        w_mode = "layer" if geom.w_bytes <= cap["filter"] else "fold"
         limits = [T]
         if df.holds_w:
             if r_max * c_max * web > cap["filter"]:
@@ -445,17 +454,52 @@ class Planner:
                         xg.bound(r_max, 1) * xeb, "one streamed input step")
             self._limit(limits, T, lambda t: t * c_max * web <= cap["filter"], "filter",
                         c_max * web, "one streamed weight step")
+        t_io = min(limits)
         if df.holds_outputs:
-            psum_mode = "none"
-        elif T * c_max * peb <= cap["ofmap"]:
-            psum_mode = "resident"
-        else:
-            psum_mode = "spill" if rdim > R else "stream"
-            self._limit(limits, T, lambda t: t * c_max * peb <= cap["ofmap"], "ofmap",
-                        c_max * peb, "one step of partial sums")
-        plan = LayerPlan(li, geom.name, x_mode, w_mode, psum_mode, min(limits), T,
-                         df.count(G, M, K, N, R, C))
-        _LayerSteps(self, plan, geom, xg).run()
+            return t_io, T
+        t_nr = T if cap["ofmap"] == math.inf else min(T, int(cap["ofmap"] // (c_max * peb)))
+        if t_nr < 1:
+            raise self._too_small("ofmap", c_max * peb, "one step of partial sums")
+        return t_io, t_nr
+
+    def psum_live(self, geom, order: tuple[str, ...], chunk: int) -> int:
+        """Partial sums (elements, largest case) held in the ofmap buffer between two K tiles of
+        an output under ``order`` with ``chunk`` (stationary family)."""
+        rdim, cdim, T = self.df.dims(geom.M, geom.K, geom.N)
+        t_full, c_full = psum_group(self.df, order)
+        return (T if t_full else chunk) * (cdim if c_full else min(self.C, cdim))
+
+    def psum_mode(self, geom, order: tuple[str, ...], chunk: int) -> str:
+        """How partial sums are kept under ``order`` and ``chunk`` (see ``LayerPlan``)."""
+        if self.df.holds_outputs:
+            return "none"
+        held = self.psum_live(geom, order, chunk) * geom.psum_elem_bytes
+        if held <= self.slots["ofmap"].slot_bytes:
+            return "resident"
+        return "spill" if self.df.dims(geom.M, geom.K, geom.N)[0] > self.R else "stream"
+
+    def fixed(self, geom) -> Mapping:
+        """SCALE-Sim's order with the largest chunk the buffers allow (today's convention)."""
+        t_io, t_nr = self.chunk_limits(geom)
+        order = fixed_order(self.df)
+        if self.psum_mode(geom, order, t_io) == "resident":
+            return Mapping(order, t_io)
+        return Mapping(order, min(t_io, t_nr))
+
+    def plan(self, li: int, geom, mapping: Mapping | None = None) -> LayerPlan:
+        """Plan layer number ``li`` (``geom`` a ``LayerGeometry``) under ``mapping`` (default:
+        :meth:`fixed`): modes, chunk, steps."""
+        if mapping is None:
+            mapping = self.fixed(geom)
+        cap = {b: s.slot_bytes for b, s in self.slots.items()}
+        x_mode = "layer" if geom.x_bytes_unique <= cap["ifmap"] else "fold"
+        w_mode = "layer" if geom.w_bytes <= cap["filter"] else "fold"
+        G, M, K, N = geom.groups, geom.M, geom.K, geom.N
+        T = self.df.dims(M, K, N)[2]
+        plan = LayerPlan(li, geom.name, x_mode, w_mode,
+                         self.psum_mode(geom, mapping.order, mapping.chunk), mapping.chunk, T,
+                         self.df.count(G, M, K, N, self.R, self.C), mapping)
+        _LayerSteps(self, plan, geom, IfmapGeometry(geom, G, M, K)).run()
         return plan
 
     def finalize(self) -> None:
@@ -608,11 +652,13 @@ class _LayerSteps:
     # -- the step loop ------------------------------------------------------------------------
 
     def run(self) -> None:
-        """Append the layer's steps to the plan and the planner; count SRAM accesses."""
+        """Append the layer's steps (in the mapping's order) to the plan and the planner; count
+        SRAM accesses. A step that continues its fold's stream (the previous step, same fold, the
+        adjacent chunk) shares its preload; each run (see ``accelsim.dataflows.mapping``) gets
+        the fold's preload/fill cycles at its start and drain cycles at its end."""
         p, plan, geom = self.p, self.plan, self.geom
         df, R = p.df, p.R
-        T, chunk = self.T, plan.chunk
-        chunks = [(t0, min(t0 + chunk, T)) for t0 in range(0, T, chunk)]
+        T = self.T
         pre = R if df.preload else 0
         extra = geom.fold_cycles - T
         pre = min(pre, max(extra, 0))
@@ -623,31 +669,35 @@ class _LayerSteps:
         bits = [0.0] * 6  # ifmap r/w, filter r/w, ofmap r/w
         xeb8, web8, peb8 = self.xeb * 8, self.web * 8, self.peb * 8
         bb8 = self.bb * 8
-        last_j = len(chunks) - 1
-        for fi, f in enumerate(df.folds(self.G, self.M, self.K, self.N, R, p.C)):
-            for j, (t0, t1) in enumerate(chunks):
-                first, last = j == 0, j == last_j
-                compute = (t1 - t0) + (pre if first else 0) + (post if last else 0)
-                step, reads, out_w, rmw = self._step(fi, f, first, last, t0, t1, compute)
-                # SRAM: array-side reads/writes, DMA fills (whole bursts), drains
-                fill = [0, 0, 0]
-                for buf, b, _ in step.loads:
-                    fill[_BUF_INDEX[buf]] += nbursts(b)
-                rx, rw = reads[0] * xeb8, reads[1] * web8
-                ro, wo = rmw * peb8, out_w * peb8
-                bits[0] += rx
-                bits[1] += fill[0] * bb8
-                bits[2] += rw
-                bits[3] += fill[1] * bb8
-                bits[4] += ro + step.drain * peb8
-                bits[5] += wo + fill[2] * bb8
-                port = max(rx * inv["ifmap"][0], rw * inv["filter"][0], ro * inv["ofmap"][0],
-                           wo * inv["ofmap"][1])
-                if port > compute:
-                    step.duration = float(math.ceil(port - 1e-9))
-                p.allocs[step.alloc][1] = len(p.steps)
-                plan.steps.append(step)
-                p.steps.append(step)
+        index = {f: i for i, f in enumerate(df.folds(self.G, self.M, self.K, self.N, R, p.C))}
+        seq = list(steps(df, plan.mapping, self.G, self.M, self.K, self.N, R, p.C))
+        self.group = None  # (key, rectangle) of the open resident partial-sum allocation
+        for j, (f, t0, t1) in enumerate(seq):
+            first = j == 0 or seq[j - 1][0] != f or seq[j - 1][2] != t0
+            last = j == len(seq) - 1 or seq[j + 1][0] != f or seq[j + 1][1] != t1
+            compute = (t1 - t0) + (pre if first else 0) + (post if last else 0)
+            step, reads, out_w, rmw = self._step(index[f], f, first, last, t0, t1, compute)
+            # SRAM: array-side reads/writes, DMA fills (whole bursts), drains
+            fill = [0, 0, 0]
+            for buf, b, _ in step.loads:
+                fill[_BUF_INDEX[buf]] += nbursts(b)
+            rx, rw = reads[0] * xeb8, reads[1] * web8
+            ro, wo = rmw * peb8, out_w * peb8
+            bits[0] += rx
+            bits[1] += fill[0] * bb8
+            bits[2] += rw
+            bits[3] += fill[1] * bb8
+            bits[4] += ro
+            bits[5] += wo + fill[2] * bb8
+            port = max(rx * inv["ifmap"][0], rw * inv["filter"][0], ro * inv["ofmap"][0],
+                       wo * inv["ofmap"][1])
+            if port > compute:
+                step.duration = float(math.ceil(port - 1e-9))
+            p.allocs[step.alloc][1] = len(p.steps)
+            plan.steps.append(step)
+            p.steps.append(step)
+        self._close_group()
+        bits[4] += sum(st.drain for st in plan.steps) * peb8
         sram = plan.sram
         for i, buf in enumerate(("ifmap", "filter", "ofmap")):
             sram.read_bits[buf] += bits[2 * i]
@@ -655,31 +705,39 @@ class _LayerSteps:
 
     def _step(self, fi: int, f, first: bool, last: bool, t0: int, t1: int, compute: int):
         """One step: its loads, ofmap allocation and stores; returns (step, (x reads, w reads)
-        in elements, ofmap array writes, ofmap read-modify-write reads)."""
+        in elements, ofmap array writes, ofmap read-modify-write reads). ``first``: the step
+        starts a run (preloads the stationary tile); ``last``: it ends one."""
         p, plan = self.p, self.plan
         df, g, t = self.df, f.g, t1 - t0
         r_act, c_act = f.r1 - f.r0, f.c1 - f.c0
-        kfirst, klast = f.r0 == 0, f.r1 == self.rdim
+        kfirst = f.r0 == 0
         psum_mode = plan.psum_mode
+        rect = None
         if df.holds_outputs:
-            new_alloc = first
+            new_alloc, size = first, r_act * c_act
         elif psum_mode == "resident":
-            new_alloc = kfirst and first
+            t_full, c_full = psum_group(df, plan.mapping.order)
+            ta, tb = (0, self.T) if t_full else (t0, t1)
+            ca, cb = (0, self.cdim) if c_full else (f.c0, f.c1)
+            rect = (g, ta, tb, ca, cb)
+            new_alloc = self.group is None or self.group[0] != rect
+            size = (tb - ta) * (cb - ca)
         else:
-            new_alloc = True
+            new_alloc, size = True, t * c_act
         if new_alloc:
-            size = {"none": r_act * c_act, "resident": self.T * c_act}.get(psum_mode, t * c_act)
+            self._close_group()
             p.allocs.append([size * self.peb, -1])
+            if rect is not None:
+                self.group = (rect, None)
         step = Step(plan.index, fi, first, last, compute, float(compute), len(p.allocs) - 1,
                     new_alloc)
+        if rect is not None:
+            self.group = (rect, step)
         if df.holds_w:
             b, n = self.x_bursts(g, t0, t1, f.r0, f.r1)
             self.place("ifmap", (g, t0, t1, f.r0, f.r1), b, n * self.xeb, step)
-            if first:
-                b, n = self.w_bursts(g, f, 0, 0)
-                self.place("filter", (g, f.r0, f.c0), b, n * self.web, step)
-            else:
-                self.keep("filter")
+            b, n = self.w_bursts(g, f, 0, 0)
+            self.place("filter", (g, f.r0, f.c0), b, n * self.web, step)
             reads, out_w = (t * r_act, r_act * c_act if first else 0), t * c_act
         elif df.holds_outputs:
             b, n = self.x_bursts(g, f.r0, f.r1, t0, t1)
@@ -688,11 +746,8 @@ class _LayerSteps:
             self.place("filter", (g, f.c0, t0, t1), b, n * self.web, step)
             reads, out_w = (r_act * t, t * c_act), (r_act * c_act if last else 0)
         else:  # is
-            if first:
-                b, n = self.x_bursts(g, f.c0, f.c1, f.r0, f.r1)
-                self.place("ifmap", (g, f.c0, f.c1, f.r0, f.r1), b, n * self.xeb, step)
-            else:
-                self.keep("ifmap")
+            b, n = self.x_bursts(g, f.c0, f.c1, f.r0, f.r1)
+            self.place("ifmap", (g, f.c0, f.c1, f.r0, f.r1), b, n * self.xeb, step)
             b, n = self.w_bursts(g, f, t0, t1)
             self.place("filter", (g, f.r0, t0, t1), b, n * self.web, step)
             reads, out_w = (r_act * c_act if first else 0, t * r_act), t * c_act
@@ -700,25 +755,37 @@ class _LayerSteps:
         if psum_mode == "spill" and not kfirst:
             step.loads.append(["psum", self.p_bursts(g, f, t0, t1), None])
             step.psum_in = True
-        self._outputs(step, f, g, t0, t1, last, klast, r_act, c_act)
+        self._outputs(step, f, g, t0, t1, last, r_act, c_act)
         return step, reads, out_w, rmw
 
-    def _outputs(self, step: Step, f, g: int, t0: int, t1: int, last: bool, klast: bool,
-                 r_act: int, c_act: int) -> None:
-        """Set ``step.stores`` (DRAM writes after it) and ``step.drain`` (elements read out)."""
-        mode, ws, T = self.plan.psum_mode, self.df.holds_w, self.T
+    def _y_rect(self, g: int, t0: int, t1: int, c0: int, c1: int) -> Bursts:
+        """Output bursts of stream range [t0, t1) × column-dim range [c0, c1)."""
+        if self.df.holds_w:
+            return self.y_bursts(g, t0, t1, c0, c1)
+        return self.y_bursts(g, c0, c1, t0, t1)
+
+    def _close_group(self) -> None:
+        """Store the open resident allocation's outputs after its last step."""
+        if self.group is None:
+            return
+        (g, ta, tb, ca, cb), step = self.group
+        self.group = None
+        step.stores = [("ofmap", self._y_rect(g, ta, tb, ca, cb))]
+        step.drain = (tb - ta) * (cb - ca)
+
+    def _outputs(self, step: Step, f, g: int, t0: int, t1: int, last: bool, r_act: int,
+                 c_act: int) -> None:
+        """Set ``step.stores`` (DRAM writes after it) and ``step.drain`` (elements read out);
+        a resident allocation's stores are set when it closes (``_close_group``)."""
+        mode = self.plan.psum_mode
         if self.df.holds_outputs:
             if last:
                 step.stores = [("ofmap", self.y_bursts(g, f.r0, f.r1, f.c0, f.c1))]
                 step.drain = r_act * c_act
         elif mode == "resident":
-            if klast and last:
-                step.stores = [("ofmap", self.y_bursts(g, 0, T, f.c0, f.c1) if ws
-                                else self.y_bursts(g, f.c0, f.c1, 0, T))]
-                step.drain = T * c_act
-        elif klast:
-            step.stores = [("ofmap", self.y_bursts(g, t0, t1, f.c0, f.c1) if ws
-                            else self.y_bursts(g, f.c0, f.c1, t0, t1))]
+            return
+        elif f.r1 == self.rdim:
+            step.stores = [("ofmap", self._y_rect(g, t0, t1, f.c0, f.c1))]
             step.drain = (t1 - t0) * c_act
         else:
             step.stores = [("psum", self.p_bursts(g, f, t0, t1))]
