@@ -24,6 +24,7 @@ from accelsim.sim.memory.scheduler import DramSpan, FoldSpan, Schedule
 from accelsim.sim.memory.sram import buffer_slots
 from accelsim.sim.memory.tiling import LayerPlan, Planner
 from accelsim.sim.memory.timeline import TIMELINE_FILES, timeline_files
+from accelsim.sim.output import output_bits
 
 __all__ = ["DramSpan", "FoldSpan", "LayerGeometry", "MemoryPlan", "MemoryResult",
            "layer_geometry", "plan_memory", "plan_run", "simulate_memory", "timeline_files",
@@ -219,14 +220,14 @@ def _results(arch: Arch, plans: list[LayerPlan], sched: Schedule, makespan: floa
 def layer_geometry(arch: Arch, layer) -> LayerGeometry:
     """The ``LayerGeometry`` of a workload ``Layer`` on ``arch`` (one convention, documented in
     docs/memory.md §1): elements stored in whole bytes of the PE widths, ``ceil(x_bits/8)``,
-    ``ceil(w_bits/8)``; partial sums ``ceil(acc_bits/8)``; outputs ``ceil(y_bits/8)`` for the
-    lsqplus scheme (requantized), else the accumulator width; the ifmap unpadded; fold cycles
+    ``ceil(w_bits/8)``; partial sums ``ceil(acc_bits/8)``; outputs in whole bytes of the width they
+    leave the chip with (``accelsim.sim.output.output_bits``: y_bits for the lsqplus scheme, the
+    output unit's bits when it requantizes, else the accumulator width); the ifmap unpadded; fold cycles
     SCALE-Sim's ``df.fold_cycles`` (a PE kind that lengthens folds replaces ``fold_cycles``)."""
     df = DATAFLOWS[arch.array.dataflow]
     pe = arch.pe
     xeb, web, peb = -(-pe.x_bits // 8), -(-pe.w_bits // 8), -(-pe.acc_bits // 8)
-    quant = getattr(layer, "quant", None) or {}
-    yeb = -(-int(quant["y_bits"]) // 8) if quant.get("scheme") == "lsqplus" else peb
+    yeb = -(-output_bits(arch, layer) // 8)
     x, w = layer.x, layer.w
     conv = None
     if layer.op == "conv2d":
