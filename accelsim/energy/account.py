@@ -35,7 +35,7 @@ from accelsim.energy.tech import Tech, load_tech
 from accelsim.errors import ConfigError
 from accelsim.pe import REGISTRY as PE_KINDS
 from accelsim.pe.base import Parts, Structure
-from accelsim.sim.output import unit_parts
+from accelsim.sim.output import extra_classes, unit_parts
 from accelsim.types import LayerSim
 
 #: Buffers of ``arch.buffers`` in report order.
@@ -262,7 +262,7 @@ def describe(arch: Any) -> dict[str, Any]:
     per PE and per machine part, SRAM pJ per word per buffer (for ``inspect``)."""
     cal: Calibration = calibration(arch.energy.technology)
     tech = cal.tech
-    classes = [c for c in kind_classes(arch) if c in tech.toggle_classes]
+    classes = [c for c in kind_classes(arch) + extra_classes(arch) if c in tech.toggle_classes]
     priced = class_toggle_pj(arch, classes)
     pe = arch.pe
     return {

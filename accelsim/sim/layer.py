@@ -98,6 +98,8 @@ def simulate_layer(
         result, y_gemm = output.apply_unit(spec, unit, result, low.K)
         y_out = low.to_layer_shape(y_gemm)
         exact = exact and np.array_equal(y_out, output.requantize_reference(reference, unit))
+    elif output.extra_classes(arch):
+        result = output.bypassed(result)
     return LayerSim(
         name=layer.name, op=layer.op, groups=low.groups, M=low.M, K=low.K, N=low.N,
         result=result, y=y, reference=reference, reference_source=source,

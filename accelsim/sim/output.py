@@ -15,6 +15,7 @@ import numpy as np
 
 from accelsim.dataflows import REGISTRY as DATAFLOWS
 from accelsim.types import ArraySpec, GemmResult
+from accelsim.workload.npz import value_range
 
 #: Toggle class of the output unit (priced by the technology table's ``toggle_classes``).
 CLASS = "output_unit"
@@ -46,8 +47,8 @@ class UnitParams:
 
 def extra_classes(arch: Any) -> tuple[str, ...]:
     """Toggle classes the output path adds to every report of ``arch``'s runs that requantize:
-    ``("output_unit",)``, or none."""
-    out = arch.output
+    ``("output_unit",)``, or none (also for a duck-typed arch without ``output``)."""
+    out = getattr(arch, "output", None)
     return () if out is None or out.requantize == "none" else (CLASS,)
 
 
@@ -58,7 +59,7 @@ def unit_parts(arch: Any) -> Any:
 
     if not extra_classes(arch):
         return Parts()
-    out = arch.output
+    out = getattr(arch, "output", None)
     p = UnitParams(arch.pe.acc_bits, out.shift_bits, out.bits, 0, 0)
     return Parts(adder_bits=p.round_bits + 2 * p.cmp_bits, register_bits=p.bits)
 
@@ -66,12 +67,11 @@ def unit_parts(arch: Any) -> Any:
 def unit_params(arch: Any, layer: Any) -> UnitParams | None:
     """The output unit's parameters for ``layer`` on ``arch``, or None when the layer's outputs
     leave raw (``output`` absent or ``requantize: none``) or requantized already (``lsqplus``)."""
-    out = arch.output
+    out = getattr(arch, "output", None)
     quant = getattr(layer, "quant", None) or {}
     if out is None or out.requantize == "none" or quant.get("scheme") == "lsqplus":
         return None
-    lo, hi = (-(1 << (out.bits - 1)), (1 << (out.bits - 1)) - 1) if out.signed \
-        else (0, (1 << out.bits) - 1)
+    lo, hi = value_range(out.bits, out.signed)
     return UnitParams(arch.pe.acc_bits, out.shift_bits, out.bits, max(lo, 0) if out.relu else lo,
                       hi)
 
@@ -156,6 +156,16 @@ def run_unit(spec: ArraySpec, p: UnitParams, y: np.ndarray, K: int, cycles: int,
     y_out = np.zeros_like(y)
     y_out[g, m, n] = out
     return y_out, int(counts[0]), tr if trace else None
+
+
+def bypassed(result: GemmResult) -> GemmResult:
+    """``result`` of a layer that bypasses the run's output units (``lsqplus``): the unit's
+    class with 0 toggles (and a zero trace column), so every layer of the run has the same
+    classes."""
+    tr = result.trace
+    if tr is not None:
+        tr = np.hstack([tr, np.zeros((tr.shape[0], 1), dtype=tr.dtype)])
+    return dataclasses.replace(result, toggles={**result.toggles, CLASS: 0}, trace=tr)
 
 
 def apply_unit(spec: ArraySpec, p: UnitParams, result: GemmResult, K: int

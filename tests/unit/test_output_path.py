@@ -156,3 +156,19 @@ def test_technology_without_the_class_is_refused(tmp_path: Path, workload: Path,
     assert main(["run", str(arch), str(workload), "--quiet"]) == 2
     err = capsys.readouterr().err
     assert "toggle_classes.output_unit" in err and len(err.strip().splitlines()) == 1
+
+
+def test_lsqplus_layers_bypass_the_unit(tmp_path: Path) -> None:
+    """lsqplus layers keep their rescale unit's outputs and report the unit's class with 0
+    toggles (so a run mixing int and lsqplus layers keeps one set of classes)."""
+    arch = ROOT / "arch_configs" / "ws-16x16-lsqplus-output.yaml"
+    wl = ROOT / "workloads" / "example_lsqplus.npz"
+    extra = arch.read_text() + OUTPUT
+    rq = tmp_path / "rq.yaml"
+    rq.write_text(extra)
+    base = run(arch, wl, tmp_path / "a.json")
+    doc = run(rq, wl, tmp_path / "b.json", "--trace", str(tmp_path / "tr"))
+    assert doc["total"]["check"] == "exact"
+    for la, lb in zip(base["layers"], doc["layers"]):
+        assert lb["toggles"]["output_unit"] == 0
+        assert {k: v for k, v in lb["toggles"].items() if k != "output_unit"} == la["toggles"]
