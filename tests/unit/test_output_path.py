@@ -172,3 +172,11 @@ def test_lsqplus_layers_bypass_the_unit(tmp_path: Path) -> None:
     for la, lb in zip(base["layers"], doc["layers"]):
         assert lb["toggles"]["output_unit"] == 0
         assert {k: v for k, v in lb["toggles"].items() if k != "output_unit"} == la["toggles"]
+
+
+def test_vcd_with_the_unit_checks_the_array_classes(tmp_path: Path, workload: Path) -> None:
+    """``--vcd`` records the PEs; its check against the trace ignores the unit's column."""
+    arch = write(tmp_path, extra=OUTPUT)
+    assert main(["run", str(arch), str(workload), "--quiet", "--layers", "c", "--vcd",
+                 str(tmp_path / "a.vcd"), "--vcd-pes", "all", "--vcd-cycles", "0:40"]) == 0
+    assert (tmp_path / "a.vcd").stat().st_size > 0
