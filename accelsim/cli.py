@@ -426,9 +426,12 @@ def _warmup(quiet: bool, archs: Sequence[Any]) -> None:
     """Compile the kernels of the PE kinds in use up front (so the progress bar measures the
     simulation only); numba's cache makes this fast after the first run."""
     from accelsim.kernels import warmup
+    from accelsim.sim import output
 
     _note(quiet, "compiling kernels…")
     warmup(sorted({arch.pe.kind for arch in archs}))
+    if any(output.extra_classes(arch) for arch in archs):
+        output.warmup()
 
 
 def _output_files(args: argparse.Namespace, arch: Any, workload: Any,

@@ -183,3 +183,9 @@ def apply_unit(spec: ArraySpec, p: UnitParams, result: GemmResult, K: int
     res = dataclasses.replace(result, toggles={**result.toggles, CLASS: toggles}, trace=tr,
                               clock_bits_extra=result.clock_bits_extra + p.bits * y.size)
     return res, y_out
+
+
+def warmup() -> None:
+    """Compile (or load from numba's cache) the output unit's kernel on a tiny input."""
+    spec = ArraySpec(1, 1, "ws", False, 2, 2, 4, False, True, True)
+    run_unit(spec, UnitParams(4, 1, 2, -2, 1), np.zeros((1, 1, 1), dtype=np.int64), 1, 2, True)
