@@ -74,7 +74,8 @@ def _parser() -> argparse.ArgumentParser:
                           "memory traffic, check)")
     run.add_argument("--csv", type=Path, metavar="OUT.csv", help="write one row per layer")
     run.add_argument("--outputs", type=Path, metavar="OUT.npz",
-                     help="write the simulated outputs as <layer>/y integer arrays")
+                     help="write the simulated outputs as <layer>/y integer arrays (and "
+                          "<layer>/y_out where the output unit requantized them)")
     run.add_argument("--trace", type=Path, metavar="DIR",
                      help="write DIR/<layer>.trace.csv (toggles per cycle per class), "
                           "DIR/<layer>.power.csv (average power per cycle, or per --trace-bin "

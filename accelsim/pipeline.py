@@ -44,10 +44,11 @@ def check_arch(arch: Arch, workload: Workload, layers: Sequence[Layer], arch_fil
     from accelsim.energy.account import kind_classes
     from accelsim.sim.layer import check_layer
     from accelsim.sim.memory import layer_geometry, plan_run
+    from accelsim.sim.output import extra_classes
 
     for layer in layers:
         check_layer(arch, layer, workload.path)
-    class_toggle_pj(arch, kind_classes(arch))  # loads and calibrates the table
+    class_toggle_pj(arch, kind_classes(arch) + extra_classes(arch))  # loads, calibrates
     if arch.buffers is None and arch.dram is None:
         return None
     return plan_run(arch, [layer_geometry(arch, layer) for layer in layers], arch_file)

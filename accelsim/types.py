@@ -106,8 +106,11 @@ class LayerSim:
 
     ``y`` are the simulated outputs shaped like the workload's ``y`` (int64); ``reference`` is the
     workload's ``y`` or, when absent, an independent NumPy int64 computation (``reference_source``
-    says which: ``"workload"`` | ``"numpy-int64"``); ``check`` is ``"exact"`` or ``"mismatch"``;
-    ``mapping`` the (loop order, chunk) the kernels ran (``ArraySpec.mapping``; None: fixed).
+    says which: ``"workload"`` | ``"numpy-int64"``); ``check`` is ``"exact"`` or ``"mismatch"``
+    (both ``y`` and, when present, ``y_out`` against the reference). ``y_out``: the outputs as
+    they leave the chip after the on-chip output unit (datapath.md §7), shaped like ``y``, or
+    None when the layer's outputs leave raw. ``mapping``: the (loop order, chunk) the kernels
+    ran (``ArraySpec.mapping``; None: fixed).
     """
 
     name: str
@@ -122,3 +125,4 @@ class LayerSim:
     reference_source: str
     check: str
     mapping: tuple | None = None
+    y_out: np.ndarray | None = None

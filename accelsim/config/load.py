@@ -217,6 +217,9 @@ def _check(arch: Arch, file: str) -> None:
     if pe.acc_bits < pe.x_bits + pe.w_bits:
         expected = f"an integer >= pe.x_bits + pe.w_bits = {pe.x_bits + pe.w_bits} (and <= 48)"
         raise ConfigError(file, "pe.acc_bits", expected, pe.acc_bits)
+    if arch.output is not None and arch.output.shift_bits >= pe.acc_bits:
+        expected = f"an integer in 0..pe.acc_bits - 1 = {pe.acc_bits - 1}"
+        raise ConfigError(file, "output.shift_bits", expected, arch.output.shift_bits)
     supported = REGISTRY[pe.kind].dataflows
     if dataflow not in supported:
         expected = f"one of {', '.join(supported)} (the dataflows of pe.kind {pe.kind!r})"
@@ -387,4 +390,7 @@ def arch_to_dict(arch: Arch) -> dict[str, Any]:
 
     Loading a YAML dump of the result gives back an equal ``Arch``.
     """
-    return _to_dict(arch)
+    out = _to_dict(arch)
+    if arch.output is None:  # absent block: reports of runs without it stay as they were
+        del out["output"]
+    return out

@@ -213,6 +213,31 @@ class EnergyConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class OutputConfig:
+    """``output:`` — the on-chip output path: what happens to a finished output element between
+    the ofmap buffer and DRAM (docs/datapath.md §7)."""
+
+    requantize: str = field(default="none", metadata={"choices": ("none", "shift")})
+    """``none``: outputs leave the chip as raw accumulator values (``pe.acc_bits`` wide;
+    ``lsqplus`` layers at their ``y_bits``, already requantized by the rescale unit). ``shift``: a
+    per-column output unit rounds, shifts, clamps (and optionally rectifies) every output of an
+    ``int`` or ``pann`` layer to ``bits`` before it leaves; ``lsqplus`` layers bypass it. Default
+    ``none``."""
+    shift_bits: int = field(default=0, metadata={"min": 0, "max": 47})
+    """Arithmetic right shift of the unit (bits, 0..pe.acc_bits - 1), rounding to nearest with
+    ties away from zero (gemmlowp's RoundingDivideByPOT, as the exporter's host stage). Default
+    0."""
+    bits: int = field(default=8, metadata={"min": 2, "max": 16})
+    """Width of an output element leaving the chip after the unit (bits, 2..16): the clamp range
+    and the DRAM bytes per output. Default 8."""
+    signed: bool = True
+    """Clamp to the two's-complement (true) or unsigned (false) range of ``bits``. Default
+    true."""
+    relu: bool = False
+    """Also clamp below at 0 (a ReLU fused into the clamp). Default false."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class Arch:
     """A whole architecture file, with every default filled in by ``load_arch``."""
 
@@ -237,3 +262,6 @@ class Arch:
     """Energy model. Default ``technology: 45nm``."""
     mapping: MappingConfig = MappingConfig()
     """Loop order and chunking per layer. Default ``policy: auto``."""
+    output: OutputConfig | None = None
+    """On-chip output path; None (absent): raw accumulator outputs leave the chip (as
+    ``requantize: none``)."""

@@ -38,6 +38,7 @@ from accelsim.energy.tech import Tech, load_tech
 from accelsim.errors import ConfigError
 from accelsim.pe import REGISTRY as PE_KINDS
 from accelsim.pe.base import Parts, Structure
+from accelsim.sim.output import extra_classes, unit_parts
 from accelsim.types import LayerSim
 
 #: Buffers of ``arch.buffers`` in report order.
@@ -169,13 +170,14 @@ def pe_leakage_of(arch: Any) -> float:
 
 def leakage_pw(arch: Any) -> dict[str, float]:
     """Leakage power (pW) of the machine: ``array`` (its PEs and every unit its PE kind declares
-    per column, per row or once, see :func:`structure`), ``sram`` (all buffers, per KiB; 0
+    per column, per row or once, see :func:`structure`, plus the output units per column,
+    ``accelsim.sim.output.unit_parts``), ``sram`` (all buffers, per KiB; 0
     without buffers), ``total``."""
     tech = load_tech(arch.energy.technology)
     lk = {k: v.value for k, v in tech.leakage.items()}
     st = structure(arch)
     R, C = arch.array.rows, arch.array.cols
-    array = (R * C * pe_leakage_of(arch) + C * _parts_pw(lk, st.column)
+    array = (R * C * pe_leakage_of(arch) + C * _parts_pw(lk, st.column + unit_parts(arch))
              + R * _parts_pw(lk, st.row) + _parts_pw(lk, st.array))
     kib = sum(getattr(arch.buffers, b).size_kib for b in BUFFERS) if arch.buffers else 0.0
     sram = kib * lk["sram_pw_per_kib"]
@@ -293,7 +295,7 @@ def describe(arch: Any) -> dict[str, Any]:
     per PE and per machine part, SRAM pJ per word per buffer (for ``inspect``)."""
     cal: Calibration = calibration(arch.energy.technology)
     tech = cal.tech
-    classes = [c for c in kind_classes(arch) if c in tech.toggle_classes]
+    classes = [c for c in kind_classes(arch) + extra_classes(arch) if c in tech.toggle_classes]
     priced = class_toggle_pj(arch, classes)
     pe = arch.pe
     return {

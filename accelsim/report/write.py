@@ -88,10 +88,13 @@ def report_csv(report: Report) -> bytes:
 
 
 def outputs_npz(sims: Sequence[LayerSim]) -> bytes:
-    """An uncompressed ``.npz`` with one int array ``<layer>/y`` per layer (loads without
-    pickle)."""
+    """An uncompressed ``.npz`` with one int array ``<layer>/y`` per layer (the raw array
+    outputs), plus ``<layer>/y_out`` for a layer the on-chip output unit requantized (its outputs
+    as they leave the chip, datapath.md §7); loads without pickle."""
     buf = io.BytesIO()
-    np.savez(buf, **{f"{s.name}/y": np.asarray(s.y) for s in sims})
+    arrays = {f"{s.name}/y": np.asarray(s.y) for s in sims}
+    arrays.update({f"{s.name}/y_out": np.asarray(s.y_out) for s in sims if s.y_out is not None})
+    np.savez(buf, **arrays)
     return buf.getvalue()
 
 

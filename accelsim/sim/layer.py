@@ -10,6 +10,7 @@ from accelsim.config import Arch
 from accelsim.dataflows import REGISTRY as DATAFLOWS
 from accelsim.errors import WorkloadError
 from accelsim.pe import REGISTRY
+from accelsim.sim import output
 from accelsim.sim.array import simulate_gemm
 from accelsim.sim.types import ArraySpec, LayerSim
 from accelsim.workload import Layer, check_fits, lower
@@ -85,7 +86,8 @@ def simulate_layer(
     ``y`` (else NumPy int64)."""
     low = lower(layer)
     kind = REGISTRY[arch.pe.kind]
-    result = simulate_gemm(low, array_spec(arch, layer, mapping), trace=trace, progress=progress,
+    spec = array_spec(arch, layer, mapping)
+    result = simulate_gemm(low, spec, trace=trace, progress=progress,
                            kind=kind.name, params=arch.pe.params, layer=layer)
     y = low.to_layer_shape(result.y)
     if layer.y is not None:
@@ -94,9 +96,17 @@ def simulate_layer(
         reference, source = kind.reference(low, layer), "numpy-int64"
     else:
         reference, source = low.reference_y(), "numpy-int64"
-    check = "exact" if np.array_equal(y, reference) else "mismatch"
+    exact = np.array_equal(y, reference)
+    y_out = None
+    unit = output.unit_params(arch, layer)
+    if unit is not None:  # the on-chip output path (datapath.md §7)
+        result, y_gemm = output.apply_unit(spec, unit, result, low.K)
+        y_out = low.to_layer_shape(y_gemm)
+        exact = exact and np.array_equal(y_out, output.requantize_reference(reference, unit))
+    elif output.extra_classes(arch):
+        result = output.bypassed(result)
     return LayerSim(
         name=layer.name, op=layer.op, groups=low.groups, M=low.M, K=low.K, N=low.N,
-        result=result, y=y, reference=reference, reference_source=source, check=check,
-        mapping=mapping,
+        result=result, y=y, reference=reference, reference_source=source,
+        check="exact" if exact else "mismatch", y_out=y_out, mapping=mapping,
     )

@@ -21,6 +21,7 @@ from accelsim.config.schema import (
     DramUnits,
     EnergyConfig,
     MappingConfig,
+    OutputConfig,
     PeConfig,
 )
 from accelsim.pe import REGISTRY
@@ -43,12 +44,12 @@ def test_the_documented_command_prints_it() -> None:
 def test_every_loader_key_is_documented() -> None:
     text = (REFERENCE / "arch.md").read_text(encoding="utf-8")
     documented = set(re.findall(r"^\| `([^`]+)` \|", text, flags=re.M))
-    blocks = {"array", "pe", "buffers", "dram", "energy", "mapping"}
+    blocks = {"array", "pe", "buffers", "dram", "energy", "mapping", "output"}
     expected = {k for k in _yaml_names(Arch) if k not in blocks}
     for cls, prefix in ((ArrayConfig, "array"), (PeConfig, "pe"), (BuffersConfig, "buffers"),
                         (BufferConfig, "buffers.<name>"), (DramConfig, "dram"),
                         (DramUnits, "dram"), (EnergyConfig, "energy"),
-                        (MappingConfig, "mapping")):
+                        (MappingConfig, "mapping"), (OutputConfig, "output")):
         expected |= {f"{prefix}.{k}" for k in _yaml_names(cls)}
     for kind, pe in REGISTRY.items():
         if pe.params is not None:

@@ -29,6 +29,7 @@ from accelsim.sim.memory.sram import buffer_slots
 from accelsim.sim.memory.stats import bandwidth, stall_causes
 from accelsim.sim.memory.tiling import LayerPlan, Planner
 from accelsim.sim.memory.timeline import TIMELINE_FILES, timeline_files
+from accelsim.sim.output import output_bits
 
 __all__ = ["DramSpan", "FoldSpan", "LayerGeometry", "MemoryPlan", "MemoryResult",
            "layer_geometry", "plan_memory", "plan_run", "simulate_memory", "timeline_files",
@@ -300,13 +301,13 @@ def layer_geometry(arch: Arch, layer) -> LayerGeometry:
     """The ``LayerGeometry`` of a workload ``Layer`` on ``arch`` (one convention, documented in
     docs/memory.md §1): elements of the PE widths stored packed (``packing``: sub-byte widths
     share bytes, wider ones take whole bytes), x at ``x_bits``, w at ``w_bits``; partial sums at
-    ``acc_bits``; outputs at ``y_bits`` for the lsqplus scheme (requantized), else at the
-    accumulator width; the ifmap unpadded; fold cycles
-    SCALE-Sim's ``df.fold_cycles`` (a PE kind that lengthens folds replaces ``fold_cycles``)."""
+    ``acc_bits``; outputs at the width they leave the chip with (``accelsim.sim.output.
+    output_bits``: ``y_bits`` for the lsqplus scheme, the output unit's bits when it requantizes,
+    else the accumulator width), packed too; the ifmap unpadded; fold cycles SCALE-Sim's
+    ``df.fold_cycles`` (a PE kind that lengthens folds replaces ``fold_cycles``)."""
     df = DATAFLOWS[arch.array.dataflow]
     pe = arch.pe
-    quant = getattr(layer, "quant", None) or {}
-    y_bits = int(quant["y_bits"]) if quant.get("scheme") == "lsqplus" else pe.acc_bits
+    y_bits = output_bits(arch, layer)
     x, w = layer.x, layer.w
     conv = None
     if layer.op == "conv2d":
