@@ -610,8 +610,10 @@ def _compare(args: argparse.Namespace) -> int:
     if args.csv is not None:
         files[args.csv] = compare_csv(table)
     _write_outputs(files, {path: option for option, path in outputs})
-    print("workload: " if not several else "workloads: ", end="")
-    print(", ".join(f"{wl.name} ({len(chosen[p])} layers)" for p, wl in workloads.items()))
+    wl_names = [wl.name for wl in workloads.values()]
+    print(("workloads: " if several else "workload: ") + ", ".join(
+        f"{wl.name} ({len(chosen[p])} layers{'' if wl_names.count(wl.name) == 1 else ', ' + p})"
+        for p, wl in workloads.items()))
     print(format_compare(runs))
     bad = [(label, arch, r) for (label, r), arch in zip(runs, archs) if r.total.check != "exact"]
     for label, arch, report in bad:

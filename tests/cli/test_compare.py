@@ -272,7 +272,7 @@ def test_compare_pairs_architectures_with_workloads(tmp_path: Path, out: Path, c
     assert [(r["arch_file"], r["workload_file"]) for r in doc["runs"]] == [
         (str(a), str(w)) for a, w in pairs]
     assert [r["report"] for r in doc["runs"]] == reports
-    assert text.startswith("workloads: tiny (2 layers), tiny (2 layers)")
+    assert text.startswith(f"workloads: tiny (2 layers, {w8}), tiny (2 layers, {w4})\n")
     header = re.split(r"\s{2,}", text.splitlines()[1].strip())
     assert header == [f"tiny / tiny ({a}, {w})" for a, w in pairs]
 
