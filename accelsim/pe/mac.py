@@ -48,7 +48,6 @@ def multiplier(x_bits: int, w_bits: int, x_signed: bool, w_signed: bool,
 
 def mac_step_kind(spec: ArraySpec):
     """The fold loop's view of a mac array for ``spec`` (``accelsim.kernels.run.StepKind``)."""
-    from accelsim.kernels.bits import node_words
     from accelsim.kernels.run import StepKind
     from accelsim.pe.mac_step import STATE_WORDS, MacConsts
 
@@ -57,7 +56,7 @@ def mac_step_kind(spec: ArraySpec):
                                                        spec.w_signed, w_major)
     acc = spec.acc_bits
     k = MacConsts(acc, (1 << acc) - 1, 1 << (acc - 1), spec.saturate, w_major, xb, wb, n, m, sa,
-                  sb, x_is_a, node_words(n, m) > 3)
+                  sb, x_is_a)
     return StepKind(k, table, STATE_WORDS, len(MAC.layout), len(CLASSES))
 
 

@@ -14,7 +14,7 @@ from typing import NamedTuple
 import numpy as np
 from numba.extending import overload
 
-from accelsim.kernels.bits import mult_toggles_direct, popcount, ripple_add, trace_add
+from accelsim.kernels.bits import adder_step, mult_toggles_direct, popcount, trace_add
 from accelsim.kernels.drivers import column_edge
 from accelsim.kernels.step import (
     is_kind,
@@ -37,9 +37,8 @@ PSUM_REG, MULT, ADDER, OVERFLOWS = _L["psum_reg"], _L["mult"], _L["adder"], _L["
 class MacConsts(NamedTuple):
     """Compile-time view of a mac array's PE: the accumulator's width, masks and overflow mode;
     the multiplier's parameters (table order ``w_major``, operand widths, the narrower operand
-    first: ``n``×``m``, signedness ``sa``/``sb``) and whether its node vector needs a fourth word
-    (``four_words``; else the table's fourth column is zero and is not read). The multiplier's
-    node table is the drivers' ``aux`` array."""
+    first: ``n``×``m``, signedness ``sa``/``sb``). The multiplier's node table is the drivers'
+    ``aux`` array."""
 
     acc_bits: int
     acc_mask: int
@@ -53,7 +52,6 @@ class MacConsts(NamedTuple):
     sa: bool
     sb: bool
     x_is_a: bool
-    four_words: bool
 
 
 def _mult_state(px, pw, k, table):
@@ -95,12 +93,8 @@ def _mult_step_njit(q0, q1, q2, q3, xp, wp, k, table):
     def tabulated(q0, q1, q2, q3, xp, wp, k, table):
         wm = np.int64(k.w_major)
         i = wm * ((wp << k.x_bits) | xp) + (1 - wm) * ((xp << k.w_bits) | wp)
-        n0, n1, n2 = table[i, 0], table[i, 1], table[i, 2]
-        tog = popcount(q0 ^ n0) + popcount(q1 ^ n1) + popcount(q2 ^ n2)
-        n3 = np.int64(0)
-        if k.four_words:
-            n3 = table[i, 3]
-            tog += popcount(q3 ^ n3)
+        n0, n1, n2, n3 = table[i, 0], table[i, 1], table[i, 2], table[i, 3]
+        tog = popcount(q0 ^ n0) + popcount(q1 ^ n1) + popcount(q2 ^ n2) + popcount(q3 ^ n3)
         return tog, n0, n1, n2, n3
 
     return tabulated
@@ -171,15 +165,9 @@ def _step(k, aux, st, xv, wv, xp, wp, acc_in, preg, tally, trace, cyc, r, c, i):
     def impl(k, aux, st, xv, wv, xp, wp, acc_in, preg, tally, trace, cyc, r, c, i):
         q0, q1, q2, q3, a_s, a_c, px, pw = st
         tmul, q0, q1, q2, q3 = _mult_step(q0, q1, q2, q3, xp, wp, k, aux)
-        res, sums, carries, ovf = ripple_add(acc_in, (xv * wv) & k.acc_mask, 0, k.acc_mask,
-                                             k.acc_sign, k.saturate)
+        res, tadd, ovf, a_s, a_c = adder_step(acc_in, (xv * wv) & k.acc_mask, 0, k.acc_mask,
+                                              k.acc_sign, k.saturate, a_s, a_c)
         tp = popcount(preg ^ res)
-        if i > 0 and not k.saturate:  # the register and the sum nodes both held the last sum
-            tadd = tp + popcount(carries ^ a_c)
-        else:
-            tadd = popcount(sums ^ a_s) + popcount(carries ^ a_c)
-        a_s = sums
-        a_c = carries
         trace_add(trace, cyc, PSUM_REG, tp)
         trace_add(trace, cyc, MULT, tmul)
         trace_add(trace, cyc, ADDER, tadd)
