@@ -25,10 +25,12 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit, prange
+from numba.extending import overload
 
 from accelsim.kernels.bits import adder_step, popcount, trace_add, tracing_on, zero_load
 from accelsim.kernels.preload import preload_stationary
 from accelsim.kernels.step import (
+    is_kind,
     pe_edge,
     pe_flush,
     pe_idle,
@@ -173,6 +175,36 @@ def column_edge(colbuf, out, c, first, step0, acc_bits, saturate, edge_cls, ovf_
         out[t, c] = res
     edge_s[c] = e_s
     edge_c[c] = e_c
+
+
+def plain_accumulator(consts_class, adder_cls: int, ovf_cls: int) -> None:
+    """Register the hooks of a kind whose only register is the psum/acc register (``pe_idle``:
+    nothing), whose column result is the psum itself (``pe_edge``: :func:`column_edge`, toggles
+    in class ``adder_cls``, overflows in ``ovf_cls``) and whose os output is its accumulator
+    (``pe_output``), for the kind's constants class ``consts_class``."""
+
+    @overload(pe_idle, inline="always")
+    def _idle(k, aux, state, r, c, cyc, counts, trace):
+        if not is_kind(k, consts_class):
+            return None
+        return lambda k, aux, state, r, c, cyc, counts, trace: None
+
+    @overload(pe_edge, inline="always")
+    def _edge(k, aux, colbuf, out, c, first, step0, starts, edge_s, edge_c, counts, trace):
+        if not is_kind(k, consts_class):
+            return None
+
+        def impl(k, aux, colbuf, out, c, first, step0, starts, edge_s, edge_c, counts, trace):
+            column_edge(colbuf, out, c, first, step0, k.acc_bits, k.saturate, adder_cls, ovf_cls,
+                        starts, edge_s, edge_c, counts, trace)
+
+        return impl
+
+    @overload(pe_output, inline="always")
+    def _output(k, aux, st, r, c, acc, cyc, counts, trace):
+        if not is_kind(k, consts_class):
+            return None
+        return lambda k, aux, st, r, c, acc, cyc, counts, trace: acc
 
 
 @njit(cache=True, nogil=True)
