@@ -42,9 +42,9 @@ def ripple_add(a, b, cin, mask, sign, saturate):
     s = a + b + cin
     sums = s & mask
     carries = ((s ^ a ^ b) >> 1) & mask
-    overflow = (a & sign) == (b & sign) and (sums & sign) != (a & sign)
+    overflow = (~(a ^ b) & (a ^ sums) & sign) != 0  # equal operand signs, another result sign
     res = sums
-    if overflow and saturate:
+    if saturate and overflow:
         res = sign if a & sign else sign - 1
     return res, sums, carries, overflow
 
@@ -204,3 +204,4 @@ def mult_table(x_bits, w_bits, x_signed, w_signed, nwords, w_major):
             else:
                 mult_nodes(wp, xp, n, m, sa, sb, row)
     return table
+

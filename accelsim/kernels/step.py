@@ -11,10 +11,9 @@ compiles one driver per (dataflow family, PE kind) with the step inlined: no run
   registers across its MACs) from ``state`` int64 [R, C, words];
 - ``pe_step(k, aux, st, xv, wv, xp, wp, acc_in, preg, tally, trace, cyc, r, c, i)``: one MAC
   of PE (r, c), stream element ``i`` (t in a stationary fold, k in an output-stationary one), of
-  operand
-  values ``xv``, ``wv`` (bit patterns ``xp``, ``wp`` at the PE's widths) onto ``acc_in`` (the
-  incoming partial sum, or the accumulator), starting in fold cycle ``cyc``, with ``preg`` the
-  psum/acc register's pattern before it. Counts every toggle of the datapath *and* of the
+  operand values ``xv``, ``wv`` (bit patterns ``xp``, ``wp`` at the PE's widths) onto ``acc_in``
+  (the incoming partial sum, or the accumulator), starting in fold cycle ``cyc``, with ``preg``
+  the psum/acc register's pattern before it. Counts every toggle of the datapath *and* of the
   psum/acc register into ``tally`` and into ``trace`` at the cycles they happen (a multi-cycle
   step writes to ``cyc``, ``cyc + 1``, ...) through ``bits.trace_add``: ``trace`` is the fold's
   trace, or None when not tracing (the step then compiles without its trace writes). Returns

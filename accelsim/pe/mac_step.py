@@ -15,14 +15,11 @@ import numpy as np
 from numba.extending import overload
 
 from accelsim.kernels.bits import adder_step, mult_toggles_direct, popcount, trace_add
-from accelsim.kernels.drivers import column_edge
+from accelsim.kernels.drivers import plain_accumulator
 from accelsim.kernels.step import (
     is_kind,
-    pe_edge,
     pe_flush,
-    pe_idle,
     pe_load,
-    pe_output,
     pe_step,
     pe_store,
     pe_tally,
@@ -177,27 +174,4 @@ def _step(k, aux, st, xv, wv, xp, wp, acc_in, preg, tally, trace, cyc, r, c, i):
     return impl
 
 
-@overload(pe_idle, inline="always")
-def _idle(k, aux, state, r, c, cyc, counts, trace):
-    if not is_kind(k, MacConsts):
-        return None
-    return lambda k, aux, state, r, c, cyc, counts, trace: None  # no register beside psum_reg
-
-
-@overload(pe_edge, inline="always")
-def _edge(k, aux, colbuf, out, c, first, step0, starts, edge_s, edge_c, counts, trace):
-    if not is_kind(k, MacConsts):
-        return None
-
-    def impl(k, aux, colbuf, out, c, first, step0, starts, edge_s, edge_c, counts, trace):
-        column_edge(colbuf, out, c, first, step0, k.acc_bits, k.saturate, ADDER, OVERFLOWS,
-                    starts, edge_s, edge_c, counts, trace)
-
-    return impl
-
-
-@overload(pe_output, inline="always")
-def _output(k, aux, st, r, c, acc, cyc, counts, trace):
-    if not is_kind(k, MacConsts):
-        return None
-    return lambda k, aux, st, r, c, acc, cyc, counts, trace: acc  # the accumulator itself
+plain_accumulator(MacConsts, ADDER, OVERFLOWS)
