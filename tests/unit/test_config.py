@@ -100,6 +100,7 @@ def test_defaults_filled(tmp_path: Path) -> None:
         "buffers": None,
         "dram": None,
         "energy": {"technology": "45nm"},
+        "mapping": {"policy": "auto", "layers": None},
     }
 
 
