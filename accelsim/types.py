@@ -4,7 +4,7 @@ report (the bottom layer: imports only NumPy)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -104,7 +104,9 @@ class LayerSim:
 
     ``y`` are the simulated outputs shaped like the workload's ``y`` (int64); ``reference`` is the
     workload's ``y`` or, when absent, an independent NumPy int64 computation (``reference_source``
-    says which: ``"workload"`` | ``"numpy-int64"``); ``check`` is ``"exact"`` or ``"mismatch"``.
+    says which: ``"workload"`` | ``"numpy-int64"``); ``check`` is ``"exact"`` or ``"mismatch"``;
+    ``sample`` what a sampled run (``accelsim.sim.sample.SampleInfo``) ran and estimated, None
+    for an exact run.
     """
 
     name: str
@@ -118,3 +120,4 @@ class LayerSim:
     reference: np.ndarray
     reference_source: str
     check: str
+    sample: Any = None
