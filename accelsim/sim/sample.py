@@ -112,7 +112,7 @@ def simulate_layer_sampled(arch: Arch, layer: Layer, spec: SampleSpec,
     classes = kind.classes(arch.array.dataflow)
     weights = _energy_weights(arch, classes)
     units = frame.units()
-    strata: dict[tuple[int, int], list[int]] = {}
+    strata: dict[tuple[int, int, int], list[int]] = {}
     for i, u in enumerate(units):
         strata.setdefault(frame.shape(u), []).append(i)
     rng = np.random.default_rng([spec.seed, zlib.crc32(layer.name.encode())])
@@ -203,11 +203,16 @@ class _Frame:
     def _span(self, tile: int, size: int, extent: int) -> np.ndarray:
         return np.arange(tile * size, min((tile + 1) * size, extent))
 
-    def shape(self, unit: tuple[int, int, int]) -> tuple[int, int]:
-        """The stratum of a unit: its active (rows, cols) (a whole tile: all its rows)."""
-        _, ct, rt = unit
+    def shape(self, unit: tuple[int, int, int]) -> tuple[int, int, int]:
+        """The stratum of a unit: where its warm state comes from (0: reset, the layer's first
+        unit; 1: the previous column tile, output-stationary row tile 0; 2: the previous unit),
+        then its active (rows, cols) (a whole tile: all its rows). Units that start a column
+        differ systematically from the others (e.g. ``w_reg`` toggles only where the weight
+        columns change), so they are estimated apart."""
+        g, ct, rt = unit
         rows = self.rdim if rt < 0 else len(self._span(rt, self.R, self.rdim))
-        return rows, len(self._span(ct, self.C, self.cdim))
+        start = 0 if g == ct == 0 and rt <= 0 else 1 if rt == 0 else 2
+        return start, rows, len(self._span(ct, self.C, self.cdim))
 
     def unit_folds(self, unit: tuple[int, int, int]) -> int:
         return self.nr if unit[2] < 0 else 1
