@@ -194,28 +194,41 @@ class _Frame:
             self._w[g] = self.ops.w_block(g, 0, self.ops.K, 0, self.ops.N)
         return self._w[g]
 
-    def units(self) -> list[tuple[int, int, int]]:
-        """Units in execution order as (group, column tile, row tile or -1 for a whole tile)."""
-        rts = [-1] if self.df.preload else list(range(self.nr))
-        return [(g, ct, rt) for g in range(self.ops.groups) for ct in range(self.nc)
-                for rt in rts]
+    def units(self) -> list[tuple[int, int, int, int]]:
+        """Units in execution order as (group, column tile, first row tile, end row tile); a
+        whole tile (stationary family) is (g, ct, -1, -1). Output-stationary: row tile 0 of each
+        column alone, then chunks of :meth:`chunk` row tiles, the edge row tile alone."""
+        if self.df.preload:
+            return [(g, ct, -1, -1) for g in range(self.ops.groups) for ct in range(self.nc)]
+        full = self.rdim // self.R  # row tiles of R rows
+        c = self.chunk()
+        starts = [(0, 1)] + [(r, min(r + c, full)) for r in range(1, full, c)]
+        if full < self.nr:  # the edge row tile (or the only one)
+            starts = [(0, 1)] if full == 0 else starts + [(full, self.nr)]
+        return [(g, ct, r0, r1) for g in range(self.ops.groups) for ct in range(self.nc)
+                for r0, r1 in starts]
 
-    def _span(self, tile: int, size: int, extent: int) -> np.ndarray:
-        return np.arange(tile * size, min((tile + 1) * size, extent))
+    def chunk(self) -> int:
+        """Row tiles per output-stationary unit: up to 4 (each unit's warm-up fold then costs a
+        quarter of it), as long as a column keeps at least 8 units."""
+        return max(1, min(4, (self.rdim // self.R - 1) // 8))
 
-    def shape(self, unit: tuple[int, int, int]) -> tuple[int, int, int]:
+    def _span(self, tile: int, size: int, extent: int, end: int | None = None) -> np.ndarray:
+        return np.arange(tile * size, min((tile + 1 if end is None else end) * size, extent))
+
+    def shape(self, unit: tuple[int, int, int, int]) -> tuple[int, int, int]:
         """The stratum of a unit: where its warm state comes from (0: reset, the layer's first
         unit; 1: the previous column tile, output-stationary row tile 0; 2: the previous unit),
         then its active (rows, cols) (a whole tile: all its rows). Units that start a column
         differ systematically from the others (e.g. ``w_reg`` toggles only where the weight
         columns change), so they are estimated apart."""
-        g, ct, rt = unit
-        rows = self.rdim if rt < 0 else len(self._span(rt, self.R, self.rdim))
-        start = 0 if g == ct == 0 and rt <= 0 else 1 if rt == 0 else 2
+        g, ct, r0, r1 = unit
+        rows = self.rdim if r0 < 0 else len(self._span(r0, self.R, self.rdim, r1))
+        start = 0 if g == ct == 0 and r0 <= 0 else 1 if r0 == 0 else 2
         return start, rows, len(self._span(ct, self.C, self.cdim))
 
-    def unit_folds(self, unit: tuple[int, int, int]) -> int:
-        return self.nr if unit[2] < 0 else 1
+    def unit_folds(self, unit: tuple[int, int, int, int]) -> int:
+        return self.nr if unit[2] < 0 else unit[3] - unit[2]
 
     def _previous_column(self, g: int, ct: int) -> tuple[int, int] | None:
         if ct > 0:
@@ -237,23 +250,24 @@ class _Frame:
         r = np.arange(count) % self.R
         return np.where(r < re, (self.nr - 1) * self.R + r, (self.nr - 2) * self.R + r)
 
-    def plan(self, unit: tuple[int, int, int]) -> tuple[list[_Part], list[_Part], int, int]:
+    def plan(self, unit: tuple[int, int, int, int]
+             ) -> tuple[list[_Part], list[_Part], int, int]:
         """(context parts, unit parts, rows of the context in the unit's group, group index of
         the unit) of a unit's sub-GEMM: [context, unit] shares one group when the context is
         the previous row tile of the same column, else the context is a group of its own."""
-        g, ct, rt = unit
+        g, ct, r0, r1 = unit
         cols = self._span(ct, self.C, self.cdim)
-        if rt >= 1:  # output-stationary: the previous row tile (full) of the same column
-            rows = self._span(rt, self.R, self.rdim)
-            prev = self._span(rt - 1, self.R, self.rdim)
+        if r0 >= 1:  # output-stationary: the previous row tile (full) of the same column
+            rows = self._span(r0, self.R, self.rdim, r1)
+            prev = self._span(r0 - 1, self.R, self.rdim)
             return [_Part(g, prev, cols)], [_Part(g, np.concatenate([prev, rows]), cols)], \
                 len(prev), 0
-        rows = None if rt < 0 else self._span(0, self.R, self.rdim)
+        rows = None if r0 < 0 else self._span(0, self.R, self.rdim)
         unit_part = _Part(g, rows, cols)
         prev_col = self._previous_column(g, ct)
         if prev_col is None:
             return [], [unit_part], 0, 0
-        ctx_rows = None if rt < 0 else self._context_rows(len(rows))
+        ctx_rows = None if r0 < 0 else self._context_rows(len(rows))
         ctx = _Part(prev_col[0], ctx_rows, self._context_cols(prev_col, len(cols)))
         return [ctx], [ctx, unit_part], 0, 1
 
@@ -286,7 +300,7 @@ class _Frame:
 # ------------------------------------------------------------------------------------ one unit
 
 
-def _simulate_unit(frame: _Frame, unit: tuple[int, int, int], kind: Any, aspec: Any, arch: Arch,
+def _simulate_unit(frame: _Frame, unit: tuple[int, int, int, int], kind: Any, aspec: Any, arch: Arch,
                    layer: Layer, ref_gemm: np.ndarray) -> tuple[dict[str, Any], bool, int]:
     """Simulate one unit from its warm state: (its exact counters, whether its outputs equal
     the reference, folds the kernels ran).

@@ -77,6 +77,27 @@ def test_full_sampling_equals_the_exact_run(tmp_path: Path, kind: str, dataflow:
     assert not np.any(sampled.sample.estimate.half_width())
 
 
+@pytest.mark.parametrize("kind", ["mac", "pann", "bitserial"])
+def test_full_sampling_with_chunked_os_units(tmp_path: Path, kind: str) -> None:
+    """M = 81 rows on 4 array rows: 20 full row tiles, so each output-stationary unit is a chunk
+    of 2 row tiles after one warm-up fold, and an edge tile of 1 row; still exact."""
+    from accelsim.sim.sample import _Frame
+    from accelsim.dataflows import REGISTRY as DATAFLOWS
+    from accelsim.workload import lower
+
+    arch = load_arch(write_arch(tmp_path, kind, "os"))
+    rng = np.random.default_rng(9)
+    w = rng.integers(-6, 7, (7, 3, 3, 3)) if kind == "pann" else \
+        rng.integers(-128, 128, (7, 3, 3, 3))
+    layer = Layer("c", "conv2d", rng.integers(0, 256, (1, 3, 9, 9)), w, None, 8, 8, False, True,
+                  padding=(1, 1))
+    assert _Frame(lower(layer), DATAFLOWS["os"], 4, 3).chunk() == 2
+    exact = simulate_layer(arch, layer).result
+    sampled = simulate_layer_sampled(arch, layer, SampleSpec(1.0, 0)).result
+    assert sampled.toggles == exact.toggles
+    assert (sampled.cycles_compute, sampled.additions) == (exact.cycles_compute, exact.additions)
+
+
 @pytest.mark.parametrize("dataflow", ["os", "ws", "is"])
 def test_full_sampling_counts_overflows_exactly(tmp_path: Path, dataflow: str) -> None:
     """A 16-bit wrapping accumulator overflows: the sampled counters still equal the exact
