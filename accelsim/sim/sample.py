@@ -300,26 +300,20 @@ class _Frame:
 # ------------------------------------------------------------------------------------ one unit
 
 
-def _simulate_unit(frame: _Frame, unit: tuple[int, int, int, int], kind: Any, aspec: Any, arch: Arch,
-                   layer: Layer, ref_gemm: np.ndarray) -> tuple[dict[str, Any], bool, int]:
+def _simulate_unit(frame: _Frame, unit: tuple[int, int, int, int], kind: Any, aspec: Any,
+                   arch: Arch, layer: Layer, ref_gemm: np.ndarray
+                   ) -> tuple[dict[str, Any], bool, int]:
     """Simulate one unit from its warm state: (its exact counters, whether its outputs equal
-    the reference, folds the kernels ran).
-
-    The sub-GEMM [context, unit] runs traced: the unit's toggles are the per-cycle toggles after
-    the context's cycles. Counters that are not traced (overflows, additions, extra clocked
-    bits) are those of [context, unit] minus those of the context run alone, which is only run
-    when [context, unit] counted any."""
+    the reference, folds the kernels ran): the counters of the sub-GEMM [context, unit] minus
+    those of the context run alone (the same folds from the same reset state). Both run
+    untraced: a per-cycle trace costs more than the second run of the context."""
     ctx, parts, skip_rows, gi = frame.plan(unit)
-    full = _run(frame, parts, kind, aspec, arch, layer, trace=True)
-    split = _context_cycles(frame, ctx, kind, aspec, arch) if ctx else 0
-    window = full.trace[split:].sum(axis=0)
-    out = {"toggles": {c: int(window[i]) for i, c in enumerate(full.toggles)}}
-    untraced = ("overflows", "additions", "clock_bits_extra")
-    base = None
-    if ctx and any(getattr(full, k) for k in untraced):
-        base = _run(frame, ctx, kind, aspec, arch, layer)
-    out.update({k: int(getattr(full, k) or 0) - int(getattr(base, k) or 0 if base else 0)
-                for k in untraced})
+    full = _run(frame, parts, kind, aspec, arch, layer)
+    base = _run(frame, ctx, kind, aspec, arch, layer) if ctx else None
+    out: dict[str, Any] = {"toggles": {c: full.toggles[c] - (base.toggles[c] if base else 0)
+                                       for c in full.toggles}}
+    out.update({k: int(getattr(full, k) or 0) - (int(getattr(base, k) or 0) if base else 0)
+                for k in ("overflows", "additions", "clock_bits_extra")})
     p = parts[gi]
     m_sel, n_sel = frame._mn(p)
     y = full.y[gi]
@@ -332,17 +326,11 @@ def _simulate_unit(frame: _Frame, unit: tuple[int, int, int, int], kind: Any, as
     return out, bool(np.array_equal(y, expect)), full.folds + (base.folds if base else 0)
 
 
-def _context_cycles(frame: _Frame, ctx: list[_Part], kind: Any, aspec: Any, arch: Arch) -> int:
-    """Compute cycles of the context folds (where the unit's trace starts)."""
-    sub = _Frame(frame.gemm(ctx), frame.df, frame.R, frame.C)
-    return _cycles(sub, kind, aspec, arch)[0]
-
-
 def _run(frame: _Frame, parts: list[_Part], kind: Any, aspec: Any, arch: Arch,
-         layer: Layer, trace: bool = False) -> GemmResult:
+         layer: Layer) -> GemmResult:
     """The PE kind's exact simulation of a sub-GEMM (its per-channel quant data selected)."""
     sub = types.SimpleNamespace(quant=_sub_quant(layer.quant, frame, parts))
-    return kind.simulate(frame.gemm(parts), aspec, trace=trace, params=arch.pe.params, layer=sub)
+    return kind.simulate(frame.gemm(parts), aspec, params=arch.pe.params, layer=sub)
 
 
 def _sub_quant(quant: dict[str, Any], frame: _Frame, parts: list[_Part]) -> dict[str, Any]:
