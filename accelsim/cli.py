@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 import traceback
@@ -97,6 +98,13 @@ def _parser() -> argparse.ArgumentParser:
     _add_max_macs(run)
     run.add_argument("--quiet", action="store_true",
                      help="no progress bar and no notes on stderr (the table is still printed)")
+    run.add_argument("--sample", type=_sample_fraction, metavar="FRACTION",
+                     help="sampled mode: simulate this fraction (0 < FRACTION <= 1) of each "
+                          "layer's folds in full detail and estimate the toggle and energy totals "
+                          "with 95%% intervals; cycles, memory and outputs stay exact "
+                          "(docs/sampling.md; default: every fold)")
+    run.add_argument("--sample-seed", type=int, default=0, metavar="N",
+                     help="seed of --sample's random start (default 0)")
     run.add_argument("--chain", action="store_true",
                      help="run the network end to end on the accelerator: every layer after the "
                           "first takes its x from the simulated outputs of the earlier layers "
@@ -480,20 +488,20 @@ def _mismatch_message(report: Any, arch: Any, label: str = "") -> str:
 
 
 def _simulate_report(arch: Any, workload: Any, layers: Sequence[Any], trace: bool, quiet: bool,
-                     graph: dict[str, Any] | None = None) -> Any:
+                     graph: dict[str, Any] | None = None, sample: Any = None) -> Any:
     """:func:`accelsim.pipeline.simulate_report` with a tqdm bar over all folds on stderr (only
-    when stderr is a terminal and not ``quiet``)."""
+    when stderr is a terminal and not ``quiet``); ``sample``: a ``SampleSpec`` or None."""
     from tqdm import tqdm
 
     from accelsim.pipeline import simulate_report
     from accelsim.sim.layer import count_folds
 
     if quiet or not sys.stderr.isatty():
-        return simulate_report(arch, workload, layers, trace=trace, graph=graph)
+        return simulate_report(arch, workload, layers, trace=trace, graph=graph, sample=sample)
     total = sum(count_folds(arch, layer) for layer in layers)
     with tqdm(total=total, unit="fold", file=sys.stderr, dynamic_ncols=True) as bar:
         return simulate_report(arch, workload, layers, trace=trace, graph=graph,
-                               on_layer=bar.set_description, progress=bar.update)
+                               on_layer=bar.set_description, progress=bar.update, sample=sample)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -501,6 +509,7 @@ def _run(args: argparse.Namespace) -> int:
     from accelsim.report import check_outputs, format_summary, format_table
     from accelsim.workload import load_workload
 
+    _refuse_sampled_traces(args)
     outputs = _run_outputs(args)
     check_outputs(outputs, _inputs([args.arch], args.workload), args.trace)
     if args.trace is not None:
@@ -517,6 +526,7 @@ def _run(args: argparse.Namespace) -> int:
         from accelsim.interop.activity import check_request
 
         check_request(arch, str(args.arch), args.saif, args.vcd_pes)
+    sample = _sample_spec(args, arch)
     planned = check_outputs(_run_outputs(args, workload, layers, arch),
                             _inputs([args.arch], args.workload, [arch]), args.trace)
 
@@ -524,7 +534,7 @@ def _run(args: argparse.Namespace) -> int:
     wants_trace = args.trace is not None or args.vcd is not None or args.saif is not None
     with _compile_note(args.quiet):
         run = _simulate_report(arch, workload, layers, wants_trace, args.quiet,
-                               graph if args.chain else None)
+                               graph if args.chain else None, sample)
         files = _output_files(args, arch, workload, run, layers)
     _write_outputs(files, {o.target.path: o.option for o in planned}, args.trace)
 
@@ -930,6 +940,17 @@ def _gates(args: argparse.Namespace) -> int:
 # ------------------------------------------------------------------------------------ interop
 
 
+def _sample_fraction(text: str) -> float:
+    """``--sample FRACTION``: a finite number in (0, 1]."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0.0 < value <= 1.0:  # false for nan
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1], got {text!r}")
+    return value
+
+
 def _fraction(text: str) -> float:
     try:
         value = float(text)
@@ -1006,6 +1027,28 @@ def _window(text: str) -> tuple[int, int]:
     if not 0 <= start < stop:
         raise argparse.ArgumentTypeError(f"expected A:B with 0 <= A < B, got {text!r}")
     return start, stop
+
+
+def _refuse_sampled_traces(args: argparse.Namespace) -> None:
+    """``--sample`` with a per-cycle output (--trace, --vcd, --saif): refused, since a sampled
+    run does not simulate every cycle."""
+    if args.sample is None:
+        return
+    for option in ("trace", "vcd", "saif"):
+        if getattr(args, option) is not None:
+            raise AccelsimError(str(getattr(args, option)), f"--{option}", "no per-cycle output "
+                                "with --sample (a sampled run does not simulate every cycle)")
+
+
+def _sample_spec(args: argparse.Namespace, arch: Any) -> Any:
+    """``--sample``: a SampleSpec (None without it), refused on an architecture sampled mode
+    cannot run exactly (``accelsim.sim.sample.check_sampling``)."""
+    from accelsim.sim.sample import SampleSpec, check_sampling
+
+    if args.sample is None:
+        return None
+    check_sampling(arch, args.arch)
+    return SampleSpec(args.sample, args.sample_seed)
 
 
 def _check_activity(args: argparse.Namespace, layers: Sequence[Any]) -> None:

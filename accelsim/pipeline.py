@@ -93,16 +93,20 @@ def simulate_layers(arch: Arch, layers: Sequence[Layer], trace: bool = False,
                     graph: dict[str, Any] | None = None, file: str = "",
                     on_layer: Callable[[str], None] | None = None,
                     progress: Callable[[int], None] | None = None,
-                    mappings: Sequence[Any] | None = None) -> list[LayerSim]:
+                    mappings: Sequence[Any] | None = None,
+                    sample: Any | None = None) -> list[LayerSim]:
     """Simulate every layer; ``on_layer(name)`` is called before each, ``progress(n)`` per folds.
     ``mappings``: per layer, the ``accelsim.dataflows.mapping.Mapping`` to run (a memory plan's
-    ``mappings``; None: the fixed mapping).
+    ``mappings``; None: the fixed mapping). With ``sample`` (``accelsim.sim.sample.SampleSpec``)
+    each layer is simulated on a sample of its folds, in the fixed mapping's order
+    (``check_sampling`` refuses other mappings), and its totals estimated (docs/sampling.md).
 
     With a host ``graph`` (``--chain``) the layers run in graph order and every layer after the
     first takes its ``x`` from the host stage applied to the simulated outputs of the earlier
     layers (:func:`_chained`); the results are returned in ``layers`` order either way.
     """
     from accelsim.sim.layer import simulate_layer
+    from accelsim.sim.sample import simulate_layer_sampled
 
     by_name = {}
     if mappings is not None:
@@ -111,6 +115,8 @@ def simulate_layers(arch: Arch, layers: Sequence[Layer], trace: bool = False,
     def simulate(layer: Layer) -> LayerSim:
         if on_layer is not None:
             on_layer(layer.name)
+        if sample is not None:
+            return simulate_layer_sampled(arch, layer, sample, progress=progress, file=file)
         return simulate_layer(arch, layer, trace=trace, progress=progress,
                               mapping=by_name.get(layer.name))
 
@@ -223,11 +229,11 @@ def simulate_report(arch: Arch, workload: Workload, layers: Sequence[Layer], tra
                     graph: dict[str, Any] | None = None,
                     on_layer: Callable[[str], None] | None = None,
                     progress: Callable[[int], None] | None = None,
-                    memory_plan: Any | None = None) -> RunResult:
-    """Simulate ``layers`` on ``arch`` (chained through the host ``graph`` if given), schedule
-    their memory traffic (with :func:`check_run`'s ``memory_plan`` if given, else planned here),
-    account their energy and build the report (with the accuracy when the workload has
-    labels)."""
+                    memory_plan: Any | None = None, sample: Any | None = None) -> RunResult:
+    """Simulate ``layers`` on ``arch`` (chained through the host ``graph`` if given; on a sample
+    of their folds with ``sample``, a ``SampleSpec``), schedule their memory traffic (with
+    :func:`check_run`'s ``memory_plan`` if given, else planned here), account their energy and
+    build the report (with the accuracy when the workload has labels)."""
     from accelsim.config import arch_to_dict
     from accelsim.energy import energy_pj
     from accelsim.energy.account import sram_buffer_pj
@@ -240,7 +246,8 @@ def simulate_report(arch: Arch, workload: Workload, layers: Sequence[Layer], tra
         memory_plan = plan_run(arch, [layer_geometry(arch, layer) for layer in layers])
     sims = simulate_layers(arch, layers, trace=trace, graph=graph, file=workload.path,
                            on_layer=on_layer, progress=progress,
-                           mappings=memory_plan.mappings if memory_plan is not None else None)
+                           mappings=memory_plan.mappings if memory_plan is not None else None,
+                           sample=sample)
     memories = simulate_memory(arch, layers, sims, memory_plan)
     mems = memories or [None] * len(sims)
     energies = [energy_pj(arch, s, m) for s, m in zip(sims, mems)]

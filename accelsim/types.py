@@ -4,7 +4,7 @@ report (the bottom layer: imports only NumPy)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -110,7 +110,8 @@ class LayerSim:
     (both ``y`` and, when present, ``y_out`` against the reference). ``y_out``: the outputs as
     they leave the chip after the on-chip output unit (datapath.md §7), shaped like ``y``, or
     None when the layer's outputs leave raw. ``mapping``: the (loop order, chunk) the kernels
-    ran (``ArraySpec.mapping``; None: fixed).
+    ran (``ArraySpec.mapping``; None: fixed). ``sample``: what a sampled run
+    (``accelsim.sim.sample.SampleInfo``) ran and estimated, None for an exact run.
     """
 
     name: str
@@ -126,3 +127,4 @@ class LayerSim:
     check: str
     mapping: tuple | None = None
     y_out: np.ndarray | None = None
+    sample: Any = None

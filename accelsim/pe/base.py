@@ -67,8 +67,11 @@ class PeKind:
     and clocking (:class:`Structure`; default: no parts). Optional hooks: ``check(arch, layer,
     file)`` raises WorkloadError for a layer this kind cannot run; ``reference(lowered, layer)``
     gives the exact expected outputs (shaped like the layer's ``y``) when the workload has no
-    ``y`` (default: the int64 GEMM); ``warmup()`` compiles the kind's kernels on tiny inputs.
-    ``schemes``: the workload quant schemes it runs; a layer of another scheme is refused.
+    ``y`` (default: the int64 GEMM); ``warmup()`` compiles the kind's kernels on tiny inputs;
+    ``fold_starts(spec, params, ops)`` gives, for a kind whose steps last more than one cycle,
+    the ``StepKind.starts`` function of its array (fold step start cycles; sampled mode counts
+    every fold's cycles with it), None (default) for one cycle per step. ``schemes``: the workload quant schemes it runs; a layer of another
+    scheme is refused.
     """
 
     name: str
@@ -82,6 +85,7 @@ class PeKind:
     extra_counters: tuple[str, ...] = ()
     structure: Callable[[Any, Any], Structure] | None = None
     schemes: tuple[str, ...] = ("int",)
+    fold_starts: Callable | None = None
     layout: dict[str, int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

@@ -100,7 +100,12 @@ def warmup() -> None:
             simulate_bitserial_gemm(DenseGemm(x, -x), spec, trace=trace)
 
 
+def fold_starts(spec: ArraySpec, params: object, ops: GemmOperands) -> Callable:
+    """The step start cycles of a bitserial array's folds (``StepKind.starts``)."""
+    return bitserial_step_kind(spec).starts
+
+
 BITSERIAL = PeKind(name="bitserial", dataflows=tuple(DATAFLOWS), params=None,
                    simulate=simulate_bitserial_gemm, warmup=warmup, toggle_classes=CLASSES,
                    extra_counters=("additions",), structure=structure,
-                   schemes=("int", "pann"))
+                   schemes=("int", "pann"), fold_starts=fold_starts)

@@ -146,6 +146,13 @@ def pann_step_kind(spec: ArraySpec, params: PannParams, A: int, ops: GemmOperand
     return StepKind(k, aux, STATE_WORDS, len(PANN.layout), len(CLASSES), starts)
 
 
+def fold_starts(spec: ArraySpec, params: PannParams | None, ops: GemmOperands) -> Callable:
+    """The step start cycles of a pann array's folds (``StepKind.starts``; lock-step timing)."""
+    params = params if params is not None else PannParams()
+    A = chain_adders(int(params.adders), spec.w_bits, spec.w_signed)
+    return pann_step_kind(spec, params, A, ops).starts
+
+
 def warmup() -> None:
     """Compile (or load from numba's cache) the pann kernels: os and ws/is fold kernels with one
     adder (no chain loop) and with a chain, traced (one signature each)."""
@@ -192,5 +199,5 @@ def structure(pe: Any, dataflow: Dataflow) -> Structure:
 PANN = PeKind(
     name="pann", dataflows=("os", "ws", "is"), params=PannParams, simulate=simulate_pann_gemm,
     check=check_pann_layer, warmup=warmup, toggle_classes=CLASSES, extra_counters=("additions",),
-    structure=structure, schemes=("int", "pann"),
+    structure=structure, schemes=("int", "pann"), fold_starts=fold_starts,
 )

@@ -24,6 +24,13 @@ Optional keys (left out of the JSON when they do not apply):
   graph); ``exporter`` is the manifest's ``accuracy.quantized`` (null if the file has none);
   ``samples`` the number of labels. Under ``accelsim run --chain`` the last layer's inputs, and so
   its outputs, come from the simulated outputs of every earlier layer.
+- ``sample``, ``toggles_ci95`` and ``energy_ci95_pj``, per layer and in ``total``: only in a
+  sampled run (``accelsim run --sample``, docs/sampling.md). ``sample`` = ``{"fraction", "seed",
+  "unit" (layers only: fold | tile), "units_total", "units_simulated", "folds_total",
+  "folds_sampled", "folds_run"}``; ``toggles_ci95`` = ``{CLASS: [lo, hi]}``, the 95 % interval of
+  each estimated class total (toggles); ``energy_ci95_pj`` = ``[lo, hi]``, that of
+  ``energy_pj.total`` (pJ). ``toggles``, ``overflows``, ``additions`` and the energies are then
+  estimates; folds, cycles, MACs and memory counts stay exact.
 """
 
 from __future__ import annotations
@@ -119,6 +126,9 @@ class LayerReport:
     power_on_chip_mw: float | None = None
     power_off_chip_mw: float | None = None
     mapping: dict[str, Any] | None = None
+    sample: dict[str, Any] | None = None
+    toggles_ci95: dict[str, list[float]] | None = None
+    energy_ci95_pj: list[float] | None = None
 
 
 @dataclass(frozen=True)
@@ -149,14 +159,18 @@ class TotalReport:
     energy_off_chip_pj: float | None = None
     power_on_chip_mw: float | None = None
     power_off_chip_mw: float | None = None
+    sample: dict[str, Any] | None = None
+    toggles_ci95: dict[str, list[float]] | None = None
+    energy_ci95_pj: list[float] | None = None
 
 
 #: Optional keys left out of the JSON when None: memory sections (ideal memory: nothing was
 #: measured; off-chip figures: no DRAM), PANN's additions (other PE kinds), the accuracy (no
-#: labels, or last layer not run).
+#: labels, or last layer not run), the sampling fields (an exact run).
 _OPTIONAL = ("sram", "dram", "additions", "additions_per_mac", "accuracy",
              "stall_cycles_by_cause", "energy_on_chip_pj", "energy_off_chip_pj",
-             "power_on_chip_mw", "power_off_chip_mw", "mapping")
+             "power_on_chip_mw", "power_off_chip_mw", "mapping", "sample", "toggles_ci95",
+             "energy_ci95_pj")
 
 
 @dataclass(frozen=True)
@@ -250,7 +264,38 @@ def layer_report(sim: LayerSim, energy: Mapping[str, float], pes: int, clock_mhz
         additions=additions,
         additions_per_mac=None if additions is None else _per(additions, int(r.macs)),
         mapping=getattr(memory, "mapping", None),
+        **_sampled([sim.sample] if sim.sample is not None else [], e_total, layer=True),
     )
+
+
+#: Keys of a layer's ``sample`` block that a total sums.
+_SAMPLE_COUNTS = ("units_total", "units_simulated", "folds_total", "folds_sampled", "folds_run")
+
+
+def _sampled(infos: Sequence[Any], e_total: float, layer: bool = False) -> dict[str, Any]:
+    """The ``sample``, ``toggles_ci95`` and ``energy_ci95_pj`` fields of sampled layers'
+    ``SampleInfo`` (``accelsim.sim.sample``), summed; {} for an exact run. The energy interval
+    is centred on the reported ``e_total`` (pJ)."""
+    if not infos:
+        return {}
+    est = infos[0].estimate
+    for info in infos[1:]:
+        est = est + info.estimate
+    half = est.half_width()
+    names = infos[0].variables
+    first = infos[0]
+    block: dict[str, Any] = {"fraction": first.fraction, "seed": first.seed}
+    if layer:
+        block["unit"] = first.unit
+    block.update({k: sum(getattr(i, k) for i in infos) for k in _SAMPLE_COUNTS})
+    from accelsim.sim.sample import EXTRA_VARIABLES
+
+    n_cls = len(names) - len(EXTRA_VARIABLES)  # the toggle classes come first
+    toggles = {c: [_round(est.total[i] - half[i]), _round(est.total[i] + half[i])]
+               for i, c in enumerate(names[:n_cls])}
+    e_half = half[names.index("energy_pj")] / 1000.0  # the estimator's energy is in fJ
+    return {"sample": block, "toggles_ci95": toggles,
+            "energy_ci95_pj": [_round(e_total - e_half), _round(e_total + e_half)]}
 
 
 def build_report(
@@ -307,5 +352,6 @@ def build_report(
             [layer_sections(m, b, e, lr.cycles.total, clock)
              for m, b, e, lr in zip(mems, srams, energies, layers)],
             energy, [lr.cycles.total for lr in layers], clock)),
+        **_sampled([s.sample for s in sims if s.sample is not None], e_total),
     )
     return Report(accelsim.__version__, arch, workload, layers, total, area_mm2)

@@ -275,16 +275,21 @@ def format_columns(header: Sequence[str], rows: Sequence[Sequence[str]], left: s
 
 def format_table(report: Report) -> str:
     """The human-readable per-layer table with a TOTAL line (units in the headers)."""
-    header = ("layer", "cycles", "util %", "stall cycles", "energy µJ", "top energy", "check")
-    rows = [
-        (lr.name, f"{lr.cycles.total:,}", f"{100 * lr.utilization:.2f}", f"{lr.cycles.stall:,}",
-         f"{lr.energy_pj['total'] / 1e6:.6f}", _top_components(lr.energy_pj), lr.check)
-        for lr in report.layers
-    ]
-    t = report.total
-    footer = ("TOTAL", f"{t.cycles.total:,}", f"{100 * t.utilization:.2f}", f"{t.cycles.stall:,}",
-              f"{t.energy_pj['total'] / 1e6:.6f}", _top_components(t.energy_pj), t.check)
-    return format_columns(header, rows, left={0, 5, 6}, footer=footer)
+    sampled = report.total.energy_ci95_pj is not None
+    header = ("layer", "cycles", "util %", "stall cycles", "energy µJ",
+              *(("± 95% µJ",) if sampled else ()), "top energy", "check")
+
+    def row(name: str, part: Any) -> tuple[str, ...]:
+        ci = part.energy_ci95_pj
+        spread = (f"{(ci[1] - ci[0]) / 2e6:.6f}",) if sampled and ci is not None else \
+            ("",) if sampled else ()
+        return (name, f"{part.cycles.total:,}", f"{100 * part.utilization:.2f}",
+                f"{part.cycles.stall:,}", f"{part.energy_pj['total'] / 1e6:.6f}", *spread,
+                _top_components(part.energy_pj), part.check)
+
+    rows = [row(lr.name, lr) for lr in report.layers]
+    left = {0, 6, 7} if sampled else {0, 5, 6}
+    return format_columns(header, rows, left=left, footer=row("TOTAL", report.total))
 
 
 def _uj(pj: float) -> str:
@@ -340,6 +345,13 @@ def format_summary(report: Report, clock_mhz: float) -> str:
         lines.append(memory)
     if t.additions is not None:
         lines.append(f"additions: {t.additions:,} ({t.additions_per_mac:.4f} per MAC)")
+    if t.sample is not None:
+        s = t.sample
+        lines.append(f"sampled: {s['folds_sampled']:,} of {s['folds_total']:,} folds "
+                     f"(--sample {s['fraction']:g}, seed {s['seed']}; {s['folds_run']:,} folds "
+                     f"run with warm-up); toggles and energy are estimates with 95% intervals "
+                     f"(JSON: toggles_ci95, energy_ci95_pj), cycles and memory exact, outputs "
+                     f"from an exact GEMM")
     if t.accuracy is not None:
         a = t.accuracy
         exporter = "none in the file" if a.exporter is None else f"{a.exporter:.4f}"

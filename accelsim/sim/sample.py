@@ -1,0 +1,445 @@
+"""Sampled simulation of one layer (``accelsim run --sample FRACTION``, docs/sampling.md).
+
+A layer's folds are grouped into *units*: one fold on output-stationary dataflows; one output tile
+(all the K-folds that accumulate into the same outputs) on the stationary family, whose column
+edge adds each K-fold's partial sums to the earlier ones. A systematic random sample of units per
+stratum (units of equal shape) is simulated in full detail by the PE kind's own kernels, each from
+its exact warm state, and the layer's toggle totals are estimated with 95 % intervals
+(:mod:`accelsim.sim.estimate`). Cycles, folds and MACs stay exact; the outputs are the exact
+GEMM, and every simulated unit's outputs are checked against it.
+
+The warm state. With ``idle: hold`` a PE (a column edge) that a fold leaves idle keeps its state,
+and an active PE's state at the end of a fold depends on that fold's operands only; its toggles
+depend on its own state and operands, never on other PEs'. So the state that matters for a unit
+is, per PE of the unit's region, the one its last active fold left, and it is rebuilt by a
+*context* that runs, for every PE (r, c) of the region, the operands of that fold — the rows and
+columns of the layer's GEMM that last met in it. The unit's toggles are those of the sub-GEMM
+[context, unit] minus those of the context alone (the same folds from the same reset state).
+"""
+
+from __future__ import annotations
+
+import types
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from accelsim.config import Arch
+from accelsim.dataflows import REGISTRY as DATAFLOWS
+from accelsim.dataflows import Dataflow
+from accelsim.errors import ConfigError, WorkloadError
+from accelsim.pe import REGISTRY
+from accelsim.sim.estimate import Estimate, combine, stratum_estimate, systematic
+from accelsim.types import DenseGemm, GemmOperands, GemmResult, LayerSim
+from accelsim.workload import Layer, lower
+
+#: Variables estimated per unit after the toggle classes (docs/sampling.md).
+EXTRA_VARIABLES = ("overflows", "additions", "clock_bits_extra", "energy_pj")
+
+
+@dataclass(frozen=True)
+class SampleSpec:
+    """``--sample FRACTION`` (of each stratum's units, 0 < fraction <= 1) and ``--sample-seed``."""
+
+    fraction: float
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class SampleInfo:
+    """What a sampled layer ran and estimated: ``unit`` (``fold`` | ``tile``); unit and fold
+    counts (``folds_run`` counts every fold the kernels ran, warm-up contexts included);
+    ``variables`` the estimated variables (toggle classes, then :data:`EXTRA_VARIABLES`) and
+    their ``estimate``."""
+
+    fraction: float
+    seed: int
+    unit: str
+    units_total: int
+    units_simulated: int
+    folds_total: int
+    folds_sampled: int
+    folds_run: int
+    variables: tuple[str, ...]
+    estimate: Estimate
+
+
+@dataclass(frozen=True)
+class _Part:
+    """One group of a sub-GEMM: the layer's group ``g``, the indices of the rows-or-cols
+    dimension that are selected (None: all)."""
+
+    g: int
+    m: np.ndarray | None
+    n: np.ndarray | None
+
+
+#: (PE kind, dataflow) pairs whose units' warm state the context does not rebuild exactly (the
+#: lsqplus row-sum and rescale units on os; docs/sampling.md): sampled mode refuses them.
+UNSUPPORTED = (("lsqplus", "os"),)
+
+
+def check_sampling(arch: Arch, file: str) -> None:
+    """Refuse an architecture sampled mode cannot run exactly: ``idle: zero`` (a fold's toggles
+    then depend on PEs outside it), a modelled memory with a mapping other than the fixed one
+    (the kernels would run its fold order and preloads) and the pairs in :data:`UNSUPPORTED`
+    (docs/sampling.md)."""
+    if arch.array.idle != "hold":
+        raise ConfigError(file, "array.idle", "hold for --sample (with idle: zero a fold's "
+                          "toggles depend on PEs outside it; run without --sample)",
+                          arch.array.idle)
+    if arch.buffers is not None and (arch.mapping.policy != "fixed" or arch.mapping.layers):
+        raise ConfigError(file, "mapping.policy", "fixed, without per-layer overrides, for "
+                          "--sample (sampled units replay the fixed loop order; another "
+                          "mapping reorders folds and repeats preloads; run without --sample)",
+                          arch.mapping.policy)
+    if (arch.pe.kind, arch.array.dataflow) in UNSUPPORTED:
+        raise ConfigError(file, "array.dataflow", f"ws or is for --sample with pe.kind "
+                          f"{arch.pe.kind} (its os row-sum and rescale units are not sampled "
+                          f"exactly; run without --sample)", arch.array.dataflow)
+
+
+def simulate_layer_sampled(arch: Arch, layer: Layer, spec: SampleSpec,
+                           progress: Callable[[int], None] | None = None,
+                           file: str = "") -> LayerSim:
+    """Simulate a sample of ``layer``'s units and estimate its totals (module doc); ``file``
+    names the workload in errors."""
+    from accelsim.sim.layer import array_spec
+
+    _check_zero_points(layer, file)
+    low = lower(layer)
+    kind = REGISTRY[arch.pe.kind]
+    aspec = array_spec(arch, layer)
+    df = DATAFLOWS[arch.array.dataflow]
+    frame = _Frame(low, df, arch.array.rows, arch.array.cols)
+    ref_layer, source, ref_gemm = _references(kind, low, layer, frame)
+    classes = kind.classes(arch.array.dataflow)
+    weights = _energy_weights(arch, classes)
+    units = frame.units()
+    strata: dict[tuple[int, int, int], list[int]] = {}
+    for i, u in enumerate(units):
+        strata.setdefault(frame.shape(u), []).append(i)
+    rng = np.random.default_rng([spec.seed, zlib.crc32(layer.name.encode())])
+    estimates, ok, sampled, folds_sampled, folds_run = [], True, 0, 0, 0
+    total_folds = df.count(low.groups, low.M, low.K, low.N, frame.R, frame.C)
+    reported = 0
+    for key in sorted(strata):
+        members = strata[key]
+        picks, sizes = systematic(len(members), spec.fraction, rng)
+        rows = []
+        for j in picks:
+            unit = units[members[int(j)]]
+            res, unit_ok, run = _simulate_unit(frame, unit, kind, aspec, arch, layer, ref_gemm)
+            ok &= unit_ok
+            rows.append(_values(res, classes, weights))
+            sampled += 1
+            folds_sampled += frame.unit_folds(unit)
+            folds_run += run
+            if progress is not None:
+                step = total_folds * sampled // len(units) - reported
+                reported += step
+                progress(step)
+        estimates.append(stratum_estimate(np.array(rows, dtype=np.int64), sizes, len(members)))
+    if progress is not None and total_folds > reported:
+        progress(total_folds - reported)
+    variables = (*classes, *EXTRA_VARIABLES)
+    est = combine(estimates, len(variables))
+    result = _result(frame, kind, aspec, arch, low, classes, est, ref_gemm)
+    check = "exact" if ok and (layer.y is None or np.array_equal(ref_layer, layer.y)) else \
+        "mismatch"
+    info = SampleInfo(spec.fraction, spec.seed, "tile" if df.preload else "fold", len(units),
+                      sampled, total_folds, folds_sampled, folds_run, variables, est)
+    reference = np.asarray(layer.y, dtype=np.int64) if layer.y is not None else ref_layer
+    return LayerSim(name=layer.name, op=layer.op, groups=low.groups, M=low.M, K=low.K, N=low.N,
+                    result=result, y=ref_layer, reference=reference,
+                    reference_source="workload" if layer.y is not None else source,
+                    check=check, sample=info)
+
+
+def _check_zero_points(layer: Layer, file: str) -> None:
+    """Refuse per-channel weight zero points that are zero in some channels and not in others:
+    whether the row-sum unit runs is decided per GEMM, so a unit whose channels all have zero
+    points would be simulated without it (docs/sampling.md)."""
+    zw = layer.quant.get("w_zero_point")
+    if zw is None or np.ndim(zw) == 0:
+        return
+    zero = np.asarray(zw) == 0
+    if zero.any() and not zero.all():
+        raise WorkloadError(file, f"layers[{layer.name!r}].quant.w_zero_point",
+                            "weight zero points all zero or all nonzero for --sample (run "
+                            "without --sample)", f"{int(zero.sum())} of {zero.size} zero")
+
+
+# ------------------------------------------------------------------------------ the layer frame
+
+
+class _Frame:
+    """A lowered layer's GEMM on an R × C array: its units, their shapes, and the sub-GEMMs
+    that simulate them (operand blocks fetched once per group)."""
+
+    def __init__(self, ops: GemmOperands, df: Dataflow, rows: int, cols: int) -> None:
+        self.ops, self.df, self.R, self.C = ops, df, rows, cols
+        self.rdim, self.cdim, self.T = df.dims(ops.M, ops.K, ops.N)
+        self.nr, self.nc = -(-self.rdim // rows), -(-self.cdim // cols)
+        self._x: dict[int, np.ndarray] = {}
+        self._w: dict[int, np.ndarray] = {}
+
+    def x(self, g: int) -> np.ndarray:
+        if g not in self._x:
+            if len(self._x) >= 2:  # the two latest groups (a context's and its unit's)
+                del self._x[next(iter(self._x))]
+            self._x[g] = self.ops.x_block(g, 0, self.ops.M, 0, self.ops.K)
+        return self._x[g]
+
+    def w(self, g: int) -> np.ndarray:
+        if g not in self._w:
+            if len(self._w) >= 2:  # the two latest groups (a context's and its unit's)
+                del self._w[next(iter(self._w))]
+            self._w[g] = self.ops.w_block(g, 0, self.ops.K, 0, self.ops.N)
+        return self._w[g]
+
+    def units(self) -> list[tuple[int, int, int, int]]:
+        """Units in execution order as (group, column tile, first row tile, end row tile); a
+        whole tile (stationary family) is (g, ct, -1, -1). Output-stationary: row tile 0 of each
+        column alone, then chunks of :meth:`chunk` row tiles, the edge row tile alone."""
+        if self.df.preload:
+            return [(g, ct, -1, -1) for g in range(self.ops.groups) for ct in range(self.nc)]
+        full = self.rdim // self.R  # row tiles of R rows
+        c = self.chunk()
+        starts = [(0, 1)] + [(r, min(r + c, full)) for r in range(1, full, c)]
+        if full < self.nr:  # the edge row tile (or the only one)
+            starts = [(0, 1)] if full == 0 else starts + [(full, self.nr)]
+        return [(g, ct, r0, r1) for g in range(self.ops.groups) for ct in range(self.nc)
+                for r0, r1 in starts]
+
+    def chunk(self) -> int:
+        """Row tiles per output-stationary unit: up to 4 (each unit's warm-up fold then costs a
+        quarter of it), as long as a column keeps at least 8 units."""
+        return max(1, min(4, (self.rdim // self.R - 1) // 8))
+
+    def _span(self, tile: int, size: int, extent: int, end: int | None = None) -> np.ndarray:
+        return np.arange(tile * size, min((tile + 1 if end is None else end) * size, extent))
+
+    def shape(self, unit: tuple[int, int, int, int]) -> tuple[int, int, int]:
+        """The stratum of a unit: where its warm state comes from (0: reset, the layer's first
+        unit; 1: the previous column tile, output-stationary row tile 0; 2: the previous unit),
+        then its active (rows, cols) (a whole tile: all its rows). Units that start a column
+        differ systematically from the others (e.g. ``w_reg`` toggles only where the weight
+        columns change), so they are estimated apart."""
+        g, ct, r0, r1 = unit
+        rows = self.rdim if r0 < 0 else len(self._span(r0, self.R, self.rdim, r1))
+        start = 0 if g == ct == 0 and r0 <= 0 else 1 if r0 == 0 else 2
+        return start, rows, len(self._span(ct, self.C, self.cdim))
+
+    def unit_folds(self, unit: tuple[int, int, int, int]) -> int:
+        return self.nr if unit[2] < 0 else unit[3] - unit[2]
+
+    def _previous_column(self, g: int, ct: int) -> tuple[int, int] | None:
+        if ct > 0:
+            return g, ct - 1
+        return (g - 1, self.nc - 1) if g > 0 else None
+
+    def _context_cols(self, prev: tuple[int, int], width: int) -> np.ndarray:
+        """Columns each PE column c < ``width`` last worked on before column tile ``prev``
+        ended: ``prev``'s own, or the tile before it where ``prev`` is narrower."""
+        g, ct = prev
+        own = self._span(ct, self.C, self.cdim)
+        c = np.arange(width)
+        return np.where(c < len(own), ct * self.C + c, (ct - 1) * self.C + c)
+
+    def _context_rows(self, count: int) -> np.ndarray:
+        """Rows each PE row r (of ``count``) last worked on in a finished column tile: the
+        last row tile's, or the one before it where the last is shorter (output-stationary)."""
+        re = self.rdim - (self.nr - 1) * self.R
+        r = np.arange(count) % self.R
+        return np.where(r < re, (self.nr - 1) * self.R + r, (self.nr - 2) * self.R + r)
+
+    def plan(self, unit: tuple[int, int, int, int]
+             ) -> tuple[list[_Part], list[_Part], int, int]:
+        """(context parts, unit parts, rows of the context in the unit's group, group index of
+        the unit) of a unit's sub-GEMM: [context, unit] shares one group when the context is
+        the previous row tile of the same column, else the context is a group of its own."""
+        g, ct, r0, r1 = unit
+        cols = self._span(ct, self.C, self.cdim)
+        if r0 >= 1:  # output-stationary: the previous row tile (full) of the same column
+            rows = self._span(r0, self.R, self.rdim, r1)
+            prev = self._span(r0 - 1, self.R, self.rdim)
+            return [_Part(g, prev, cols)], [_Part(g, np.concatenate([prev, rows]), cols)], \
+                len(prev), 0
+        rows = None if r0 < 0 else self._span(0, self.R, self.rdim)
+        unit_part = _Part(g, rows, cols)
+        prev_col = self._previous_column(g, ct)
+        if prev_col is None:
+            return [], [unit_part], 0, 0
+        ctx_rows = None if r0 < 0 else self._context_rows(len(rows))
+        ctx = _Part(prev_col[0], ctx_rows, self._context_cols(prev_col, len(cols)))
+        return [ctx], [ctx, unit_part], 0, 1
+
+    def gemm(self, parts: list[_Part]) -> DenseGemm:
+        """The sub-GEMM of ``parts`` (one group each): rows-dim and cols-dim selections mapped
+        onto M / N by the dataflow (K, the reduction, is always whole)."""
+        xs, ws = [], []
+        for p in parts:
+            m_sel, n_sel = self._mn(p)
+            x, w = self.x(p.g), self.w(p.g)
+            xs.append(x if m_sel is None else x[m_sel])
+            ws.append(w if n_sel is None else w[:, n_sel])
+        return DenseGemm(np.ascontiguousarray(np.stack(xs)), np.ascontiguousarray(np.stack(ws)))
+
+    def _mn(self, p: _Part) -> tuple[np.ndarray | None, np.ndarray | None]:
+        sel = {self.df.rows_dim: p.m, self.df.cols_dim: p.n}
+        return sel.get("M"), sel.get("N")
+
+    def channels(self, parts: list[_Part]) -> np.ndarray:
+        """Output channel o = g·N + n of every column of the sub-GEMM, per group (int64
+        [G', N'])."""
+        out = []
+        for p in parts:
+            _, n_sel = self._mn(p)
+            n = np.arange(self.ops.N) if n_sel is None else n_sel
+            out.append(p.g * self.ops.N + n)
+        return np.stack(out)
+
+
+# ------------------------------------------------------------------------------------ one unit
+
+
+def _simulate_unit(frame: _Frame, unit: tuple[int, int, int, int], kind: Any, aspec: Any,
+                   arch: Arch, layer: Layer, ref_gemm: np.ndarray
+                   ) -> tuple[dict[str, Any], bool, int]:
+    """Simulate one unit from its warm state: (its exact counters, whether its outputs equal
+    the reference, folds the kernels ran): the counters of the sub-GEMM [context, unit] minus
+    those of the context run alone (the same folds from the same reset state). Both run
+    untraced: a per-cycle trace costs more than the second run of the context."""
+    ctx, parts, skip_rows, gi = frame.plan(unit)
+    full = _run(frame, parts, kind, aspec, arch, layer)
+    base = _run(frame, ctx, kind, aspec, arch, layer) if ctx else None
+    out: dict[str, Any] = {"toggles": {c: full.toggles[c] - (base.toggles[c] if base else 0)
+                                       for c in full.toggles}}
+    out.update({k: int(getattr(full, k) or 0) - (int(getattr(base, k) or 0) if base else 0)
+                for k in ("overflows", "additions", "clock_bits_extra")})
+    p = parts[gi]
+    m_sel, n_sel = frame._mn(p)
+    y = full.y[gi]
+    if frame.df.rows_dim == "M":  # output-stationary: the unit's rows follow the context's
+        y = y[skip_rows:]
+        m_sel = m_sel[skip_rows:]
+    expect = ref_gemm[p.g]
+    expect = expect if m_sel is None else expect[m_sel]
+    expect = expect if n_sel is None else expect[:, n_sel]
+    return out, bool(np.array_equal(y, expect)), full.folds + (base.folds if base else 0)
+
+
+def _run(frame: _Frame, parts: list[_Part], kind: Any, aspec: Any, arch: Arch,
+         layer: Layer) -> GemmResult:
+    """The PE kind's exact simulation of a sub-GEMM (its per-channel quant data selected)."""
+    sub = types.SimpleNamespace(quant=_sub_quant(layer.quant, frame, parts))
+    return kind.simulate(frame.gemm(parts), aspec, params=arch.pe.params, layer=sub)
+
+
+def _sub_quant(quant: dict[str, Any], frame: _Frame, parts: list[_Part]) -> dict[str, Any]:
+    """A layer's quant block for a sub-GEMM: every per-output-channel array (one value per
+    channel g·N + n) selected to the sub-GEMM's columns; scalars as they are."""
+    channels = frame.ops.groups * frame.ops.N
+    idx = frame.channels(parts).reshape(-1)
+    out = {}
+    for key, value in quant.items():
+        arr = np.asarray(value) if isinstance(value, (np.ndarray, list)) else None
+        out[key] = arr.reshape(-1)[idx] if arr is not None and arr.size == channels else value
+    return out
+
+
+def _values(res: dict[str, Any], classes: tuple[str, ...], weights: tuple[np.ndarray, float]
+            ) -> list[int]:
+    """One row of the estimator: toggles per class, then :data:`EXTRA_VARIABLES` (the dynamic
+    energy in fJ, rounded to an integer so that a census sums exactly)."""
+    t = [res["toggles"][c] for c in classes]
+    pj, clock_pj = weights
+    energy = float(np.dot(pj, t)) + clock_pj * res["clock_bits_extra"]
+    return [*t, res["overflows"], res["additions"], res["clock_bits_extra"],
+            int(round(energy * 1000.0))]
+
+
+def _energy_weights(arch: Arch, classes: tuple[str, ...]) -> tuple[np.ndarray, float]:
+    """pJ per toggle of each class and pJ per enabled register bit-cycle on ``arch``."""
+    from accelsim.energy import class_toggle_pj
+    from accelsim.energy.tech import load_tech
+
+    per = class_toggle_pj(arch, classes)
+    tech = load_tech(arch.energy.technology)
+    return np.array([per[c][0] for c in classes]), tech.clock_pj_per_bit_cycle.value
+
+
+# ----------------------------------------------------------------------------- layer results
+
+
+def _references(kind: Any, low: Any, layer: Layer, frame: _Frame
+                ) -> tuple[np.ndarray, str, np.ndarray]:
+    """The exact outputs: layer-shaped, their source name, and GEMM-shaped [G, M, N].
+
+    The kind's own reference when it has one (requantized outputs), mapped to GEMM shape by the
+    inverse of ``to_layer_shape``; else the GEMM of the layer's operands (:func:`fast_gemm`)."""
+    if kind.reference is None:
+        gemm = np.stack([fast_gemm(frame.x(g), frame.w(g)) for g in range(low.groups)])
+        return np.asarray(low.to_layer_shape(gemm)), "numpy-int64", gemm
+    ref = np.asarray(kind.reference(low, layer), dtype=np.int64)
+    index = np.arange(low.groups * low.M * low.N).reshape(low.groups, low.M, low.N)
+    gemm = np.empty(index.size, dtype=np.int64)
+    gemm[np.asarray(low.to_layer_shape(index)).reshape(-1)] = ref.reshape(-1)
+    return ref, "numpy-int64", gemm.reshape(low.groups, low.M, low.N)
+
+
+def fast_gemm(x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """The exact int64 product ``x @ w`` (int64 [M, K] @ [K, N]): in float64 (BLAS) when every
+    partial sum is an integer below 2^53 in magnitude, so that float arithmetic is exact; else
+    in int64."""
+    bound = int(np.abs(x).max(initial=0)) * int(np.abs(w).max(initial=0)) * x.shape[1]
+    if bound < 1 << 53:
+        return np.rint(x.astype(np.float64) @ w.astype(np.float64)).astype(np.int64)
+    return x @ w
+
+
+def _result(frame: _Frame, kind: Any, aspec: Any, arch: Arch, low: Any,
+            classes: tuple[str, ...], est: Estimate, y: np.ndarray) -> GemmResult:
+    """The layer's GemmResult: estimated counters (rounded) with exact folds, cycles, MACs."""
+    v = {name: int(round(float(t))) for name, t in
+         zip((*classes, *EXTRA_VARIABLES), est.total)}
+    compute, active = _cycles(frame, kind, aspec, arch)
+    counted = kind.extra_counters and "additions" in kind.extra_counters
+    return GemmResult(
+        y=y, toggles={c: v[c] for c in classes}, overflows=v["overflows"],
+        folds=frame.df.count(low.groups, low.M, low.K, low.N, frame.R, frame.C),
+        cycles_compute=compute, cycles_active=active, macs=low.groups * low.M * low.K * low.N,
+        additions=v["additions"] if counted else None, clock_bits_extra=v["clock_bits_extra"])
+
+
+def _cycles(frame: _Frame, kind: Any, aspec: Any, arch: Arch) -> tuple[int, int]:
+    """Exact (compute, active) cycles of every fold: one cycle per step, or the kind's step
+    lengths (``PeKind.fold_starts``, from each fold's operands)."""
+    df, R, C, T, ops = frame.df, frame.R, frame.C, frame.T, frame.ops
+    L = df.fold_cycles(R, C, T)
+    starts_of = kind.fold_starts(aspec, arch.pe.params, ops) if kind.fold_starts else None
+    compute = active = 0
+    for f in df.folds(ops.groups, ops.M, ops.K, ops.N, R, C):
+        last = df.last_step(R, f.r1 - f.r0, f.c1 - f.c0, T)
+        if starts_of is None:
+            compute, active = compute + L, active + last
+            continue
+        starts = starts_of(df, f, R, C, T, *df.fold_operands(ops, f))
+        compute, active = compute + int(starts[L]), active + int(starts[last])
+    return compute, active
+
+
+def interval(info: SampleInfo, name: str, center: float | None = None) -> tuple[float, float]:
+    """The 95 % interval of variable ``name`` (centred on ``center`` if given, else on the
+    estimate)."""
+    i = info.variables.index(name)
+    h = float(info.estimate.half_width()[i])
+    c = float(info.estimate.total[i]) if center is None else center
+    return c - h, c + h
+
+
+__all__ = ["SampleInfo", "SampleSpec", "check_sampling", "interval", "simulate_layer_sampled"]

@@ -1,0 +1,284 @@
+"""Sampled mode (``accelsim run --sample``, docs/sampling.md): exact at full sampling on every PE
+kind and dataflow it runs, 95 % intervals that cover the exact totals, determinism, and the
+command line's refusals."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from accelsim.cli import main
+from accelsim.config import load_arch
+from accelsim.energy import energy_pj
+from accelsim.pipeline import simulate_report
+from accelsim.report import report_json
+from accelsim.sim.estimate import stratum_estimate, systematic
+from accelsim.sim.layer import simulate_layer
+from accelsim.sim.sample import SampleSpec, simulate_layer_sampled
+from accelsim.workload import Layer, save_workload
+
+KIND_BLOCK = {"mac": "", "pann": ", pann: {adders: 2, sign: dual_accumulator}",
+              "lsqplus": ", lsqplus: {rescale: output}", "bitserial": ""}
+
+
+def write_arch(folder: Path, kind: str, dataflow: str, rows: int = 4, cols: int = 3,
+               acc: int = 32, idle: str = "hold") -> Path:
+    path = folder / f"{kind}-{dataflow}-{rows}x{cols}-{acc}-{idle}.yaml"
+    path.write_text(f"name: t\narray: {{rows: {rows}, cols: {cols}, dataflow: {dataflow}, "
+                    f"idle: {idle}}}\npe: {{kind: {kind}, x_bits: 8, w_bits: 8, "
+                    f"acc_bits: {acc}{KIND_BLOCK[kind]}}}\n")
+    return path
+
+
+def conv(kind: str, groups: int, seed: int = 1) -> Layer:
+    """A small conv whose GEMM has edge folds in both array dimensions (M = 25, K = 54 or 27,
+    N = 7 or 8 on a 4×3 array)."""
+    rng = np.random.default_rng(seed)
+    out = 7 if groups == 1 else 8
+    x = rng.integers(0, 256, (1, 6, 5, 5))
+    w = (rng.integers(-6, 7, (out, 6 // groups, 3, 3)) if kind == "pann"
+         else rng.integers(-128, 128, (out, 6 // groups, 3, 3)))
+    quant: dict = {"scheme": "int"}
+    if kind == "lsqplus":
+        quant = {"scheme": "lsqplus", "x_zero_point": 100,
+                 "w_zero_point": rng.integers(1, 4, out), "bias": rng.integers(-500, 500, out),
+                 "multiplier": rng.integers(1 << 30, 1 << 31, out),
+                 "shift": rng.integers(-12, -6, out), "y_zero_point": -3, "y_bits": 8,
+                 "y_signed": True}
+    return Layer("c", "conv2d", x, w, None, 8, 8, False, True, padding=(1, 1), groups=groups,
+                 quant=quant)
+
+
+RUNS = [(k, d) for k in KIND_BLOCK for d in ("os", "ws", "is") if (k, d) != ("lsqplus", "os")]
+
+
+@pytest.mark.parametrize("kind, dataflow", RUNS)
+@pytest.mark.parametrize("groups", [1, 2])
+def test_full_sampling_equals_the_exact_run(tmp_path: Path, kind: str, dataflow: str,
+                                            groups: int) -> None:
+    """Every unit simulated from its rebuilt warm state: the totals are the exact run's, bit
+    for bit, and so is the energy."""
+    arch = load_arch(write_arch(tmp_path, kind, dataflow))
+    layer = conv(kind, groups)
+    exact = simulate_layer(arch, layer)
+    sampled = simulate_layer_sampled(arch, layer, SampleSpec(1.0, 3))
+    a, b = exact.result, sampled.result
+    assert b.toggles == a.toggles
+    for key in ("overflows", "folds", "cycles_compute", "cycles_active", "macs", "additions",
+                "clock_bits_extra"):
+        assert getattr(b, key) == getattr(a, key), key
+    assert np.array_equal(sampled.y, exact.y) and sampled.check == exact.check == "exact"
+    assert energy_pj(arch, sampled) == energy_pj(arch, exact)
+    assert sampled.sample.units_simulated == sampled.sample.units_total
+    assert not np.any(sampled.sample.estimate.half_width())
+
+
+@pytest.mark.parametrize("kind", ["mac", "pann", "bitserial"])
+def test_full_sampling_with_chunked_os_units(tmp_path: Path, kind: str) -> None:
+    """M = 81 rows on 4 array rows: 20 full row tiles, so each output-stationary unit is a chunk
+    of 2 row tiles after one warm-up fold, and an edge tile of 1 row; still exact."""
+    from accelsim.sim.sample import _Frame
+    from accelsim.dataflows import REGISTRY as DATAFLOWS
+    from accelsim.workload import lower
+
+    arch = load_arch(write_arch(tmp_path, kind, "os"))
+    rng = np.random.default_rng(9)
+    w = rng.integers(-6, 7, (7, 3, 3, 3)) if kind == "pann" else \
+        rng.integers(-128, 128, (7, 3, 3, 3))
+    layer = Layer("c", "conv2d", rng.integers(0, 256, (1, 3, 9, 9)), w, None, 8, 8, False, True,
+                  padding=(1, 1))
+    assert _Frame(lower(layer), DATAFLOWS["os"], 4, 3).chunk() == 2
+    exact = simulate_layer(arch, layer).result
+    sampled = simulate_layer_sampled(arch, layer, SampleSpec(1.0, 0)).result
+    assert sampled.toggles == exact.toggles
+    assert (sampled.cycles_compute, sampled.additions) == (exact.cycles_compute, exact.additions)
+
+
+@pytest.mark.parametrize("dataflow", ["os", "ws", "is"])
+def test_full_sampling_counts_overflows_exactly(tmp_path: Path, dataflow: str) -> None:
+    """A 16-bit wrapping accumulator overflows: the sampled counters still equal the exact
+    run's, and the outputs check fails in both modes."""
+    arch = load_arch(write_arch(tmp_path, "mac", dataflow, acc=16))
+    layer = conv("mac", 1)
+    exact = simulate_layer(arch, layer)
+    sampled = simulate_layer_sampled(arch, layer, SampleSpec(1.0, 0))
+    assert exact.result.overflows > 0
+    assert sampled.result.overflows == exact.result.overflows
+    assert sampled.result.toggles == exact.result.toggles
+    assert sampled.check == exact.check == "mismatch"
+
+
+def network(seed: int) -> SimpleNamespace:
+    """Three seeded layers with image structure (zero padding, ReLU-like activations), 8-bit."""
+    rng = np.random.default_rng(seed)
+
+    def act(shape: tuple[int, ...]) -> np.ndarray:
+        return np.clip(np.rint(np.maximum(rng.normal(0, 64, shape), 0)), 0, 255).astype(np.int64)
+
+    def wts(shape: tuple[int, ...]) -> np.ndarray:
+        return np.clip(np.rint(rng.normal(0, 40, shape)), -128, 127).astype(np.int64)
+
+    layers = [
+        Layer("c1", "conv2d", act((1, 3, 12, 12)), wts((8, 3, 3, 3)), None, 8, 8, False, True,
+              padding=(1, 1)),
+        Layer("c2", "conv2d", act((1, 8, 10, 10)), wts((12, 8, 3, 3)), None, 8, 8, False, True,
+              padding=(1, 1)),
+        Layer("fc", "linear", act((6, 48)), wts((10, 48)), None, 8, 8, False, True),
+    ]
+    return SimpleNamespace(name="net", sha256="-", path="net.npz", labels=None, layers=layers)
+
+
+@pytest.mark.parametrize("dataflow", ["os", "is"])  # ws: this net has only 8 output tiles
+def test_intervals_cover_the_exact_totals(tmp_path: Path, dataflow: str) -> None:
+    """Over 40 seeds at --sample 0.25, at least 90 % of the per-class 95 % intervals and of
+    the energy intervals hold the exact total, and the estimates scatter around it."""
+    arch = load_arch(write_arch(tmp_path, "mac", dataflow, rows=4, cols=4))
+    wl = network(5)
+    exact = simulate_report(arch, wl, wl.layers).report.total
+    inside = energy_inside = 0
+    classes = list(exact.toggles)
+    errors = []
+    for seed in range(40):
+        t = simulate_report(arch, wl, wl.layers, sample=SampleSpec(0.25, seed)).report.total
+        assert t.sample["folds_sampled"] < t.sample["folds_total"]
+        inside += sum(t.toggles_ci95[c][0] <= exact.toggles[c] <= t.toggles_ci95[c][1]
+                      for c in classes)
+        lo, hi = t.energy_ci95_pj
+        energy_inside += lo <= exact.energy_pj["total"] <= hi
+        errors.append(t.energy_pj["total"] / exact.energy_pj["total"] - 1)
+    assert inside >= 0.9 * 40 * len(classes)
+    assert energy_inside >= 0.9 * 40
+    assert abs(np.mean(errors)) < 0.01  # no visible bias
+    assert np.std(errors) > 0  # the seeds do draw different samples
+
+
+def test_same_seed_same_bytes_other_seed_other_sample(tmp_path: Path) -> None:
+    arch = load_arch(write_arch(tmp_path, "mac", "os", rows=4, cols=4))
+    wl = network(2)
+
+    def report(seed: int) -> bytes:
+        return report_json(simulate_report(arch, wl, wl.layers,
+                                           sample=SampleSpec(0.2, seed)).report)
+
+    assert report(7) == report(7)
+    assert report(7) != report(8)
+
+
+def test_systematic_draws_one_unit_per_interval() -> None:
+    rng = np.random.default_rng(0)
+    picks, sizes = systematic(103, 0.1, rng)
+    assert len(picks) == 11 and sizes.sum() == 103 and set(sizes) == {9, 10}
+    edges = np.concatenate([[0], np.cumsum(sizes)])
+    assert np.all((edges[:-1] <= picks) & (picks < edges[1:]))
+    assert list(systematic(5, 0.01, rng)[0]) != [] and len(systematic(5, 0.01, rng)[0]) == 2
+    assert list(systematic(4, 1.0, rng)[0]) == [0, 1, 2, 3]
+
+
+def test_stratum_estimate_census_and_successive_differences() -> None:
+    values = np.array([[3, 10], [5, 10], [9, 10]], dtype=np.int64)
+    census = stratum_estimate(values, np.ones(3, dtype=np.int64), 3)
+    assert list(census.total) == [17, 30] and not census.variance.any()
+    est = stratum_estimate(values, np.array([2, 2, 2]), 6)
+    assert list(est.total) == [34, 60]
+    # (1 - 3/6) · 3 / (2 · 2) · ((10 - 6)^2 + (18 - 10)^2) = 30; a constant has no variance
+    assert list(est.variance) == [30.0, 0.0]
+
+
+# ------------------------------------------------------------------------------- command line
+
+
+def write_workload(folder: Path) -> Path:
+    wl = network(3)
+    path = folder / "net.npz"
+    save_workload(path, "net", wl.layers, {"generator": "tests/sample"})
+    return path
+
+
+def test_cli_sampled_run_reports_intervals_and_gemm_outputs(tmp_path: Path, capsys) -> None:
+    arch, wl = write_arch(tmp_path, "mac", "ws", rows=4, cols=4), write_workload(tmp_path)
+    out_e, out_s = tmp_path / "e.npz", tmp_path / "s.npz"
+    assert main(["run", str(arch), str(wl), "--quiet", "--outputs", str(out_e)]) == 0
+    code = main(["run", str(arch), str(wl), "--quiet", "--sample", "0.3", "--sample-seed", "4",
+                 "--json", str(tmp_path / "r.json"), "--outputs", str(out_s)])
+    assert code == 0
+    text = capsys.readouterr().out
+    assert "± 95% µJ" in text and "sampled:" in text
+    report = json.loads((tmp_path / "r.json").read_text())
+    for part in (*report["layers"], report["total"]):
+        assert set(part["toggles_ci95"]) == set(part["toggles"])
+        lo, hi = part["energy_ci95_pj"]
+        assert lo <= part["energy_pj"]["total"] <= hi
+        assert part["sample"]["fraction"] == 0.3 and part["sample"]["seed"] == 4
+    assert report["layers"][0]["sample"]["unit"] == "tile"
+    with np.load(out_e) as a, np.load(out_s) as b:
+        assert sorted(a.files) == sorted(b.files)
+        assert all(np.array_equal(a[k], b[k]) for k in a.files)
+
+
+@pytest.mark.parametrize("value", ["0", "-0.5", "1.01", "nan", "inf", "half"])
+def test_cli_bad_fraction_exits_2(tmp_path: Path, capsys, value: str) -> None:
+    arch, wl = write_arch(tmp_path, "mac", "ws"), write_workload(tmp_path)
+    out = tmp_path / "r.json"
+    assert main(["run", str(arch), str(wl), "--quiet", "--json", str(out), "--sample",
+                 value]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--sample" in err[0] and "(0, 1]" in err[0]
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("option", ["--trace", "--vcd", "--saif"])
+def test_cli_refuses_per_cycle_outputs(tmp_path: Path, capsys, option: str) -> None:
+    arch, wl = write_arch(tmp_path, "mac", "ws"), write_workload(tmp_path)
+    target = tmp_path / ("tr" if option == "--trace" else "a.out")
+    code = main(["run", str(arch), str(wl), "--quiet", "--layers", "c1", "--sample", "0.5",
+                 option, str(target)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and option in err[0] and "--sample" in err[0]
+    assert not target.exists()
+
+
+@pytest.mark.parametrize("kind, dataflow, idle, key", [
+    ("mac", "ws", "zero", "array.idle"), ("lsqplus", "os", "hold", "array.dataflow")])
+def test_cli_refuses_what_sampling_cannot_run_exactly(tmp_path: Path, capsys, kind: str,
+                                                      dataflow: str, idle: str, key: str) -> None:
+    arch = write_arch(tmp_path, kind, dataflow, idle=idle)
+    wl = write_workload(tmp_path)
+    out = tmp_path / "r.json"
+    assert main(["run", str(arch), str(wl), "--quiet", "--sample", "0.5", "--json",
+                 str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and key in err[0] and str(arch) in err[0]
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("mapping", ["", "mapping: {policy: auto}\n",
+                                     "mapping: {policy: fixed, layers: {c1: {order: M>K>N}}}\n"])
+def test_cli_refuses_a_mapping_other_than_fixed(tmp_path: Path, capsys, mapping: str) -> None:
+    arch = write_arch(tmp_path, "mac", "ws")
+    buffers = ("buffers:\n" + "".join(f"  {b}: {{size_kib: 64, word_bits: 8}}\n"
+                                       for b in ("ifmap", "filter", "ofmap")))
+    arch.write_text(arch.read_text() + buffers + mapping)
+    wl, out = write_workload(tmp_path), tmp_path / "r.json"
+    assert main(["run", str(arch), str(wl), "--quiet", "--sample", "0.5", "--json",
+                 str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "mapping.policy" in err[0] and str(arch) in err[0]
+    assert not out.exists()
+    arch.write_text(arch.read_text().replace(mapping, "") + "mapping: {policy: fixed}\n")
+    assert main(["run", str(arch), str(wl), "--quiet", "--sample", "0.5", "--json",
+                 str(out)]) in (0, 1)
+    assert out.exists()
+
+
+def test_mixed_weight_zero_points_are_refused(tmp_path: Path) -> None:
+    from accelsim.errors import WorkloadError
+
+    arch = load_arch(write_arch(tmp_path, "lsqplus", "ws"))
+    layer = conv("lsqplus", 1)
+    layer.quant["w_zero_point"][0] = 0
+    with pytest.raises(WorkloadError, match="w_zero_point"):
+        simulate_layer_sampled(arch, layer, SampleSpec(0.5), file="w.npz")
