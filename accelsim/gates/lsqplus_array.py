@@ -295,8 +295,8 @@ def simulate_lsqplus_gates(x: np.ndarray, w: np.ndarray, spec: ArraySpec, placem
                            quant: dict[str, Any], opt: Options = Options(),
                            netlist: Netlist | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Requantized outputs [G, M, N] and per-cycle trace [cycles, 7] (lsqplus.md §6 order) of
-    the gate-level lsqplus array on an ``lsqplus`` layer (``quant``, SPEC §4); ``netlist``: a
-    netlist of that array (e.g. read back from Yosys) instead of building it."""
+    the gate-level lsqplus array on an ``lsqplus`` layer (``quant``, docs/reference/workload.md);
+    ``netlist``: a netlist of that array (e.g. read back from Yosys) instead of building it."""
     G, M, K = x.shape
     N = w.shape[2]
     q = Quant.of(quant, G, N)
