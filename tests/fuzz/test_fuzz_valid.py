@@ -78,6 +78,7 @@ def arches(draw, overflow: bool = False) -> dict:
         arch["dram"] = {"bandwidth_bytes_per_cycle": draw(st.sampled_from([0.5, 1, 4, 16])),
                         "latency_cycles": draw(st.integers(0, 20)),
                         "burst_bytes": draw(st.sampled_from([1, 8, 64]))}
+        arch["mapping"] = {"policy": draw(st.sampled_from(["auto", "fixed"]))}
     return arch
 
 
@@ -247,6 +248,12 @@ def _check_report(case: dict, report: dict, expect: list[model.Expected]) -> Non
         folds, compute = model.scalesim_compute_cycles(a["dataflow"], a["rows"], a["cols"],
                                                        e.groups, e.M, e.K, e.N)
         assert lr["folds"] == folds
+        if "mapping" in lr:  # each extra run preloads and drains once more (docs/mapping.md)
+            runs = lr["mapping"]["chosen"]["runs"]
+            assert runs >= folds
+            if arch["mapping"]["policy"] == "fixed" or a["dataflow"] == "os":
+                assert runs == folds
+            compute += (runs - folds) * (2 * a["rows"] + a["cols"] - 2)
         c = lr["cycles"]
         assert c["total"] == c["compute"] + c["stall"] and c["stall"] >= 0
         if "buffers" not in arch:

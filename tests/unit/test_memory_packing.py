@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from accelsim.config.schema import (
-    Arch, ArrayConfig, BufferConfig, BuffersConfig, DramConfig, PeConfig,
+    Arch, ArrayConfig, BufferConfig, BuffersConfig, DramConfig, MappingConfig, PeConfig,
 )
 from accelsim.sim.memory import layer_geometry, plan_memory, simulate_memory
 from accelsim.sim.memory.packing import container_bits, elem_bytes, packed_bytes
@@ -29,6 +29,7 @@ def arch(bits: int, kib=(64, 64, 64), dataflow: str = "ws", word_bits: int = 8) 
         buffers=BuffersConfig(ifmap=buf(kib[0], word_bits), filter=buf(kib[1], word_bits),
                               ofmap=buf(kib[2], 32)),
         dram=DramConfig(bandwidth_bytes_per_cycle=16.0, latency_cycles=10, burst_bytes=16),
+        mapping=MappingConfig(policy="fixed"),  # the bytes below are derived for the fixed order
     )
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from accelsim.config.schema import (
-    Arch, ArrayConfig, BufferConfig, BuffersConfig, DramConfig, PeConfig,
+    Arch, ArrayConfig, BufferConfig, BuffersConfig, DramConfig, MappingConfig, PeConfig,
 )
 from accelsim.dataflows import REGISTRY as DATAFLOWS
 from accelsim.sim.memory import LayerGeometry, simulate_memory
@@ -30,6 +30,7 @@ def arch(dataflow: str = "ws", kib=(64, 64, 64), ports=(64, 64, 64), double: boo
                               ofmap=buf(kib[2], 32, ports[2]), double_buffered=double),
         dram=DramConfig(bandwidth_bytes_per_cycle=bw, latency_cycles=latency,
                         burst_bytes=burst) if dram else None,
+        mapping=MappingConfig(policy="fixed"),  # causes below are derived for the fixed order
     )
 
 
