@@ -487,25 +487,29 @@ def _mismatch_message(report: Any, arch: Any, label: str = "") -> str:
             f"{names}{where}{hint}")
 
 
-def _simulate_report(arch: Any, workload: Any, layers: Sequence[Any], trace: bool, quiet: bool,
+def _simulate_report(checked: Any, workload: Any, layers: Sequence[Any], trace: bool, quiet: bool,
                      graph: dict[str, Any] | None = None, sample: Any = None) -> Any:
-    """:func:`accelsim.pipeline.simulate_report` with a tqdm bar over all folds on stderr (only
-    when stderr is a terminal and not ``quiet``); ``sample``: a ``SampleSpec`` or None."""
+    """:func:`accelsim.pipeline.simulate_report` of a ``CheckedRun`` (its arch, and the memory
+    plan the check made, not planned again) with a tqdm bar over all folds on stderr (only when
+    stderr is a terminal and not ``quiet``); ``sample``: a ``SampleSpec`` or None."""
     from tqdm import tqdm
 
     from accelsim.pipeline import simulate_report
     from accelsim.sim.layer import count_folds
 
+    arch, plan = checked.arch, checked.memory_plan
     if quiet or not sys.stderr.isatty():
-        return simulate_report(arch, workload, layers, trace=trace, graph=graph, sample=sample)
+        return simulate_report(arch, workload, layers, trace=trace, graph=graph,
+                               memory_plan=plan, sample=sample)
     total = sum(count_folds(arch, layer) for layer in layers)
     with tqdm(total=total, unit="fold", file=sys.stderr, dynamic_ncols=True) as bar:
         return simulate_report(arch, workload, layers, trace=trace, graph=graph,
-                               on_layer=bar.set_description, progress=bar.update, sample=sample)
+                               on_layer=bar.set_description, progress=bar.update,
+                               memory_plan=plan, sample=sample)
 
 
 def _run(args: argparse.Namespace) -> int:
-    from accelsim.pipeline import host_graph, load_checked
+    from accelsim.pipeline import check_run, host_graph
     from accelsim.report import check_outputs, format_summary, format_table
     from accelsim.workload import load_workload
 
@@ -521,7 +525,8 @@ def _run(args: argparse.Namespace) -> int:
     graph = None
     if args.chain or workload.labels is not None:  # check the host graph before simulating
         graph = host_graph(workload, layers, args.chain)
-    arch = load_checked(args.arch, workload, layers)
+    checked = check_run(args.arch, workload, layers)
+    arch = checked.arch
     if args.vcd is not None or args.saif is not None:
         from accelsim.interop.activity import check_request
 
@@ -533,7 +538,7 @@ def _run(args: argparse.Namespace) -> int:
     _announce(args.quiet, [(arch, layers)], macs)
     wants_trace = args.trace is not None or args.vcd is not None or args.saif is not None
     with _compile_note(args.quiet):
-        run = _simulate_report(arch, workload, layers, wants_trace, args.quiet,
+        run = _simulate_report(checked, workload, layers, wants_trace, args.quiet,
                                graph if args.chain else None, sample)
         files = _output_files(args, arch, workload, run, layers)
     _write_outputs(files, {o.target.path: o.option for o in planned}, args.trace)
@@ -576,7 +581,7 @@ def _compare_pairs(files: Sequence[str]) -> list[tuple[str, str]]:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from accelsim.pipeline import host_graph, load_checked
+    from accelsim.pipeline import check_run, host_graph
     from accelsim.report import check_outputs, compare_png, format_compare
     from accelsim.report.compare import CompareRun, compare_csv, compare_json
     from accelsim.work import layer_macs
@@ -596,7 +601,8 @@ def _compare(args: argparse.Namespace) -> int:
     for path, workload in workloads.items():
         if workload.labels is not None:
             host_graph(workload, chosen[path], chain=False)
-    archs = [load_checked(a, workloads[w], chosen[w]) for a, w in pairs]
+    checked = [check_run(a, workloads[w], chosen[w]) for a, w in pairs]
+    archs = [c.arch for c in checked]
     check_outputs(outputs, _inputs(arch_paths, workload_paths[0], archs) + extra_inputs)
     several = len(workloads) > 1
     names = [a.name + (f" / {workloads[w].name}" if several else "")
@@ -607,8 +613,8 @@ def _compare(args: argparse.Namespace) -> int:
     _announce(args.quiet, [(arch, chosen[w]) for arch, (_, w) in zip(archs, pairs)], macs)
     runs = []
     with _compile_note(args.quiet):
-        for label, arch, (_, w) in zip(labels, archs, pairs):
-            runs.append((label, _simulate_report(arch, workloads[w], chosen[w], False,
+        for label, run, (_, w) in zip(labels, checked, pairs):
+            runs.append((label, _simulate_report(run, workloads[w], chosen[w], False,
                                                  args.quiet).report))
     table = [CompareRun(label, a, w, report) for (label, report), (a, w) in zip(runs, pairs)]
     files = {}

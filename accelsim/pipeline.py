@@ -54,12 +54,6 @@ def check_arch(arch: Arch, workload: Workload, layers: Sequence[Layer], arch_fil
     return plan_run(arch, [layer_geometry(arch, layer) for layer in layers], arch_file)
 
 
-def load_checked(arch_path: str, workload: Workload, layers: Sequence[Layer]) -> Arch:
-    """:func:`check_run`'s arch alone (a caller that goes on to simulate should keep the whole
-    :class:`CheckedRun` and pass its ``memory_plan`` on, instead of planning twice)."""
-    return check_run(arch_path, workload, layers).arch
-
-
 def host_graph(workload: Workload, layers: Sequence[Layer], chain: bool) -> dict[str, Any] | None:
     """The workload's host graph (``source.graph``), checked; None when it has none.
 

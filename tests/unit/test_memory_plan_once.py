@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import accelsim.sim.memory as memory
-from accelsim.pipeline import check_run, load_checked, simulate_report
+from accelsim.pipeline import check_run, simulate_report
 from accelsim.report import report_json
 from accelsim.workload import load_workload
 
@@ -37,7 +37,7 @@ def _run(arch_path: Path, workload_path: Path, reuse: bool) -> bytes:
         checked = check_run(str(arch_path), workload, layers)
         run = simulate_report(checked.arch, workload, layers, memory_plan=checked.memory_plan)
     else:
-        arch = load_checked(str(arch_path), workload, layers)
+        arch = check_run(str(arch_path), workload, layers).arch
         run = simulate_report(arch, workload, layers)
     return report_json(run.report)
 
@@ -80,3 +80,13 @@ def test_stretched_folds_are_planned_again(tmp_path: Path, count_plans: list[int
     reused = _run(arch, workload, reuse=True)
     assert count_plans[0] == 2  # check_run's plan assumed SCALE-Sim fold lengths
     assert reused == _run(arch, workload, reuse=False)
+
+
+def test_cli_run_plans_once(count_plans: list[int], tmp_path: Path) -> None:
+    from accelsim.cli import main
+
+    arch = REPO / "arch_configs" / "is-32x32-int8-lpddr4.yaml"
+    workload = REPO / "workloads" / "example_cnn.npz"
+    assert main(["run", str(arch), str(workload), "--quiet", "--json",
+                 str(tmp_path / "r.json")]) == 0
+    assert count_plans[0] == 1
