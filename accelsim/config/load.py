@@ -151,15 +151,7 @@ def parse_dataclass(cls: type[T], mapping: object, file: str, key_path: str) -> 
     """
     if not isinstance(mapping, dict):
         raise ConfigError(file, key_path, _describe(cls, {}), _got(mapping))
-    names = _yaml_names(cls)
-    for key in mapping:
-        if key not in names:
-            close = difflib.get_close_matches(str(key), names, n=1)
-            hint = f"(did you mean {close[0]!r}?) " if close else ""
-            raise ConfigError(
-                file, _join(key_path, key),
-                f"a known key {hint}- recognized: {', '.join(names)}", Shown("an unknown key"),
-            )
+    _reject_unknown(mapping, _yaml_names(cls), file, key_path)
     hints = typing.get_type_hints(cls)
     values = {}
     for f in _yaml_fields(cls):
@@ -246,23 +238,31 @@ def _to_cycles(value: float, clock_mhz: float, unit: str) -> Fraction:
     return v * 1000 / mhz if unit == "gb_per_s" else v * mhz / 1000
 
 
+def _reject_unknown(mapping: dict, names: list[str], file: str, key_path: str) -> None:
+    """ConfigError naming the first key of ``mapping`` not in ``names`` (with the closest name
+    as a hint)."""
+    for key in mapping:
+        if key not in names:
+            close = difflib.get_close_matches(str(key), names, n=1)
+            hint = f"(did you mean {close[0]!r}?) " if close else ""
+            raise ConfigError(
+                file, _join(key_path, key),
+                f"a known key {hint}- recognized: {', '.join(names)}", Shown("an unknown key"),
+            )
+
+
 def _dram_in_cycles(block: dict, doc: dict, file: str) -> dict:
     """The ``dram:`` block with its preset and physical-unit keys (``DramUnits``) replaced by
     ``DramConfig``'s cycle keys at the file's ``clock_mhz``; the block's own keys win."""
     unit_names, cycle_names = _yaml_names(DramUnits), _yaml_names(DramConfig)
-    for key in block:
-        if key not in unit_names and key not in cycle_names:
-            names = cycle_names + unit_names
-            close = difflib.get_close_matches(str(key), names, n=1)
-            hint = f"(did you mean {close[0]!r}?) " if close else ""
-            raise ConfigError(file, f"dram.{key}", f"a known key {hint}- recognized: "
-                              f"{', '.join(names)}", Shown("an unknown key"))
+    _reject_unknown(block, cycle_names + unit_names, file, "dram")
     units = parse_dataclass(DramUnits, {k: v for k, v in block.items() if k in unit_names},
                             file, "dram")
     out = {k: v for k, v in block.items() if k in cycle_names}
     given: dict[str, Any] = {}
     if units.preset is not None:
         given = {k: v for k, (v, _) in DRAM_PRESETS[units.preset].items()}
+    mhz = None  # the file's clock_mhz, parsed on first need
     for f in dataclasses.fields(DramUnits):
         target = f.metadata.get("cycles")
         if target is None:
@@ -275,7 +275,8 @@ def _dram_in_cycles(block: dict, doc: dict, file: str) -> dict:
             given[f.name] = value
         if f.name in given and target not in block:
             unit = "gb_per_s" if f.name.endswith("_gb_per_s") else "ns"
-            cycles = _to_cycles(given.pop(f.name), _clock_mhz(doc, file), unit)
+            mhz = _clock_mhz(doc, file) if mhz is None else mhz
+            cycles = _to_cycles(given.pop(f.name), mhz, unit)
             out[target] = math.ceil(cycles) if target == "latency_cycles" else float(cycles)
         given.pop(f.name, None)
     for key, value in given.items():  # the preset's unit-free keys

@@ -177,7 +177,7 @@ def leakage_pw(arch: Any) -> dict[str, float]:
     lk = {k: v.value for k, v in tech.leakage.items()}
     st = structure(arch)
     R, C = arch.array.rows, arch.array.cols
-    array = (R * C * pe_leakage_of(arch) + C * _parts_pw(lk, st.column + unit_parts(arch))
+    array = (R * C * _parts_pw(lk, st.pe) + C * _parts_pw(lk, st.column + unit_parts(arch))
              + R * _parts_pw(lk, st.row) + _parts_pw(lk, st.array))
     kib = sum(getattr(arch.buffers, b).size_kib for b in BUFFERS) if arch.buffers else 0.0
     sram = kib * lk["sram_pw_per_kib"]

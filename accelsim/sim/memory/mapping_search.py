@@ -117,11 +117,16 @@ def for_order(planner: Planner, geom, order: tuple[str, ...], chunk: int | None,
     return Mapping(order, chunk)
 
 
-def evaluate(arch, planner_args: tuple, geom, mapping: Mapping, tech) -> Candidate:
-    """Plan ``geom`` under ``mapping`` on a fresh planner and schedule it alone."""
+def evaluate(arch, planner_args: tuple, geom, mapping: Mapping, tech,
+             leak_pw: float | None = None, slots=None) -> Candidate:
+    """Plan ``geom`` under ``mapping`` on a fresh planner and schedule it alone (``leak_pw``:
+    the machine's total leakage, pW; ``slots``: ``buffer_slots(arch)``; both depend on the arch
+    alone, so :func:`choose` computes them once; None: computed here)."""
     from accelsim.energy.account import dram_pj, leakage_pw, sram_pj
     from accelsim.sim.memory.sram import buffer_slots
 
+    leak_pw = leakage_pw(arch)["total"] if leak_pw is None else leak_pw
+    slots = buffer_slots(arch) if slots is None else slots
     planner = Planner(*planner_args)
     plan = planner.plan(0, geom, mapping)
     planner.finalize()
@@ -130,12 +135,12 @@ def evaluate(arch, planner_args: tuple, geom, mapping: Mapping, tech) -> Candida
     cycles = int(-(-sched.run() // 1))
     read, write = traffic(plan, planner.bb)
     acc = sched.layer_dram[0]
-    energy = leakage_pw(arch)["total"] * cycles / (arch.clock_mhz * 1e6)
+    energy = leak_pw * cycles / (arch.clock_mhz * 1e6)
     if arch.dram is not None:
         energy += dram_pj(tech, {"read_bytes": acc[0], "write_bytes": acc[1],
                                  "activations": acc[3]})
     if arch.buffers is not None:
-        energy += sram_pj(arch, tech, plan.sram.report(buffer_slots(arch)))
+        energy += sram_pj(arch, tech, plan.sram.report(slots))
     return Candidate(mapping, plan.psum_mode, sum(1 for s in plan.steps if s.first), read,
                      write, cycles, energy)
 
@@ -156,11 +161,15 @@ def traffic(plan: LayerPlan, burst_bytes: int) -> tuple[dict[str, int], dict[str
 def choose(arch, planner_args: tuple, geom) -> tuple[Mapping, list[Candidate]]:
     """The mapping ``auto`` runs for ``geom`` and every candidate's figures (enumeration
     order)."""
+    from accelsim.energy.account import leakage_pw
     from accelsim.energy.tech import load_tech
+    from accelsim.sim.memory.sram import buffer_slots
 
     tech = load_tech(arch.energy.technology)
+    leak_pw, slots = leakage_pw(arch)["total"], buffer_slots(arch)
     probe = Planner(*planner_args)
-    cands = [evaluate(arch, planner_args, geom, m, tech) for m in candidates(probe, geom)]
+    cands = [evaluate(arch, planner_args, geom, m, tech, leak_pw, slots)
+             for m in candidates(probe, geom)]
     best = min(range(len(cands)),
                key=lambda i: (round(cands[i].energy_pj, 6), cands[i].cycles, i))
     return cands[best].mapping, cands
