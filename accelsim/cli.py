@@ -683,7 +683,7 @@ def _sweep(args: argparse.Namespace) -> int:
     print(format_results(sweep, run.rows))
     status = exit_status(run.rows)
     return {"ok": EXIT_OK, "mismatch": EXIT_MISMATCH, "error": EXIT_POINTS_FAILED,
-            "internal-error": 3}[status]
+            "internal-error": EXIT_INTERNAL}[status]
 
 
 # ------------------------------------------------------------------------------------ inspect
