@@ -436,8 +436,8 @@ def _announce(quiet: bool, runs: Sequence[tuple[Any, Sequence[Any]]], macs: int)
     seconds = sum(estimate_seconds(arch, layers) for arch, layers in runs)
     layers = max(len(layers) for _, layers in runs)
     where = f"on {runs[0][0].name}" if len(runs) == 1 else f"in {len(runs)} runs"
-    _note(quiet, f"simulating {layers} layer(s), {macs:,} MACs {where}: about "
-                 f"{format_seconds(seconds)} on one core (an estimate from measured rates)")
+    _note(quiet, f"simulating {layers} layer(s), {macs:,} MACs {where}: estimated "
+                 f"{format_seconds(seconds)} on one core (from measured rates)")
 
 
 def _compile_note(quiet: bool) -> Any:

@@ -14,11 +14,14 @@ Wall seconds per process, and CPU seconds (user + system of the child), which a 
 disturbs less. The calibration cache is a fresh temp folder (``ACCELSIM_CACHE_DIR``); numba's
 cache is whatever ``NUMBA_CACHE_DIR`` names (default: next to the package). ``--repo DIR`` times
 another checkout of accelsim (e.g. an older commit unpacked with ``git archive``) with the same
-commands.
+commands; ``--python EXE`` another interpreter (e.g. the venv the README's set-up creates, which
+has no SciPy: numba imports SciPy, when present, to probe for BLAS, ~0.2 s).
+``PYTHONDONTWRITEBYTECODE`` is removed from the children's environment: Python's default (and a
+user's shell) caches bytecode; without it every run recompiles accelsim's modules (~0.1 s).
 
 Usage::
 
-    python -m benchmarks.bench_startup [--repeat 7] [--repo DIR]
+    python -m benchmarks.bench_startup [--repeat 7] [--repo DIR] [--python EXE]
 """
 
 from __future__ import annotations
@@ -68,13 +71,17 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--repo", type=Path, default=REPO,
                         help="the accelsim checkout to time (default: this one)")
+    parser.add_argument("--python", default=sys.executable,
+                        help="the interpreter to time (default: this one)")
     args = parser.parse_args()
     repo, n = args.repo.resolve(), args.repeat
-    py = sys.executable
+    py = args.python
     cli = [py, "-m", "accelsim.cli"]
     load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as cache:
         env = {**os.environ, "PYTHONPATH": str(repo), "ACCELSIM_CACHE_DIR": cache}
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        scipy = subprocess.run([py, "-c", "import scipy"], capture_output=True).returncode == 0
         _seconds([*cli, "run", ARCH, WORKLOAD, "--quiet"], env, repo)  # fill the caches
         rows = [("python -c pass", _median([py, "-c", "pass"], env, n, repo))]
         rows.append(("import accelsim.config + load_arch", _median([py, "-c", LOAD], env, n,
@@ -88,7 +95,8 @@ def main() -> int:
         off = {**env, "ACCELSIM_CACHE_DIR": ""}
         rows.append(("  the same, calibration cache off",
                      _median([*cli, "run", ARCH, WORKLOAD], off, n, repo)))
-    print(f"{repo}: median of {n} processes; ARCH = {ARCH}, WORKLOAD = {WORKLOAD}; "
+    print(f"{repo} with {py} (SciPy {'installed' if scipy else 'absent'}): median of {n} "
+          f"processes; ARCH = {ARCH}, WORKLOAD = {WORKLOAD}; "
           f"{os.cpu_count()} cores, load average {load:.2f} before, "
           f"{os.getloadavg()[0]:.2f} after")
     print(f"{'command':<40} {'wall s':>7} {'min s':>7} {'CPU s':>7}")
