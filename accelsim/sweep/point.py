@@ -9,7 +9,7 @@ import hashlib
 import json
 import time
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from accelsim.errors import AccelsimError, ConfigError
@@ -34,6 +34,9 @@ class Task:
     key : str
         Content hash of (arch, workload digest, layers, accelsim version): ``--resume`` reuses a
         report only under the same key.
+    memory_plan : accelsim.sim.memory.MemoryPlan or None
+        The memory plan the check built (None: ideal memory), so the worker does not plan again;
+        derived from the fields above, so not part of the key or of equality.
     """
 
     id: str
@@ -42,6 +45,7 @@ class Task:
     workload_sha256: str
     layers: tuple[str, ...] | None
     key: str
+    memory_plan: Any = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -86,12 +90,12 @@ def prepare(sweep: Sweep, point: Point, workloads: dict[str, Any]) -> Task | Out
         layers = select_layers(workload, sweep.layers, sweep.file, "layers", ConfigError)
         if workload.labels is not None:
             host_graph(workload, layers, chain=False)
-        check_arch(arch, workload, layers, file)
+        plan = check_arch(arch, workload, layers, file)
     except AccelsimError as exc:
         return Outcome(point.id, None, exc.one_line())
     names = None if sweep.layers is None else tuple(layer.name for layer in layers)
     return Task(point.id, arch, point.workload.path, workload.sha256, names,
-                content_key(arch, workload.sha256, names))
+                content_key(arch, workload.sha256, names), plan)
 
 
 @functools.lru_cache(maxsize=4)
@@ -116,7 +120,7 @@ def evaluate(task: Task) -> Outcome:
         workload = _workload(task.workload_path, task.workload_sha256)
         layers = select_layers(workload, task.layers, task.workload_path, "layers",
                                ConfigError)
-        report = simulate_report(task.arch, workload, layers).report
+        report = simulate_report(task.arch, workload, layers, memory_plan=task.memory_plan).report
         return Outcome(task.id, report_json(report), seconds=time.perf_counter() - start)
     except AccelsimError as exc:
         return Outcome(task.id, None, exc.one_line(), seconds=time.perf_counter() - start)

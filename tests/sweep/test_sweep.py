@@ -4,6 +4,7 @@ must equal a sequential run byte for byte."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import pickle
@@ -127,6 +128,31 @@ def test_task_and_outcome_pickle(tmp_path: Path) -> None:
     assert again == task and again.key == task.key
     outcome = Outcome("p0000", None, "x: y: expected z", internal=False)
     assert pickle.loads(pickle.dumps(outcome)) == outcome
+
+
+def test_a_point_is_planned_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The worker schedules with the memory plan the client's check built (no second plan) and
+    reports the same bytes as a run that plans again."""
+    import accelsim.sim.memory as memory
+    from accelsim.sweep.point import evaluate
+    from accelsim.workload import load_workload
+
+    sweep = load_sweep(str(small(tmp_path)))
+    workloads = {w.name: load_workload(w.path) for w in sweep.workloads}
+    calls = [0]
+    real = memory.plan_memory
+
+    def counted(*args, **kwargs):
+        calls[0] += 1
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(memory, "plan_memory", counted)
+    task = prepare(sweep, sweep.points[0], workloads)
+    assert task.memory_plan is not None and calls[0] == 1
+    reused = evaluate(task)
+    assert calls[0] == 1 and reused.error is None
+    replanned = evaluate(dataclasses.replace(pickle.loads(pickle.dumps(task)), memory_plan=None))
+    assert calls[0] == 2 and replanned.report_json == reused.report_json
 
 
 def test_pareto_front() -> None:
