@@ -4,17 +4,25 @@ Same counts, outputs and carried state as ``accelsim.kernels.drivers.fold_output
 with the mac step (datapath.md §2, §3, §5.2), computed in two parts that SIMD lanes can carry:
 
 * the multiplier's node toggles depend only on consecutive operand pairs, so they are evaluated
-  **bit-sliced over time**: a node's values at 64 consecutive steps form one word (bit ``b`` of
-  word ``w`` is step ``63 w + b − 1``; bit 0 repeats the step before, bit 0 of word 0 is the PE's
-  warm operand pair from ``state``), so a node's toggles in a word are
-  ``popcount((v ^ (v << 1)) & valid)`` with no carry between words. The n×m Baugh–Wooley array of
+  **bit-sliced over time**: a node's values at 64 consecutive steps form one word (bit ``63 − b``
+  of word ``w`` is step ``63 w + b − 1``: bit 63 repeats the previous word's last step, or holds
+  the PE's warm operand pair from ``state`` in word 0; steps past the stream's end repeat its last
+  one), so a node's toggles in a word are ``popcount(v ^ (v >> 1))`` (arithmetic shift: bit 63
+  counts nothing), with no carry between words. The n×m Baugh–Wooley array of
   ``accelsim.kernels.bits._mult_row`` is evaluated gate by gate on such words (partial product =
   AND of an operand plane and a row-select plane, complement masks as XOR with all-ones, the
   ripple adders as bitwise full adders). The lanes of a fold row are (column, word) pairs, so every
   loop runs over one contiguous index (AVX-512 ``vpopcntq`` where the CPU has it).
 * the accumulator (adder nodes, acc register, overflows, saturation) is a recurrence over k but
   elementwise across the columns of a row: the integer-domain step of
-  ``accelsim.kernels.bits.ripple_add`` runs with one lane per column, w rows contiguous.
+  ``accelsim.kernels.bits.ripple_add`` runs with one lane per column, w rows contiguous. With a
+  wrapping adder the sum nodes are the acc register (one popcount for both) and the tallies are
+  packed in one word per lane.
+
+Every mac configuration is supported (operand widths, signedness, n ≠ m, wrap and saturate,
+``idle: zero``, partial folds, any K); only accumulators wider than :data:`MAX_ACC_BITS` (beyond
+the configuration's limit) keep the scalar driver. The inner loops are separate, non-inlined
+functions: inlined into their callers, LLVM vectorized them 4× worse.
 
 Untraced only: the totals are what it keeps (no per-cycle attribution). Kernels take arrays and
 scalars; ``k`` is the kind's ``MacConsts``.
@@ -26,13 +34,15 @@ import numpy as np
 from numba import njit, prange
 
 from accelsim.kernels.bits import popcount
-from accelsim.pe.base import ARRAY_REGISTERS, counter_layout
+from accelsim.pe.base import counter_layout
+from accelsim.pe.mac import CLASSES
 
-_REGS = counter_layout(ARRAY_REGISTERS)
-X_REG, W_REG, PSUM_REG = _REGS["x_reg"], _REGS["w_reg"], _REGS["psum_reg"]
-_MAC = counter_layout(("x_reg", "w_reg", "psum_reg", "mult", "adder"))
-MULT, ADDER, OVERFLOWS = _MAC["mult"], _MAC["adder"], _MAC["overflows"]
+_L = counter_layout(CLASSES)
+X_REG, W_REG, PSUM_REG = _L["x_reg"], _L["w_reg"], _L["psum_reg"]
+MULT, ADDER, OVERFLOWS = _L["mult"], _L["adder"], _L["overflows"]
 
+#: Widest accumulator the packed tallies of :func:`_acc_wrap` hold (the configuration's limit).
+MAX_ACC_BITS = 48
 #: Steps a word advances (its 64th bit repeats the previous word's last step).
 STEP = 63
 
