@@ -202,10 +202,10 @@ def _acc_saturate(xrow, Wk, acc, a_s, a_c, T, mask, sign):
 
 @njit(cache=True, nogil=True)
 def _row(r, k, X, Wt, Wk, Xpl, WL, out, R, C, idle_zero, x_tog, w_tog, x_reg, w_reg, acc_reg,
-         state, counts):
+         state, counts, scratch):
     """Row ``r`` of an os fold: registers as ``drivers._os_row`` untraced, then the multiplier
     (bit-sliced over time, lanes = (column, word)) and the accumulators (one lane per column) of
-    its active PEs."""
+    its active PEs. ``scratch``: :func:`_scratch`'s arrays."""
     r_act, K = X.shape
     c_act = Wt.shape[0]
     x_mask = (1 << k.x_bits) - 1
@@ -237,9 +237,7 @@ def _row(r, k, X, Wt, Wk, Xpl, WL, out, R, C, idle_zero, x_tog, w_tog, x_reg, w_
         return
     n, m = k.n, k.m
     nw = Xpl.shape[2]
-    L = c_act * nw
-    A = np.empty((n, L), dtype=np.int64)
-    B = np.empty((m, L), dtype=np.int64)
+    A, B, P, cy, S = scratch
     Xd = A if k.x_is_a else B
     Wd = B if k.x_is_a else A
     Wd[:, :] = WL
@@ -254,19 +252,18 @@ def _row(r, k, X, Wt, Wk, Xpl, WL, out, R, C, idle_zero, x_tog, w_tog, x_reg, w_
             Xd[j, c * nw] |= ((px >> j) & 1) << 63
         for i in range(k.w_bits):
             Wd[i, c * nw] |= ((pw >> i) & 1) << 63
-    P = np.empty((n + 1, L), dtype=np.int64)
-    cy = np.empty(L, dtype=np.int64)
     counts[MULT] += _mult_lanes(A, B, P, cy, n, m, k.sa, k.sb)
-    acc = acc_reg[r, :c_act].copy()
-    a_s = state[r, :c_act, 2].copy()
-    a_c = state[r, :c_act, 3].copy()
-    T = np.zeros((4, c_act), dtype=np.int64)
+    acc, a_s, a_c, T, cv, packed = S[0], S[1], S[2], S[3:7], S[7], S[8]
+    for c in range(c_act):
+        acc[c] = acc_reg[r, c]
+        a_s[c] = state[r, c, 2]
+        a_c[c] = state[r, c, 3]
+    T[:, :] = 0
     _acc_first(X[r, 0], Wk[0], acc, a_s, a_c, T, k.acc_mask)
     if k.saturate:
         _acc_saturate(X[r], Wk, acc, a_s, a_c, T, k.acc_mask, k.acc_sign)
     elif K > 1:
-        cv = np.zeros(c_act, dtype=np.int64)  # after the first step: no carries
-        packed = np.zeros(c_act, dtype=np.int64)
+        cv[:] = 0  # after the first step: no carries
         for k0 in range(1, K, 1 << 14):
             packed[:] = 0
             _acc_wrap(X[r], Wk, k0, min(K, k0 + (1 << 14)), acc, cv, packed, k.acc_mask,
@@ -288,6 +285,15 @@ def _row(r, k, X, Wt, Wk, Xpl, WL, out, R, C, idle_zero, x_tog, w_tog, x_reg, w_
         state[r, c, 1] = Wt[c, K - 1] & w_mask
         state[r, c, 2] = a_s[c]
         state[r, c, 3] = a_c[c]
+
+
+@njit(cache=True, nogil=True)
+def _scratch(k, L, c_act):
+    """A row's work arrays: the two operands' planes [n, L] and [m, L], the multiplier's
+    P_i [n + 1, L] and carries [L], the accumulators' lanes [9, c_act]."""
+    return (np.empty((k.n, L), dtype=np.int64), np.empty((k.m, L), dtype=np.int64),
+            np.empty((k.n + 1, L), dtype=np.int64), np.empty(L, dtype=np.int64),
+            np.empty((9, c_act), dtype=np.int64))
 
 
 @njit(cache=True, nogil=True)
@@ -325,9 +331,10 @@ def fold_os_sliced(k, X, Wt, out, R, C, idle_zero, x_reg, w_reg, acc_reg, state,
     ``state`` [R, C, 4] (last x and w patterns, adder sum and carry nodes) and ``counts`` (the
     mac layout) updated in place, exactly as the scalar driver does."""
     Wk, Xpl, WL, x_tog, w_tog = _fold_inputs(k, X, Wt)
+    scratch = _scratch(k, WL.shape[1], Wt.shape[0])
     for r in range(R):
         _row(r, k, X, Wt, Wk, Xpl, WL, out, R, C, idle_zero, x_tog, w_tog, x_reg, w_reg,
-             acc_reg, state, counts)
+             acc_reg, state, counts, scratch)
 
 
 @njit(cache=True, nogil=True, parallel=True)
@@ -338,7 +345,7 @@ def fold_os_sliced_parallel(k, X, Wt, out, R, C, idle_zero, x_reg, w_reg, acc_re
     per_row = np.zeros((R, counts.shape[0]), dtype=np.int64)
     for r in prange(R):
         _row(r, k, X, Wt, Wk, Xpl, WL, out, R, C, idle_zero, x_tog, w_tog, x_reg, w_reg,
-             acc_reg, state, per_row[r])
+             acc_reg, state, per_row[r], _scratch(k, WL.shape[1], Wt.shape[0]))
     for i in range(counts.shape[0]):
         counts[i] += per_row[:, i].sum()
 
