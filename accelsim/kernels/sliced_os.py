@@ -43,18 +43,10 @@ MULT, ADDER, OVERFLOWS = _L["mult"], _L["adder"], _L["overflows"]
 
 #: Widest accumulator the packed tallies of :func:`_acc_wrap` hold (the configuration's limit).
 MAX_ACC_BITS = 48
+#: Lanes (64-step words) a multiplier pass aims at: rows are grouped up to it for short streams.
+LANES = 512
 #: Steps a word advances (its 64th bit repeats the previous word's last step).
 STEP = 63
-
-
-@njit(cache=True, nogil=True)
-def _plane_word(v, j):
-    """Bit ``j`` of the 64 patterns ``v``, the first at bit 63 (an OR reduction LLVM
-    vectorizes)."""
-    word = 0
-    for b in range(64):
-        word |= ((v[b] >> j) & 1) << (63 - b)
-    return word
 
 
 @njit(cache=True, nogil=True)
@@ -70,9 +62,12 @@ def time_planes(V, bits, nw):
         for p in range(1, pos.shape[0]):
             pos[p] = V[i, min(p, K) - 1]
         for w in range(nw):
-            v = pos[STEP * w:STEP * w + 64]
+            o = STEP * w
             for j in range(bits):
-                P[i, j, w] = _plane_word(v, j)
+                word = 0
+                for b in range(64):  # an OR reduction LLVM vectorizes
+                    word |= ((pos[o + b] >> j) & 1) << (63 - b)
+                P[i, j, w] = word
     return P
 
 
@@ -201,11 +196,9 @@ def _acc_saturate(xrow, Wk, acc, a_s, a_c, T, mask, sign):
 
 
 @njit(cache=True, nogil=True)
-def _row(r, k, X, Wt, Wk, Xpl, WL, out, R, C, idle_zero, x_tog, w_tog, x_reg, w_reg, acc_reg,
-         state, counts, scratch):
-    """Row ``r`` of an os fold: registers as ``drivers._os_row`` untraced, then the multiplier
-    (bit-sliced over time, lanes = (column, word)) and the accumulators (one lane per column) of
-    its active PEs. ``scratch``: :func:`_scratch`'s arrays."""
+def _registers(r, k, X, Wt, R, C, idle_zero, x_tog, w_tog, x_reg, w_reg, counts):
+    """Row ``r``'s x and w registers over an os fold, as ``drivers._os_row`` counts them
+    untraced (first loads, the streams' toggles, idle loads)."""
     r_act, K = X.shape
     c_act = Wt.shape[0]
     x_mask = (1 << k.x_bits) - 1
@@ -233,26 +226,14 @@ def _row(r, k, X, Wt, Wk, Xpl, WL, out, R, C, idle_zero, x_tog, w_tog, x_reg, w_
                 wr = 0
         x_reg[r, c] = xr
         w_reg[r, c] = wr
-    if r >= r_act or c_act == 0 or K == 0:
-        return
-    n, m = k.n, k.m
-    nw = Xpl.shape[2]
-    A, B, P, cy, S = scratch
-    Xd = A if k.x_is_a else B
-    Wd = B if k.x_is_a else A
-    Wd[:, :] = WL
-    for j in range(k.x_bits):
-        for c in range(c_act):
-            for w in range(nw):
-                Xd[j, c * nw + w] = Xpl[r, j, w]
-    for c in range(c_act):  # the warm step: the operand pair the PE last held
-        px = state[r, c, 0]
-        pw = state[r, c, 1]
-        for j in range(k.x_bits):
-            Xd[j, c * nw] |= ((px >> j) & 1) << 63
-        for i in range(k.w_bits):
-            Wd[i, c * nw] |= ((pw >> i) & 1) << 63
-    counts[MULT] += _mult_lanes(A, B, P, cy, n, m, k.sa, k.sb)
+
+
+@njit(cache=True, nogil=True)
+def _accumulate(r, k, X, Wt, Wk, out, acc_reg, state, counts, S):
+    """The accumulators of row ``r``'s active PEs over the fold (one lane per column; ``S``
+    [9, c_act] work lanes); leaves outputs, acc registers and datapath state."""
+    K = X.shape[1]
+    c_act = Wt.shape[0]
     acc, a_s, a_c, T, cv, packed = S[0], S[1], S[2], S[3:7], S[7], S[8]
     for c in range(c_act):
         acc[c] = acc_reg[r, c]
@@ -281,10 +262,53 @@ def _row(r, k, X, Wt, Wk, Xpl, WL, out, R, C, idle_zero, x_tog, w_tog, x_reg, w_
     for c in range(c_act):
         out[r, c] = acc[c]
         acc_reg[r, c] = acc[c]
-        state[r, c, 0] = X[r, K - 1] & x_mask
-        state[r, c, 1] = Wt[c, K - 1] & w_mask
+        state[r, c, 0] = X[r, K - 1] & ((1 << k.x_bits) - 1)
+        state[r, c, 1] = Wt[c, K - 1] & ((1 << k.w_bits) - 1)
         state[r, c, 2] = a_s[c]
         state[r, c, 3] = a_c[c]
+
+
+@njit(cache=True, nogil=True)
+def _rows(r0, r1, k, X, Wt, Wk, Xpl, WL, out, R, C, idle_zero, x_tog, w_tog, x_reg, w_reg,
+          acc_reg, state, counts, scratch):
+    """Rows r0 .. r1−1 of an os fold: their registers, then the multiplier of all their active
+    PEs at once (bit-sliced over time, lanes = (row, column, word); unused lanes hold zeros and
+    toggle nothing), then each row's accumulators. ``scratch``: :func:`_scratch`'s arrays for
+    at least r1 − r0 rows."""
+    for r in range(r0, r1):
+        _registers(r, k, X, Wt, R, C, idle_zero, x_tog, w_tog, x_reg, w_reg, counts)
+    r_act, K = X.shape
+    c_act = Wt.shape[0]
+    ra1 = min(r1, r_act)
+    if r0 >= ra1 or c_act == 0 or K == 0:
+        return
+    nw = Xpl.shape[2]
+    Lr = c_act * nw
+    A, B, P, cy, S = scratch
+    Xd = A if k.x_is_a else B
+    Wd = B if k.x_is_a else A
+    for g in range(A.shape[1] // Lr):  # every row slot of the scratch: stale lanes would count
+        r = r0 + g
+        o = g * Lr
+        if r >= ra1:
+            Xd[:, o:o + Lr] = 0
+            Wd[:, o:o + Lr] = 0
+            continue
+        Wd[:, o:o + Lr] = WL
+        for j in range(k.x_bits):
+            for c in range(c_act):
+                for w in range(nw):
+                    Xd[j, o + c * nw + w] = Xpl[r, j, w]
+        for c in range(c_act):  # the warm step: the operand pair the PE last held
+            px = state[r, c, 0]
+            pw = state[r, c, 1]
+            for j in range(k.x_bits):
+                Xd[j, o + c * nw] |= ((px >> j) & 1) << 63
+            for i in range(k.w_bits):
+                Wd[i, o + c * nw] |= ((pw >> i) & 1) << 63
+    counts[MULT] += _mult_lanes(A, B, P, cy, k.n, k.m, k.sa, k.sb)
+    for r in range(r0, ra1):
+        _accumulate(r, k, X, Wt, Wk, out, acc_reg, state, counts, S)
 
 
 @njit(cache=True, nogil=True)
@@ -325,29 +349,40 @@ def _fold_inputs(k, X, Wt):
 
 
 @njit(cache=True, nogil=True)
+def rows_per_pass(R, c_act, nw):
+    """Rows whose multipliers one pass evaluates together: about :data:`LANES` lanes."""
+    return max(1, min(R, LANES // max(1, c_act * nw)))
+
+
+@njit(cache=True, nogil=True)
 def fold_os_sliced(k, X, Wt, out, R, C, idle_zero, x_reg, w_reg, acc_reg, state, counts):
     """One untraced os fold of mac PEs (constants ``k``): X int64 [r_act, K] x values, Wt
     [c_act, K] w values, out [r_act, c_act] receives the accumulator patterns; registers [R, C],
     ``state`` [R, C, 4] (last x and w patterns, adder sum and carry nodes) and ``counts`` (the
     mac layout) updated in place, exactly as the scalar driver does."""
     Wk, Xpl, WL, x_tog, w_tog = _fold_inputs(k, X, Wt)
-    scratch = _scratch(k, WL.shape[1], Wt.shape[0])
-    for r in range(R):
-        _row(r, k, X, Wt, Wk, Xpl, WL, out, R, C, idle_zero, x_tog, w_tog, x_reg, w_reg,
-             acc_reg, state, counts, scratch)
+    G = rows_per_pass(R, Wt.shape[0], Xpl.shape[2])
+    scratch = _scratch(k, G * WL.shape[1], Wt.shape[0])
+    for r0 in range(0, R, G):
+        _rows(r0, min(R, r0 + G), k, X, Wt, Wk, Xpl, WL, out, R, C, idle_zero, x_tog, w_tog,
+              x_reg, w_reg, acc_reg, state, counts, scratch)
 
 
 @njit(cache=True, nogil=True, parallel=True)
 def fold_os_sliced_parallel(k, X, Wt, out, R, C, idle_zero, x_reg, w_reg, acc_reg, state,
                             counts):
-    """:func:`fold_os_sliced` with the rows on all cores (per-row counters summed in order)."""
+    """:func:`fold_os_sliced` with groups of rows on all cores (per-group counters summed in
+    order)."""
     Wk, Xpl, WL, x_tog, w_tog = _fold_inputs(k, X, Wt)
-    per_row = np.zeros((R, counts.shape[0]), dtype=np.int64)
-    for r in prange(R):
-        _row(r, k, X, Wt, Wk, Xpl, WL, out, R, C, idle_zero, x_tog, w_tog, x_reg, w_reg,
-             acc_reg, state, per_row[r], _scratch(k, WL.shape[1], Wt.shape[0]))
+    G = rows_per_pass(R, Wt.shape[0], Xpl.shape[2])
+    ng = (R + G - 1) // G
+    per_group = np.zeros((ng, counts.shape[0]), dtype=np.int64)
+    for g in prange(ng):
+        _rows(g * G, min(R, g * G + G), k, X, Wt, Wk, Xpl, WL, out, R, C, idle_zero, x_tog,
+              w_tog, x_reg, w_reg, acc_reg, state, per_group[g],
+              _scratch(k, G * WL.shape[1], Wt.shape[0]))
     for i in range(counts.shape[0]):
-        counts[i] += per_row[:, i].sum()
+        counts[i] += per_group[:, i].sum()
 
 def fold_os_fast(k, X: np.ndarray, Wt: np.ndarray, out: np.ndarray, R: int, C: int,
                  idle_zero: bool, x_reg: np.ndarray, w_reg: np.ndarray, acc_reg: np.ndarray,

@@ -95,6 +95,14 @@ def test_partial_fold(idle_zero):
     compare_fold(8, 5, 4, 1, 4, 1, spec)
 
 
+@pytest.mark.parametrize("parallel", (False, True))
+def test_rows_grouped_per_pass(parallel):
+    """Short streams put several rows in one multiplier pass (here 5 of 32, the last pass 2)."""
+    spec = spec_of(32, 32, 8, 8, 32, False, True, False, False)
+    compare_fold(13, 32, 32, 32, 32, 147, spec, parallel=parallel)
+    compare_fold(14, 32, 32, 23, 32, 147, spec, parallel=parallel)
+
+
 def test_parallel_driver():
     spec = spec_of(4, 3, 8, 8, 32, False, True, True, True)
     compare_fold(11, 4, 3, 4, 3, 200, spec, parallel=True)
