@@ -11,8 +11,9 @@ with the mac step (datapath.md §2, §3, §5.2), computed in two parts that SIMD
   counts nothing), with no carry between words. The n×m Baugh–Wooley array of
   ``accelsim.kernels.bits._mult_row`` is evaluated gate by gate on such words (partial product =
   AND of an operand plane and a row-select plane, complement masks as XOR with all-ones, the
-  ripple adders as bitwise full adders). The lanes of a fold row are (column, word) pairs, so every
-  loop runs over one contiguous index (AVX-512 ``vpopcntq`` where the CPU has it).
+  ripple adders as bitwise full adders). The lanes are (row, column, word) triples — one row, or
+  several for short streams (:data:`LANES`) — so every loop runs over one contiguous index
+  (AVX-512 ``vpopcntq`` where the CPU has it).
 * the accumulator (adder nodes, acc register, overflows, saturation) is a recurrence over k but
   elementwise across the columns of a row: the integer-domain step of
   ``accelsim.kernels.bits.ripple_add`` runs with one lane per column, w rows contiguous. With a
@@ -22,7 +23,7 @@ with the mac step (datapath.md §2, §3, §5.2), computed in two parts that SIMD
 Every mac configuration is supported (operand widths, signedness, n ≠ m, wrap and saturate,
 ``idle: zero``, partial folds, any K); only accumulators wider than :data:`MAX_ACC_BITS` (beyond
 the configuration's limit) keep the scalar driver. The inner loops are separate, non-inlined
-functions: inlined into their callers, LLVM vectorized them 4× worse.
+functions: inlined into their callers they ran 4× slower (benchmarks/RESULTS.md).
 
 Untraced only: the totals are what it keeps (no per-cycle attribution). Kernels take arrays and
 scalars; ``k`` is the kind's ``MacConsts``.
