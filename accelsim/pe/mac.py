@@ -103,13 +103,13 @@ def structure(pe: Any, dataflow: Any) -> Structure:
 
 def warmup() -> None:
     """Compile (or load from numba's cache) the mac drivers: both families with the tabulated and
-    the row-by-row multiplier, serial (traced) and parallel, on every dataflow."""
+    the row-by-row multiplier, serial (traced and untraced) and parallel, on every dataflow."""
     x = np.ones((1, 2, 2), dtype=np.int64)
     for dataflow in MAC.dataflows:
         for bits in (2, 10):  # tabulated and direct multiplier paths
             spec = ArraySpec(2, 2, dataflow, False, bits, bits, 2 * bits, False, True, True)
-            for trace in (False, True):  # parallel and serial drivers
-                simulate_mac_gemm(DenseGemm(x, x), spec, trace=trace, parallel_min_macs=0)
+            for trace, min_macs in ((False, 0), (False, 1 << 62), (True, 0)):
+                simulate_mac_gemm(DenseGemm(x, x), spec, trace=trace, parallel_min_macs=min_macs)
 
 
 MAC = PeKind(name="mac", dataflows=tuple(DATAFLOWS), params=None, simulate=simulate_mac_gemm,
