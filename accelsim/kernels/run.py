@@ -31,7 +31,9 @@ class StepKind:
     ``state_words``: int64 words of datapath state per PE; ``counters``: length of its counter
     layout; ``classes``: number of trace columns; ``starts(df, f, R, C, T, A, B)``: the fold's step
     start cycles (int64 [L + 1], ``L`` = ``df.fold_cycles``; ``A``, ``B`` the fold's operand
-    blocks), or None for one cycle per step.
+    blocks), or None for one cycle per step; ``output_stationary_untraced(k, A, B, out, R, C,
+    idle_zero, x_reg, w_reg, acc_reg, state, counts, parallel)``: a driver the untraced folds of
+    the output-stationary family use instead of the generic one, or None.
     """
 
     consts: Any
@@ -40,6 +42,7 @@ class StepKind:
     counters: int
     classes: int
     starts: Callable[..., np.ndarray] | None = None
+    output_stationary_untraced: Callable[..., None] | None = None
 
 
 @dataclass
@@ -102,7 +105,8 @@ def run_gemm(kind: StepKind, ops: GemmOperands, spec: ArraySpec, trace: bool = F
             tiles[key] = np.zeros(df.out_shape(f, T), dtype=np.int64)
         out = tiles[key]
         _fold(kind.consts, kind.aux, df, f, A, B, out[t0:t1] if t != T else out, spec, starts,
-              regs, state, edge_s, edge_c, counts, tr, parallel)
+              regs, state, edge_s, edge_c, counts, tr, parallel,
+              None if trace else kind.output_stationary_untraced)
         if df.completes(f, rdim) and t1 == T:
             df.scatter(y, f, signed(tiles.pop(key), spec.acc_bits))
         if progress is not None and f not in folds:
@@ -119,8 +123,9 @@ def run_gemm(kind: StepKind, ops: GemmOperands, spec: ArraySpec, trace: bool = F
 def _fold(k: Any, aux: np.ndarray, df: Dataflow, f: Fold, A: np.ndarray, B: np.ndarray,
           out: np.ndarray, spec: ArraySpec, starts: np.ndarray, regs: dict[str, np.ndarray],
           state: np.ndarray, edge_s: np.ndarray, edge_c: np.ndarray, counts: np.ndarray,
-          tr: np.ndarray, parallel: bool) -> None:
-    """Run one fold through its dataflow family's driver."""
+          tr: np.ndarray, parallel: bool, os_untraced: Callable[..., None] | None = None) -> None:
+    """Run one fold through its dataflow family's driver (``os_untraced``: the kind's untraced
+    output-stationary driver, if any)."""
     R, C = spec.rows, spec.cols
     if df.preload:
         driver = fold_stationary_parallel if parallel else fold_stationary
@@ -129,6 +134,9 @@ def _fold(k: Any, aux: np.ndarray, df: Dataflow, f: Fold, A: np.ndarray, B: np.n
         mov_bits, sta_bits = df.operand_bits(spec.x_bits, spec.w_bits)
         driver(k, aux, A, B, out, df.first_of_tile(f), R, C, mov_is_x, mov_bits, sta_bits,
                spec.idle_zero, starts, mov, sta, regs["psum"], state, edge_s, edge_c, counts, tr)
+    elif os_untraced is not None:
+        os_untraced(k, A, B, out, R, C, spec.idle_zero, regs["x"], regs["w"], regs["psum"], state,
+                    counts, parallel)
     else:
         driver = fold_output_stationary_parallel if parallel else fold_output_stationary
         driver(k, aux, A, B, out, R, C, spec.x_bits, spec.w_bits, spec.idle_zero, starts, regs["x"],

@@ -49,6 +49,7 @@ def multiplier(x_bits: int, w_bits: int, x_signed: bool, w_signed: bool,
 def mac_step_kind(spec: ArraySpec):
     """The fold loop's view of a mac array for ``spec`` (``accelsim.kernels.run.StepKind``)."""
     from accelsim.kernels.run import StepKind
+    from accelsim.kernels.sliced_os import MAX_ACC_BITS, fold_os_fast
     from accelsim.pe.mac_step import STATE_WORDS, MacConsts
 
     w_major = DATAFLOWS[spec.dataflow].w_held
@@ -57,7 +58,8 @@ def mac_step_kind(spec: ArraySpec):
     acc = spec.acc_bits
     k = MacConsts(acc, (1 << acc) - 1, 1 << (acc - 1), spec.saturate, w_major, xb, wb, n, m, sa,
                   sb, x_is_a)
-    return StepKind(k, table, STATE_WORDS, len(MAC.layout), len(CLASSES))
+    return StepKind(k, table, STATE_WORDS, len(MAC.layout), len(CLASSES),
+                    output_stationary_untraced=fold_os_fast if acc <= MAX_ACC_BITS else None)
 
 
 def simulate_mac_gemm(
@@ -101,13 +103,13 @@ def structure(pe: Any, dataflow: Any) -> Structure:
 
 def warmup() -> None:
     """Compile (or load from numba's cache) the mac drivers: both families with the tabulated and
-    the row-by-row multiplier, serial (traced) and parallel, on every dataflow."""
+    the row-by-row multiplier, serial (traced and untraced) and parallel, on every dataflow."""
     x = np.ones((1, 2, 2), dtype=np.int64)
     for dataflow in MAC.dataflows:
         for bits in (2, 10):  # tabulated and direct multiplier paths
             spec = ArraySpec(2, 2, dataflow, False, bits, bits, 2 * bits, False, True, True)
-            for trace in (False, True):  # parallel and serial drivers
-                simulate_mac_gemm(DenseGemm(x, x), spec, trace=trace, parallel_min_macs=0)
+            for trace, min_macs in ((False, 0), (False, 1 << 62), (True, 0)):
+                simulate_mac_gemm(DenseGemm(x, x), spec, trace=trace, parallel_min_macs=min_macs)
 
 
 MAC = PeKind(name="mac", dataflows=tuple(DATAFLOWS), params=None, simulate=simulate_mac_gemm,

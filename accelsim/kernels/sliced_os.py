@@ -1,0 +1,394 @@
+"""A vectorized exact driver for untraced output-stationary folds of the ``mac`` PE.
+
+Same counts, outputs and carried state as ``accelsim.kernels.drivers.fold_output_stationary``
+with the mac step (datapath.md §2, §3, §5.2), computed in two parts that SIMD lanes can carry:
+
+* the multiplier's node toggles depend only on consecutive operand pairs, so they are evaluated
+  **bit-sliced over time**: a node's values at 64 consecutive steps form one word (bit ``63 − b``
+  of word ``w`` is step ``63 w + b − 1``: bit 63 repeats the previous word's last step, or holds
+  the PE's warm operand pair from ``state`` in word 0; steps past the stream's end repeat its last
+  one), so a node's toggles in a word are ``popcount(v ^ (v >> 1))`` (arithmetic shift: bit 63
+  counts nothing), with no carry between words. The n×m Baugh–Wooley array of
+  ``accelsim.kernels.bits._mult_row`` is evaluated gate by gate on such words (partial product =
+  AND of an operand plane and a row-select plane, complement masks as XOR with all-ones, the
+  ripple adders as bitwise full adders). The lanes are (row, column, word) triples — one row, or
+  several for short streams (:data:`LANES`) — so every loop runs over one contiguous index
+  (AVX-512 ``vpopcntq`` where the CPU has it).
+* the accumulator (adder nodes, acc register, overflows, saturation) is a recurrence over k but
+  elementwise across the columns of a row: the integer-domain step of
+  ``accelsim.kernels.bits.ripple_add`` runs with one lane per column, w rows contiguous. With a
+  wrapping adder the sum nodes are the acc register (one popcount for both) and the tallies are
+  packed in one word per lane.
+
+Every mac configuration is supported (operand widths, signedness, n ≠ m, wrap and saturate,
+``idle: zero``, partial folds, any K); only accumulators wider than :data:`MAX_ACC_BITS` (beyond
+the configuration's limit) keep the scalar driver. The inner loops are separate, non-inlined
+functions: inlined into their callers they ran 4× slower (benchmarks/RESULTS.md).
+
+Untraced only: the totals are what it keeps (no per-cycle attribution). Kernels take arrays and
+scalars; ``k`` is the kind's ``MacConsts``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from accelsim.kernels.bits import popcount
+from accelsim.pe.base import counter_layout
+from accelsim.pe.mac import CLASSES
+
+_L = counter_layout(CLASSES)
+X_REG, W_REG, PSUM_REG = _L["x_reg"], _L["w_reg"], _L["psum_reg"]
+MULT, ADDER, OVERFLOWS = _L["mult"], _L["adder"], _L["overflows"]
+
+#: Widest accumulator the packed tallies of :func:`_acc_wrap` hold (the configuration's limit).
+MAX_ACC_BITS = 48
+#: Lanes (64-step words) a multiplier pass aims at: rows are grouped up to it for short streams.
+LANES = 512
+#: Steps a word advances (its 64th bit repeats the previous word's last step).
+STEP = 63
+
+
+@njit(cache=True, nogil=True)
+def time_planes(V, bits, nw):
+    """Bit planes over time of the patterns ``V[i, :]`` (already masked): int64 [rows, bits, nw].
+    Position ``p`` = step + 1 (position 0: the warm step, left 0) sits at bit ``63 − (p − 63 w)``
+    of word ``w`` for every word that covers it (63 w <= p <= 63 w + 63); positions past the
+    stream's end repeat its last step."""
+    n, K = V.shape
+    P = np.zeros((n, bits, nw), dtype=np.int64)
+    pos = np.zeros(STEP * nw + 1, dtype=np.int64)
+    for i in range(n):
+        for p in range(1, pos.shape[0]):
+            pos[p] = V[i, min(p, K) - 1]
+        for w in range(nw):
+            o = STEP * w
+            for j in range(bits):
+                word = 0
+                for b in range(64):  # an OR reduction LLVM vectorizes
+                    word |= ((pos[o + b] >> j) & 1) << (63 - b)
+                P[i, j, w] = word
+    return P
+
+
+@njit(cache=True, nogil=True)
+def _pp_lanes(Aj, Bi, cm, Pj):
+    """Row 0 of the multiplier, one bit: partial products ``(Aj & Bi) ^ cm`` into ``Pj``;
+    returns their toggles. A separate (not inlined) function: LLVM vectorizes it as a whole."""
+    tog = 0
+    for q in range(Aj.shape[0]):
+        bi = (Aj[q] & Bi[q]) ^ cm
+        Pj[q] = bi
+        tog += popcount(bi ^ (bi >> 1))
+    return tog
+
+
+@njit(cache=True, nogil=True)
+def _fa_lanes(Aj, Bi, cm, Pj, Pj1, cy):
+    """Rows >= 1, one bit: partial product, full adder of ``aa`` = ``Pj1`` (P_(i-1) >> 1), the
+    partial product and the carry ``cy``; sum into ``Pj``, carry out into ``cy``. Returns the
+    toggles of the three nodes (not inlined, so LLVM vectorizes it as a whole)."""
+    tog = 0
+    for q in range(Aj.shape[0]):
+        bi = (Aj[q] & Bi[q]) ^ cm
+        aa = Pj1[q]
+        c = cy[q]
+        t = aa ^ bi
+        s = t ^ c
+        co = (aa & bi) | (c & t)
+        Pj[q] = s
+        cy[q] = co
+        tog += popcount(bi ^ (bi >> 1)) + popcount(s ^ (s >> 1)) + popcount(co ^ (co >> 1))
+    return tog
+
+
+@njit(cache=True, nogil=True)
+def _mult_lanes(A, B, P, cy, n, m, sa, sb):
+    """Node toggles of the n×m multiplier (datapath.md §2, ``bits._mult_row``) over all lanes:
+    ``A`` int64 [n, L] column-operand planes, ``B`` [m, L] row-select planes (steps beyond a
+    stream's end repeat its last operand pair, so they toggle nothing); ``P`` [n + 1, L] and
+    ``cy`` [L] scratch."""
+    both_eq = sa and sb and n == m
+    tog = 0
+    for i in range(m):
+        if sb and i == m - 1:
+            cmask = ((1 << n) - 1) >> 1 if sa else (1 << n) - 1
+        else:
+            cmask = (1 << (n - 1)) if sa else 0
+        Bi = B[i]
+        if i == 0:
+            for j in range(n):
+                tog += _pp_lanes(A[j], Bi, -((cmask >> j) & 1), P[j])
+            P[n, :] = -1 if both_eq else 0
+            continue
+        cin = -1 if (not both_eq and ((sa and i == n - 1) or (sb and i == m - 1))) else 0
+        cy[:] = cin
+        for j in range(n):
+            tog += _fa_lanes(A[j], Bi, -((cmask >> j) & 1), P[j], P[j + 1], cy)
+        P[n, :] = cy
+    return tog
+
+
+@njit(cache=True, nogil=True)
+def _acc_first(xv, Wr, acc, a_s, a_c, T, mask):
+    """The first step of every column of a row: the adder adds the product to 0 (carries 0, no
+    overflow); ``acc`` holds the previous output. Tallies ``T`` [4, c_act]: psum toggles, adder
+    toggles, overflows, toggles of both (the wrapping adder's sum nodes are the acc register)."""
+    for c in range(Wr.shape[0]):
+        b = (xv * Wr[c]) & mask
+        T[0, c] += popcount(acc[c] ^ b)
+        T[1, c] += popcount(b ^ a_s[c]) + popcount(a_c[c])
+        a_s[c] = b
+        a_c[c] = 0
+        acc[c] = b
+
+
+@njit(cache=True, nogil=True)
+def _acc_wrap(xrow, Wk, k0, k1, acc, cv, T, mask, sign, sh):
+    """Steps k0 .. k1−1 (k0 >= 1, at most 2^15 of them) of every column of a row with a wrapping
+    adder (``ripple_add`` of datapath.md §3, one lane per column). ``cv`` [c_act]: the carries
+    into every bit (``s ^ a ^ b``: the carry nodes shifted up by one, bit 0 always 0). The sum
+    nodes are the acc register, so one popcount serves both. ``T`` [c_act] packs the tallies:
+    bits 0–23 sum-node toggles, 24–47 carry-node toggles, 48–62 overflows (``sh`` =
+    49 − acc_bits moves the sign bit there)."""
+    c_act = Wk.shape[1]
+    for k in range(k0, k1):
+        xv = xrow[k]
+        Wr = Wk[k]
+        for c in range(c_act):
+            b = (xv * Wr[c]) & mask
+            a = acc[c]
+            s = a + b
+            sums = s & mask
+            v = s ^ a ^ b
+            ovf = (a ^ sums) & (b ^ sums) & sign
+            T[c] += popcount(a ^ sums) + (popcount(v ^ cv[c]) << 24) + (ovf << sh)
+            cv[c] = v
+            acc[c] = sums
+
+
+@njit(cache=True, nogil=True)
+def _acc_saturate(xrow, Wk, acc, a_s, a_c, T, mask, sign):
+    """Steps 1 .. K−1 of every column of a row with a saturating adder (one lane per column);
+    tallies in ``T[0..2]`` as :func:`_acc_first`."""
+    K, c_act = Wk.shape
+    t0 = T[0]
+    t1 = T[1]
+    t2 = T[2]
+    for k in range(1, K):
+        xv = xrow[k]
+        Wr = Wk[k]
+        for c in range(c_act):
+            b = (xv * Wr[c]) & mask
+            a = acc[c]
+            s = a + b
+            sums = s & mask
+            carries = ((s ^ a ^ b) >> 1) & mask
+            ovf = (~(a ^ b) & (a ^ sums) & sign) != 0
+            clamp = sign if (a & sign) != 0 else sign - 1
+            res = clamp if ovf else sums
+            t0[c] += popcount(a ^ res)
+            t1[c] += popcount(sums ^ a_s[c]) + popcount(carries ^ a_c[c])
+            t2[c] += ovf
+            a_s[c] = sums
+            a_c[c] = carries
+            acc[c] = res
+
+
+@njit(cache=True, nogil=True)
+def _registers(r, k, X, Wt, R, C, idle_zero, x_tog, w_tog, x_reg, w_reg, counts):
+    """Row ``r``'s x and w registers over an os fold, as ``drivers._os_row`` counts them
+    untraced (first loads, the streams' toggles, idle loads)."""
+    r_act, K = X.shape
+    c_act = Wt.shape[0]
+    x_mask = (1 << k.x_bits) - 1
+    w_mask = (1 << k.w_bits) - 1
+    for c in range(C):
+        xr = x_reg[r, c]
+        wr = w_reg[r, c]
+        active = r < r_act and c < c_act
+        base = r + c
+        if idle_zero and (base > 0 or not active):
+            counts[X_REG] += popcount(xr)
+            counts[W_REG] += popcount(wr)
+            xr = 0
+            wr = 0
+        if active:
+            if K > 0:
+                counts[X_REG] += popcount(xr ^ (X[r, 0] & x_mask)) + x_tog[r]
+                counts[W_REG] += popcount(wr ^ (Wt[c, 0] & w_mask)) + w_tog[c]
+                xr = X[r, K - 1] & x_mask
+                wr = Wt[c, K - 1] & w_mask
+            if idle_zero and base < R + C - 2:
+                counts[X_REG] += popcount(xr)
+                counts[W_REG] += popcount(wr)
+                xr = 0
+                wr = 0
+        x_reg[r, c] = xr
+        w_reg[r, c] = wr
+
+
+@njit(cache=True, nogil=True)
+def _accumulate(r, k, X, Wt, Wk, out, acc_reg, state, counts, S):
+    """The accumulators of row ``r``'s active PEs over the fold (one lane per column; ``S``
+    [9, c_act] work lanes); leaves outputs, acc registers and datapath state."""
+    K = X.shape[1]
+    c_act = Wt.shape[0]
+    acc, a_s, a_c, T, cv, packed = S[0], S[1], S[2], S[3:7], S[7], S[8]
+    for c in range(c_act):
+        acc[c] = acc_reg[r, c]
+        a_s[c] = state[r, c, 2]
+        a_c[c] = state[r, c, 3]
+    T[:, :] = 0
+    _acc_first(X[r, 0], Wk[0], acc, a_s, a_c, T, k.acc_mask)
+    if k.saturate:
+        _acc_saturate(X[r], Wk, acc, a_s, a_c, T, k.acc_mask, k.acc_sign)
+    elif K > 1:
+        cv[:] = 0  # after the first step: no carries
+        for k0 in range(1, K, 1 << 14):
+            packed[:] = 0
+            _acc_wrap(X[r], Wk, k0, min(K, k0 + (1 << 14)), acc, cv, packed, k.acc_mask,
+                      k.acc_sign, 49 - k.acc_bits)
+            for c in range(c_act):
+                T[3, c] += packed[c] & 0xFFFFFF
+                T[1, c] += (packed[c] >> 24) & 0xFFFFFF
+                T[2, c] += packed[c] >> 48
+        a_s[:] = acc
+        a_c[:] = cv >> 1
+    shared = T[3].sum()
+    counts[PSUM_REG] += T[0].sum() + shared
+    counts[ADDER] += T[1].sum() + shared
+    counts[OVERFLOWS] += T[2].sum()
+    for c in range(c_act):
+        out[r, c] = acc[c]
+        acc_reg[r, c] = acc[c]
+        state[r, c, 0] = X[r, K - 1] & ((1 << k.x_bits) - 1)
+        state[r, c, 1] = Wt[c, K - 1] & ((1 << k.w_bits) - 1)
+        state[r, c, 2] = a_s[c]
+        state[r, c, 3] = a_c[c]
+
+
+@njit(cache=True, nogil=True)
+def _rows(r0, r1, k, X, Wt, Wk, Xpl, WL, out, R, C, idle_zero, x_tog, w_tog, x_reg, w_reg,
+          acc_reg, state, counts, scratch):
+    """Rows r0 .. r1−1 of an os fold: their registers, then the multiplier of all their active
+    PEs at once (bit-sliced over time, lanes = (row, column, word); unused lanes hold zeros and
+    toggle nothing), then each row's accumulators. ``scratch``: :func:`_scratch`'s arrays for
+    at least r1 − r0 rows."""
+    for r in range(r0, r1):
+        _registers(r, k, X, Wt, R, C, idle_zero, x_tog, w_tog, x_reg, w_reg, counts)
+    r_act, K = X.shape
+    c_act = Wt.shape[0]
+    ra1 = min(r1, r_act)
+    if r0 >= ra1 or c_act == 0 or K == 0:
+        return
+    nw = Xpl.shape[2]
+    Lr = c_act * nw
+    A, B, P, cy, S = scratch
+    Xd = A if k.x_is_a else B
+    Wd = B if k.x_is_a else A
+    for g in range(A.shape[1] // Lr):  # every row slot of the scratch: stale lanes would count
+        r = r0 + g
+        o = g * Lr
+        if r >= ra1:
+            Xd[:, o:o + Lr] = 0
+            Wd[:, o:o + Lr] = 0
+            continue
+        Wd[:, o:o + Lr] = WL
+        for j in range(k.x_bits):
+            for c in range(c_act):
+                for w in range(nw):
+                    Xd[j, o + c * nw + w] = Xpl[r, j, w]
+        for c in range(c_act):  # the warm step: the operand pair the PE last held
+            px = state[r, c, 0]
+            pw = state[r, c, 1]
+            for j in range(k.x_bits):
+                Xd[j, o + c * nw] |= ((px >> j) & 1) << 63
+            for i in range(k.w_bits):
+                Wd[i, o + c * nw] |= ((pw >> i) & 1) << 63
+    counts[MULT] += _mult_lanes(A, B, P, cy, k.n, k.m, k.sa, k.sb)
+    for r in range(r0, ra1):
+        _accumulate(r, k, X, Wt, Wk, out, acc_reg, state, counts, S)
+
+
+@njit(cache=True, nogil=True)
+def _scratch(k, L, c_act):
+    """A row's work arrays: the two operands' planes [n, L] and [m, L], the multiplier's
+    P_i [n + 1, L] and carries [L], the accumulators' lanes [9, c_act]."""
+    return (np.empty((k.n, L), dtype=np.int64), np.empty((k.m, L), dtype=np.int64),
+            np.empty((k.n + 1, L), dtype=np.int64), np.empty(L, dtype=np.int64),
+            np.empty((9, c_act), dtype=np.int64))
+
+
+@njit(cache=True, nogil=True)
+def _fold_inputs(k, X, Wt):
+    """A fold's shared operand views: w rows [K, c_act]; the x streams' time planes [r_act,
+    x_bits, nw] and the w streams' in lane order [w_bits, c_act·nw]; the streams' register
+    toggles after their first element."""
+    K = X.shape[1]
+    nw = max(1, (K + STEP - 1) // STEP)
+    Xp = X & ((1 << k.x_bits) - 1)
+    Wp = Wt & ((1 << k.w_bits) - 1)
+    Wk = np.ascontiguousarray(Wt.T)
+    x_tog = np.zeros(X.shape[0], dtype=np.int64)
+    for i in range(X.shape[0]):
+        for s in range(1, K):
+            x_tog[i] += popcount(Xp[i, s - 1] ^ Xp[i, s])
+    w_tog = np.zeros(Wt.shape[0], dtype=np.int64)
+    for i in range(Wt.shape[0]):
+        for s in range(1, K):
+            w_tog[i] += popcount(Wp[i, s - 1] ^ Wp[i, s])
+    Wpl = time_planes(Wp, k.w_bits, nw)
+    c_act = Wt.shape[0]
+    WL = np.empty((k.w_bits, c_act * nw), dtype=np.int64)  # lane (c, w) = c * nw + w
+    for i in range(k.w_bits):
+        for c in range(c_act):
+            for w in range(nw):
+                WL[i, c * nw + w] = Wpl[c, i, w]
+    return Wk, time_planes(Xp, k.x_bits, nw), WL, x_tog, w_tog
+
+
+@njit(cache=True, nogil=True)
+def rows_per_pass(R, c_act, nw):
+    """Rows whose multipliers one pass evaluates together: about :data:`LANES` lanes."""
+    return max(1, min(R, LANES // max(1, c_act * nw)))
+
+
+@njit(cache=True, nogil=True)
+def fold_os_sliced(k, X, Wt, out, R, C, idle_zero, x_reg, w_reg, acc_reg, state, counts):
+    """One untraced os fold of mac PEs (constants ``k``): X int64 [r_act, K] x values, Wt
+    [c_act, K] w values, out [r_act, c_act] receives the accumulator patterns; registers [R, C],
+    ``state`` [R, C, 4] (last x and w patterns, adder sum and carry nodes) and ``counts`` (the
+    mac layout) updated in place, exactly as the scalar driver does."""
+    Wk, Xpl, WL, x_tog, w_tog = _fold_inputs(k, X, Wt)
+    G = rows_per_pass(R, Wt.shape[0], Xpl.shape[2])
+    scratch = _scratch(k, G * WL.shape[1], Wt.shape[0])
+    for r0 in range(0, R, G):
+        _rows(r0, min(R, r0 + G), k, X, Wt, Wk, Xpl, WL, out, R, C, idle_zero, x_tog, w_tog,
+              x_reg, w_reg, acc_reg, state, counts, scratch)
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def fold_os_sliced_parallel(k, X, Wt, out, R, C, idle_zero, x_reg, w_reg, acc_reg, state,
+                            counts):
+    """:func:`fold_os_sliced` with groups of rows on all cores (per-group counters summed in
+    order)."""
+    Wk, Xpl, WL, x_tog, w_tog = _fold_inputs(k, X, Wt)
+    G = rows_per_pass(R, Wt.shape[0], Xpl.shape[2])
+    ng = (R + G - 1) // G
+    per_group = np.zeros((ng, counts.shape[0]), dtype=np.int64)
+    for g in prange(ng):
+        _rows(g * G, min(R, g * G + G), k, X, Wt, Wk, Xpl, WL, out, R, C, idle_zero, x_tog,
+              w_tog, x_reg, w_reg, acc_reg, state, per_group[g],
+              _scratch(k, G * WL.shape[1], Wt.shape[0]))
+    for i in range(counts.shape[0]):
+        counts[i] += per_group[:, i].sum()
+
+def fold_os_fast(k, X: np.ndarray, Wt: np.ndarray, out: np.ndarray, R: int, C: int,
+                 idle_zero: bool, x_reg: np.ndarray, w_reg: np.ndarray, acc_reg: np.ndarray,
+                 state: np.ndarray, counts: np.ndarray, parallel: bool) -> None:
+    """:func:`fold_os_sliced` (``parallel``: :func:`fold_os_sliced_parallel`): the untraced
+    output-stationary driver a mac ``StepKind`` offers."""
+    driver = fold_os_sliced_parallel if parallel else fold_os_sliced
+    driver(k, X, Wt, out, R, C, idle_zero, x_reg, w_reg, acc_reg, state, counts)
