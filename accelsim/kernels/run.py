@@ -31,7 +31,8 @@ class StepKind:
     ``state_words``: int64 words of datapath state per PE; ``counters``: length of its counter
     layout; ``classes``: number of trace columns; ``starts(df, f, R, C, T, A, B)``: the fold's step
     start cycles (int64 [L + 1], ``L`` = ``df.fold_cycles``; ``A``, ``B`` the fold's operand
-    blocks), or None for one cycle per step.
+    blocks), or None for one cycle per step; ``sliced``: a driver with ``fold_stationary``'s
+    arguments and results that the untraced stationary folds use instead (serial), or None.
     """
 
     consts: Any
@@ -40,6 +41,7 @@ class StepKind:
     counters: int
     classes: int
     starts: Callable[..., np.ndarray] | None = None
+    sliced: Callable[..., None] | None = None
 
 
 @dataclass
@@ -102,7 +104,7 @@ def run_gemm(kind: StepKind, ops: GemmOperands, spec: ArraySpec, trace: bool = F
             tiles[key] = np.zeros(df.out_shape(f, T), dtype=np.int64)
         out = tiles[key]
         _fold(kind.consts, kind.aux, df, f, A, B, out[t0:t1] if t != T else out, spec, starts,
-              regs, state, edge_s, edge_c, counts, tr, parallel)
+              regs, state, edge_s, edge_c, counts, tr, parallel, None if trace else kind.sliced)
         if df.completes(f, rdim) and t1 == T:
             df.scatter(y, f, signed(tiles.pop(key), spec.acc_bits))
         if progress is not None and f not in folds:
@@ -119,11 +121,12 @@ def run_gemm(kind: StepKind, ops: GemmOperands, spec: ArraySpec, trace: bool = F
 def _fold(k: Any, aux: np.ndarray, df: Dataflow, f: Fold, A: np.ndarray, B: np.ndarray,
           out: np.ndarray, spec: ArraySpec, starts: np.ndarray, regs: dict[str, np.ndarray],
           state: np.ndarray, edge_s: np.ndarray, edge_c: np.ndarray, counts: np.ndarray,
-          tr: np.ndarray, parallel: bool) -> None:
-    """Run one fold through its dataflow family's driver."""
+          tr: np.ndarray, parallel: bool, sliced: Callable[..., None] | None) -> None:
+    """Run one fold through its dataflow family's driver (``sliced``: the kind's untraced
+    stationary driver, or None)."""
     R, C = spec.rows, spec.cols
     if df.preload:
-        driver = fold_stationary_parallel if parallel else fold_stationary
+        driver = sliced or (fold_stationary_parallel if parallel else fold_stationary)
         mov_is_x = df.moving_is_x
         mov, sta = (regs["x"], regs["w"]) if mov_is_x else (regs["w"], regs["x"])
         mov_bits, sta_bits = df.operand_bits(spec.x_bits, spec.w_bits)

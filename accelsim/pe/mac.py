@@ -23,6 +23,9 @@ TABLE_MAX_BITS = 18
 #: threads; NUMBA_NUM_THREADS=1 turns it off). Smaller folds run serially: a parallel region costs
 #: a thread hand-off, which on a busy machine can outweigh a small fold's work.
 PARALLEL_MIN_MACS = 1 << 17
+#: Widest accumulator of the bit-sliced stationary driver (untraced ws/is folds); wider ones run
+#: the scalar drivers.
+SLICED_MAX_ACC_BITS = 62
 
 
 @lru_cache(maxsize=8)
@@ -57,7 +60,10 @@ def mac_step_kind(spec: ArraySpec):
     acc = spec.acc_bits
     k = MacConsts(acc, (1 << acc) - 1, 1 << (acc - 1), spec.saturate, w_major, xb, wb, n, m, sa,
                   sb, x_is_a)
-    return StepKind(k, table, STATE_WORDS, len(MAC.layout), len(CLASSES))
+    sliced = None
+    if acc <= SLICED_MAX_ACC_BITS:
+        from accelsim.kernels.sliced_stationary import fold_stationary_sliced as sliced
+    return StepKind(k, table, STATE_WORDS, len(MAC.layout), len(CLASSES), sliced=sliced)
 
 
 def simulate_mac_gemm(
