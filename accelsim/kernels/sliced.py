@@ -107,19 +107,37 @@ def toggles(row, mask, L):
     return s
 
 
+@njit(cache=True, nogil=True, inline="always")
+def toggles3(u, v, w, mask, L):
+    """:func:`toggles` of three nodes in one pass."""
+    u0 = u[0]
+    v0 = v[0]
+    w0 = w[0]
+    s = _ctpop64((u0 ^ (u0 << 1)) & mask[0]) + _ctpop64((v0 ^ (v0 << 1)) & mask[0])
+    s += _ctpop64((w0 ^ (w0 << 1)) & mask[0])
+    for q in range(1, L):
+        a = u[q]
+        b = v[q]
+        c = w[q]
+        mq = mask[q]
+        s += (_ctpop64((a ^ ((a << 1) | ((u[q - 1] >> 63) & 1))) & mq)
+              + _ctpop64((b ^ ((b << 1) | ((v[q - 1] >> 63) & 1))) & mq)
+              + _ctpop64((c ^ ((c << 1) | ((w[q - 1] >> 63) & 1))) & mq))
+    return s
+
+
 @njit(cache=True, nogil=True)
 def mult_planes(A, B, n, m, sa, sb, L, mask, P, nodes, prod):
     """The n×m multiplier of ``accelsim.kernels.bits._mult_row`` on operand planes ``A`` (int64
     [>= n, L], the column operand a) and ``B`` ([>= m, L], the row operand b), several PEs side
     by side, each PE's warm bit holding its warm operands. Writes the n+m product bit planes into
     ``prod`` (sign-flipped top bit as ``mult_nodes``) and returns the node toggles over the words
-    where ``mask`` is set. Scratch: ``P`` [n + 1, L], ``nodes`` [3, L]."""
+    where ``mask`` is set. Scratch: ``P`` [n + 1, L], ``nodes`` [2, L]."""
     mask_n = (1 << n) - 1
     both_eq = sa and sb and n == m
     tog = 0
     bi_r = nodes[0]
-    s_r = nodes[1]
-    k_r = nodes[2]
+    k_r = nodes[1]
     for i in range(m):
         if sb and i == m - 1:
             cmask = (mask_n >> 1) if sa else mask_n
@@ -154,10 +172,9 @@ def mult_planes(A, B, n, m, sa, sb, L, mask, P, nodes, prod):
                     c = k_r[q]
                     x = a ^ bi
                     Pj[q] = x ^ c
-                    s_r[q] = x ^ c
                     bi_r[q] = bi
                     k_r[q] = (a & bi) | (c & x)
-                tog += toggles(bi_r, mask, L) + toggles(s_r, mask, L) + toggles(k_r, mask, L)
+                tog += toggles3(bi_r, Pj, k_r, mask, L)  # partial product, sum, carry
             Pn = P[n]
             for q in range(L):
                 Pn[q] = k_r[q]

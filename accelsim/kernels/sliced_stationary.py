@@ -103,7 +103,7 @@ def _stream(k, Ht, S, out, first, R, r_act, c_act, mov_is_x, mov_bits, sta_bits,
     sta_pl = np.zeros((sta_bits, L), dtype=np.int64)
     psum = np.zeros((acc, L), dtype=np.int64)
     P = np.zeros((n + 1, L), dtype=np.int64)
-    nodes = np.zeros((3, L), dtype=np.int64)
+    nodes = np.zeros((2, L), dtype=np.int64)
     prod = np.zeros((nb, L), dtype=np.int64)
     sums = np.zeros((acc, L), dtype=np.int64)
     k_r = np.zeros(L, dtype=np.int64)
