@@ -70,7 +70,8 @@ def run_gemm(kind: StepKind, ops: GemmOperands, spec: ArraySpec, trace: bool = F
     fold in SCALE-Sim's order) on an array of ``kind`` PEs, carrying register and datapath state
     across runs. A run of a stationary fold streams a chunk [t0, t1) of T after its own preload,
     so ``cycles_compute`` counts one fold window per run. Untraced runs of at least
-    ``parallel_min_macs`` MACs (None: never) run on all cores."""
+    ``parallel_min_macs`` MACs (None: never) run on all cores, but untraced stationary runs use
+    ``kind.sliced`` when the kind has one."""
     df = DATAFLOWS[spec.dataflow]
     R, C = spec.rows, spec.cols
     G, M, K, N = ops.groups, ops.M, ops.K, ops.N

@@ -19,9 +19,10 @@ from accelsim.types import ArraySpec, DenseGemm, GemmOperands, GemmResult
 CLASSES = ("x_reg", "w_reg", "psum_reg", "mult", "adder")
 #: Largest x_bits + w_bits for which the multiplier's node vectors are tabulated (2^18 rows).
 TABLE_MAX_BITS = 18
-#: Folds with at least this many MACs run their columns (ws/is) or rows (os) on all cores (numba
-#: threads; NUMBA_NUM_THREADS=1 turns it off). Smaller folds run serially: a parallel region costs
-#: a thread hand-off, which on a busy machine can outweigh a small fold's work.
+#: os folds with at least this many MACs run their rows on all cores (numba threads;
+#: NUMBA_NUM_THREADS=1 turns it off); untraced ws/is folds run the serial sliced driver. Smaller
+#: folds run serially: a parallel region costs a thread hand-off, which on a busy machine can
+#: outweigh a small fold's work.
 PARALLEL_MIN_MACS = 1 << 17
 #: Widest accumulator of the bit-sliced stationary driver (untraced ws/is folds); wider ones run
 #: the scalar drivers.
@@ -79,7 +80,8 @@ def simulate_mac_gemm(
     """Simulate a (grouped) GEMM on an array of mac PEs; see :class:`GemmResult` for the outputs.
 
     ``params`` and ``layer`` are unused (no ``pe.mac`` block, no quant data needed).
-    Untraced folds of at least ``parallel_min_macs`` MACs use the multi-core drivers.
+    Untraced os folds of at least ``parallel_min_macs`` MACs use the multi-core driver; untraced
+    ws/is folds the bit-sliced one (``accelsim.kernels.sliced_stationary``).
     """
     from accelsim.kernels.run import run_gemm
 
@@ -107,12 +109,13 @@ def structure(pe: Any, dataflow: Any) -> Structure:
 
 def warmup() -> None:
     """Compile (or load from numba's cache) the mac drivers: both families with the tabulated and
-    the row-by-row multiplier, serial (traced) and parallel, on every dataflow."""
+    the row-by-row multiplier, serial (traced) and untraced (parallel os, sliced ws/is), on every
+    dataflow."""
     x = np.ones((1, 2, 2), dtype=np.int64)
     for dataflow in MAC.dataflows:
         for bits in (2, 10):  # tabulated and direct multiplier paths
             spec = ArraySpec(2, 2, dataflow, False, bits, bits, 2 * bits, False, True, True)
-            for trace in (False, True):  # parallel and serial drivers
+            for trace in (False, True):  # untraced and traced drivers
                 simulate_mac_gemm(DenseGemm(x, x), spec, trace=trace, parallel_min_macs=0)
 
 
