@@ -49,6 +49,8 @@ CONFIGS = [
     (16, 2, False, False, 20, False, False),
     (3, 16, True, False, 19, True, False),
     (6, 6, True, True, 12, True, True),
+    (8, 8, True, True, 12, True, False),  # acc narrower than the product
+    (5, 7, False, False, 9, False, True),
 ]
 
 
