@@ -61,7 +61,7 @@ def fold_stationary_sliced(k, aux, Ht, S, out, first, R, C, mov_is_x, mov_bits, 
                 zero_load(psum_reg[r, c], PSUM_REG, 0, counts, trace)
                 mov_reg[r, c] = 0
                 psum_reg[r, c] = 0
-    if T > 0 and c_act > 0:
+    if T > 0 and c_act > 0:  # (an empty stream leaves the edge as it is)
         _stream(k, Ht, S, out, first, R, r_act, c_act, mov_is_x, mov_bits, sta_bits, starts, tog,
                 mov_reg, psum_reg, state, edge_s, edge_c, counts, trace)
     if idle_zero:  # idle steps follow the stream
@@ -73,11 +73,6 @@ def fold_stationary_sliced(k, aux, Ht, S, out, first, R, C, mov_is_x, mov_bits, 
                     zero_load(psum_reg[r, c], PSUM_REG, cyc, counts, trace)
                     mov_reg[r, c] = 0
                     psum_reg[r, c] = 0
-    if T == 0:
-        colbuf = np.zeros(0, dtype=np.int64)
-        for c in range(c_act):
-            column_edge(colbuf, out, c, first, R + r_act - 1 + c, k.acc_bits, k.saturate, ADDER,
-                        OVERFLOWS, starts, edge_s, edge_c, counts, trace)
 
 
 @njit(cache=True, nogil=True)
