@@ -31,9 +31,10 @@ class StepKind:
     ``state_words``: int64 words of datapath state per PE; ``counters``: length of its counter
     layout; ``classes``: number of trace columns; ``starts(df, f, R, C, T, A, B)``: the fold's step
     start cycles (int64 [L + 1], ``L`` = ``df.fold_cycles``; ``A``, ``B`` the fold's operand
-    blocks), or None for one cycle per step; ``output_stationary_untraced(k, A, B, out, R, C,
-    idle_zero, x_reg, w_reg, acc_reg, state, counts, parallel)``: a driver the untraced folds of
-    the output-stationary family use instead of the generic one, or None.
+    blocks), or None for one cycle per step. Optional faster drivers that untraced folds use
+    instead of the generic ones (None: the generic driver): ``stationary_untraced`` with
+    ``fold_stationary``'s arguments (serial), ``output_stationary_untraced(k, A, B, out, R, C,
+    idle_zero, x_reg, w_reg, acc_reg, state, counts, parallel)``.
     """
 
     consts: Any
@@ -42,6 +43,7 @@ class StepKind:
     counters: int
     classes: int
     starts: Callable[..., np.ndarray] | None = None
+    stationary_untraced: Callable[..., None] | None = None
     output_stationary_untraced: Callable[..., None] | None = None
 
 
@@ -71,7 +73,8 @@ def run_gemm(kind: StepKind, ops: GemmOperands, spec: ArraySpec, trace: bool = F
     fold in SCALE-Sim's order) on an array of ``kind`` PEs, carrying register and datapath state
     across runs. A run of a stationary fold streams a chunk [t0, t1) of T after its own preload,
     so ``cycles_compute`` counts one fold window per run. Untraced runs of at least
-    ``parallel_min_macs`` MACs (None: never) run on all cores."""
+    ``parallel_min_macs`` MACs (None: never) run on all cores; where the kind has a faster
+    untraced driver for the dataflow's family (``StepKind``), untraced runs use it instead."""
     df = DATAFLOWS[spec.dataflow]
     R, C = spec.rows, spec.cols
     G, M, K, N = ops.groups, ops.M, ops.K, ops.N
@@ -105,8 +108,7 @@ def run_gemm(kind: StepKind, ops: GemmOperands, spec: ArraySpec, trace: bool = F
             tiles[key] = np.zeros(df.out_shape(f, T), dtype=np.int64)
         out = tiles[key]
         _fold(kind.consts, kind.aux, df, f, A, B, out[t0:t1] if t != T else out, spec, starts,
-              regs, state, edge_s, edge_c, counts, tr, parallel,
-              None if trace else kind.output_stationary_untraced)
+              regs, state, edge_s, edge_c, counts, tr, parallel, None if trace else kind)
         if df.completes(f, rdim) and t1 == T:
             df.scatter(y, f, signed(tiles.pop(key), spec.acc_bits))
         if progress is not None and f not in folds:
@@ -123,19 +125,20 @@ def run_gemm(kind: StepKind, ops: GemmOperands, spec: ArraySpec, trace: bool = F
 def _fold(k: Any, aux: np.ndarray, df: Dataflow, f: Fold, A: np.ndarray, B: np.ndarray,
           out: np.ndarray, spec: ArraySpec, starts: np.ndarray, regs: dict[str, np.ndarray],
           state: np.ndarray, edge_s: np.ndarray, edge_c: np.ndarray, counts: np.ndarray,
-          tr: np.ndarray, parallel: bool, os_untraced: Callable[..., None] | None = None) -> None:
-    """Run one fold through its dataflow family's driver (``os_untraced``: the kind's untraced
-    output-stationary driver, if any)."""
+          tr: np.ndarray, parallel: bool, untraced: StepKind | None = None) -> None:
+    """Run one fold through its dataflow family's driver, or through ``untraced``'s faster
+    driver for the family when it has one (untraced folds only)."""
     R, C = spec.rows, spec.cols
     if df.preload:
-        driver = fold_stationary_parallel if parallel else fold_stationary
+        driver = ((untraced and untraced.stationary_untraced)
+                  or (fold_stationary_parallel if parallel else fold_stationary))
         mov_is_x = df.moving_is_x
         mov, sta = (regs["x"], regs["w"]) if mov_is_x else (regs["w"], regs["x"])
         mov_bits, sta_bits = df.operand_bits(spec.x_bits, spec.w_bits)
         driver(k, aux, A, B, out, df.first_of_tile(f), R, C, mov_is_x, mov_bits, sta_bits,
                spec.idle_zero, starts, mov, sta, regs["psum"], state, edge_s, edge_c, counts, tr)
-    elif os_untraced is not None:
-        os_untraced(k, A, B, out, R, C, spec.idle_zero, regs["x"], regs["w"], regs["psum"], state,
+    elif untraced is not None and untraced.output_stationary_untraced is not None:
+        untraced.output_stationary_untraced(k, A, B, out, R, C, spec.idle_zero, regs["x"], regs["w"], regs["psum"], state,
                     counts, parallel)
     else:
         driver = fold_output_stationary_parallel if parallel else fold_output_stationary

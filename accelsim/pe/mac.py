@@ -19,10 +19,14 @@ from accelsim.types import ArraySpec, DenseGemm, GemmOperands, GemmResult
 CLASSES = ("x_reg", "w_reg", "psum_reg", "mult", "adder")
 #: Largest x_bits + w_bits for which the multiplier's node vectors are tabulated (2^18 rows).
 TABLE_MAX_BITS = 18
-#: Folds with at least this many MACs run their columns (ws/is) or rows (os) on all cores (numba
-#: threads; NUMBA_NUM_THREADS=1 turns it off). Smaller folds run serially: a parallel region costs
-#: a thread hand-off, which on a busy machine can outweigh a small fold's work.
+#: os folds with at least this many MACs run their rows on all cores (numba threads;
+#: NUMBA_NUM_THREADS=1 turns it off); untraced ws/is folds run the serial sliced driver. Smaller
+#: folds run serially: a parallel region costs a thread hand-off, which on a busy machine can
+#: outweigh a small fold's work.
 PARALLEL_MIN_MACS = 1 << 17
+#: Widest accumulator of the bit-sliced stationary driver (untraced ws/is folds); wider ones run
+#: the scalar drivers.
+SLICED_MAX_ACC_BITS = 62
 
 
 @lru_cache(maxsize=8)
@@ -58,7 +62,11 @@ def mac_step_kind(spec: ArraySpec):
     acc = spec.acc_bits
     k = MacConsts(acc, (1 << acc) - 1, 1 << (acc - 1), spec.saturate, w_major, xb, wb, n, m, sa,
                   sb, x_is_a)
+    stationary = None
+    if acc <= SLICED_MAX_ACC_BITS:
+        from accelsim.kernels.sliced_stationary import fold_stationary_sliced as stationary
     return StepKind(k, table, STATE_WORDS, len(MAC.layout), len(CLASSES),
+                    stationary_untraced=stationary,
                     output_stationary_untraced=fold_os_fast if acc <= MAX_ACC_BITS else None)
 
 
@@ -75,7 +83,8 @@ def simulate_mac_gemm(
     """Simulate a (grouped) GEMM on an array of mac PEs; see :class:`GemmResult` for the outputs.
 
     ``params`` and ``layer`` are unused (no ``pe.mac`` block, no quant data needed).
-    Untraced folds of at least ``parallel_min_macs`` MACs use the multi-core drivers.
+    Untraced os folds of at least ``parallel_min_macs`` MACs use the multi-core driver; untraced
+    ws/is folds the bit-sliced one (``accelsim.kernels.sliced_stationary``).
     """
     from accelsim.kernels.run import run_gemm
 
@@ -103,7 +112,8 @@ def structure(pe: Any, dataflow: Any) -> Structure:
 
 def warmup() -> None:
     """Compile (or load from numba's cache) the mac drivers: both families with the tabulated and
-    the row-by-row multiplier, serial (traced and untraced) and parallel, on every dataflow."""
+    the row-by-row multiplier, serial traced and untraced (sliced) and parallel, on every
+    dataflow."""
     x = np.ones((1, 2, 2), dtype=np.int64)
     for dataflow in MAC.dataflows:
         for bits in (2, 10):  # tabulated and direct multiplier paths

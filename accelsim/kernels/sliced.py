@@ -1,0 +1,259 @@
+"""Bit-sliced evaluation over time: 64 consecutive cycles of one node in one int64 word (a plane).
+
+Several PEs lie side by side in one bit stream (a row of words, bit p = bit p % 64 of word
+p // 64): PE i owns the ``T + 1`` bits from ``i·(T + 1)``, its state before cycle 0 (its warm
+node value) then cycles 0..T-1. Gates are bitwise ops on whole rows, so a PE's warm bit is
+evaluated like its cycles when the operand planes carry the warm operands (the multiplier); nodes
+whose warm value does not follow from the planes (the adder's, the registers') count their first
+cycle elsewhere. A node's toggles compare every bit with the one before, where a ``mask`` is set
+(e.g. the valid cycles: not a warm bit, not past the last PE). The word loops are plain loops
+over the word index so that LLVM vectorizes them (AVX-512: 8 words and ``vpopcntq`` per
+instruction where the CPU has them).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from accelsim.kernels.bits import _ctpop64
+
+
+@njit(cache=True, nogil=True, inline="always")
+def bit_word(v, b):
+    """All-ones if bit ``b`` of ``v`` is set, else 0 (int64)."""
+    return -((v >> b) & 1)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def set_bit(row, pos, b):
+    """Set bit ``pos`` of the bit stream ``row`` to ``b`` (0 or 1)."""
+    sh = pos & 63
+    q = pos >> 6
+    row[q] = (row[q] & ~(np.int64(1) << sh)) | (np.int64(b) << sh)
+
+
+@njit(cache=True, nogil=True)
+def put_bits(dst, pos, src, nbits):
+    """OR bits 0..nbits-1 of the bit stream ``src`` into ``dst`` from bit ``pos``."""
+    nw = (nbits + 63) >> 6
+    for w in range(nw):
+        rem = nbits - 64 * w
+        val = src[w] if rem >= 64 else src[w] & ((np.int64(1) << rem) - 1)
+        o = pos + 64 * w
+        q = o >> 6
+        sh = o & 63
+        dst[q] |= val << sh
+        if sh > 0 and q + 1 < dst.shape[0]:
+            dst[q + 1] |= (val >> (64 - sh)) & ((np.int64(1) << sh) - 1)
+
+
+@njit(cache=True, nogil=True)
+def fill_bits(dst, pos, nbits):
+    """Set bits pos..pos+nbits-1 of the bit stream ``dst``."""
+    p = pos
+    end = pos + nbits
+    while p < end:
+        sh = p & 63
+        k = min(64 - sh, end - p)
+        ones = -1 if k == 64 else (np.int64(1) << k) - 1
+        dst[p >> 6] |= ones << sh
+        p += k
+
+
+@njit(cache=True, nogil=True)
+def to_planes(V, bits, planes):
+    """Bit planes of the patterns ``V`` (int64 [T], bits 0..bits-1): cycle t in bit t of
+    ``planes[b]`` (int64 [>= bits, >= ceil(T / 64)])."""
+    T = V.shape[0]
+    for q in range((T + 63) >> 6):
+        t0 = q * 64
+        for b in range(bits):
+            word = 0
+            for i in range(min(64, T - t0)):
+                word |= ((V[t0 + i] >> b) & 1) << i
+            planes[b, q] = word
+
+
+@njit(cache=True, nogil=True)
+def from_planes(planes, bits, pos, out):
+    """Patterns (bits 0..bits-1) of cycles 0..T-1 stored from bit ``pos`` of ``planes``' rows
+    into ``out`` (int64 [T])."""
+    T = out.shape[0]
+    for t in range(T):
+        out[t] = 0
+    sh = pos & 63
+    for b in range(bits):
+        row = planes[b]
+        for q in range((T + 63) >> 6):
+            w0 = pos >> 6
+            word = (row[w0 + q] >> sh) & ((np.int64(1) << (64 - sh)) - 1) if sh else row[w0 + q]
+            if sh and w0 + q + 1 < row.shape[0]:
+                word |= row[w0 + q + 1] << (64 - sh)
+            t0 = 64 * q
+            for i in range(min(64, T - t0)):
+                out[t0 + i] |= ((word >> i) & 1) << b
+
+
+@njit(cache=True, nogil=True, inline="always")
+def toggles(row, mask, L):
+    """Toggles of a node over the bits of its bit stream ``row[:L]`` where ``mask`` is set (each
+    bit compared with the one before)."""
+    v0 = row[0]
+    s = _ctpop64((v0 ^ (v0 << 1)) & mask[0])
+    for q in range(1, L):
+        v = row[q]
+        s += _ctpop64((v ^ ((v << 1) | ((row[q - 1] >> 63) & 1))) & mask[q])
+    return s
+
+
+@njit(cache=True, nogil=True, inline="always")
+def toggles3(u, v, w, mask, L):
+    """:func:`toggles` of three nodes in one pass."""
+    u0 = u[0]
+    v0 = v[0]
+    w0 = w[0]
+    s = _ctpop64((u0 ^ (u0 << 1)) & mask[0]) + _ctpop64((v0 ^ (v0 << 1)) & mask[0])
+    s += _ctpop64((w0 ^ (w0 << 1)) & mask[0])
+    for q in range(1, L):
+        a = u[q]
+        b = v[q]
+        c = w[q]
+        mq = mask[q]
+        s += (_ctpop64((a ^ ((a << 1) | ((u[q - 1] >> 63) & 1))) & mq)
+              + _ctpop64((b ^ ((b << 1) | ((v[q - 1] >> 63) & 1))) & mq)
+              + _ctpop64((c ^ ((c << 1) | ((w[q - 1] >> 63) & 1))) & mq))
+    return s
+
+
+@njit(cache=True, nogil=True)
+def mult_planes(A, B, n, m, sa, sb, L, mask, P, nodes, prod):
+    """The n×m multiplier of ``accelsim.kernels.bits._mult_row`` on operand planes ``A`` (int64
+    [>= n, L], the column operand a) and ``B`` ([>= m, L], the row operand b), several PEs side
+    by side, each PE's warm bit holding its warm operands. Writes the n+m product bit planes into
+    ``prod`` (sign-flipped top bit as ``mult_nodes``) and returns the node toggles over the words
+    where ``mask`` is set. Scratch: ``P`` [n + 1, L], ``nodes`` [2, L]."""
+    mask_n = (1 << n) - 1
+    both_eq = sa and sb and n == m
+    tog = 0
+    bi_r = nodes[0]
+    k_r = nodes[1]
+    for i in range(m):
+        if sb and i == m - 1:
+            cmask = (mask_n >> 1) if sa else mask_n
+        else:
+            cmask = (1 << (n - 1)) if sa else 0
+        Bi = B[i]
+        if i == 0:
+            for j in range(n):
+                cw = bit_word(cmask, j)
+                Aj = A[j]
+                Pj = P[j]
+                for q in range(L):
+                    Pj[q] = (Aj[q] & Bi[q]) ^ cw
+                tog += toggles(Pj, mask, L)
+            Pn = P[n]
+            for q in range(L):
+                Pn[q] = 0
+        else:
+            cin = 1 if (not both_eq and ((sa and i == n - 1) or (sb and i == m - 1))) else 0
+            cinw = -cin
+            for q in range(L):
+                k_r[q] = cinw
+            for j in range(n):
+                cw = bit_word(cmask, j)
+                orw = -1 if (i == 1 and both_eq and j == n - 1) else 0
+                Aj = A[j]
+                Pa = P[j + 1]
+                Pj = P[j]
+                for q in range(L):
+                    bi = (Aj[q] & Bi[q]) ^ cw
+                    a = Pa[q] | orw
+                    c = k_r[q]
+                    x = a ^ bi
+                    Pj[q] = x ^ c
+                    bi_r[q] = bi
+                    k_r[q] = (a & bi) | (c & x)
+                tog += toggles3(bi_r, Pj, k_r, mask, L)  # partial product, sum, carry
+            Pn = P[n]
+            for q in range(L):
+                Pn[q] = k_r[q]
+        if i < m - 1:
+            pr = prod[i]
+            P0 = P[0]
+            for q in range(L):
+                pr[q] = P0[q]
+    for j in range(n + 1):
+        pr = prod[m - 1 + j]
+        Pj = P[j]
+        for q in range(L):
+            pr[q] = Pj[q]
+    if sa or sb:
+        pr = prod[n + m - 1]
+        for q in range(L):
+            pr[q] = ~pr[q]
+    return tog
+
+
+@njit(cache=True, nogil=True)
+def add_planes(psum, prod, nb, signed, acc_bits, saturate, L, mask_all, mask_rest, sums, k_r,
+               ovf):
+    """The acc_bits ripple-carry adder of ``accelsim.kernels.bits.ripple_add`` (cin 0) on bit
+    streams of ``L`` words: ``psum`` [acc_bits, L] (a, replaced by the result planes) plus the
+    ``nb``-bit product planes ``prod`` (sign-extended if ``signed``, else zero-extended, to
+    acc_bits).
+
+    Returns (adder node toggles, result toggles) over the bits where ``mask_rest`` is set and the
+    overflows where ``mask_all`` is set. Scratch: ``sums`` [acc_bits, L], ``k_r``, ``ovf`` [L]."""
+    top = acc_bits - 1
+    for q in range(L):
+        k_r[q] = 0
+    tog = 0
+    for j in range(acc_bits):
+        Sj = sums[j]
+        Aj = psum[j]
+        if j < nb or signed:
+            Bj = prod[min(j, nb - 1)]
+            for q in range(L):
+                a = Aj[q]
+                b = Bj[q]
+                c = k_r[q]
+                x = a ^ b
+                Sj[q] = x ^ c
+                k_r[q] = (a & b) | (c & x)
+        else:
+            for q in range(L):
+                a = Aj[q]
+                c = k_r[q]
+                Sj[q] = a ^ c
+                k_r[q] = a & c
+        tog += toggles(Sj, mask_rest, L) + toggles(k_r, mask_rest, L)
+    At = psum[top]
+    St = sums[top]
+    if top < nb or signed:
+        Bt = prod[min(top, nb - 1)]
+        for q in range(L):
+            ovf[q] = ~(At[q] ^ Bt[q]) & (At[q] ^ St[q])
+    else:
+        for q in range(L):
+            ovf[q] = ~At[q] & (At[q] ^ St[q])
+    n_ovf = 0
+    for q in range(L):
+        n_ovf += _ctpop64(ovf[q] & mask_all[q])
+    tp = 0
+    for j in range(acc_bits):  # the top row last: the saturated value reads a's sign
+        Rj = psum[j]
+        Sj = sums[j]
+        if saturate and j == top:
+            for q in range(L):
+                o = ovf[q]
+                Rj[q] = (Sj[q] & ~o) | (o & Rj[q])
+        elif saturate:
+            for q in range(L):
+                o = ovf[q]
+                Rj[q] = (Sj[q] & ~o) | (o & ~At[q])
+        else:
+            for q in range(L):
+                Rj[q] = Sj[q]
+        tp += toggles(Rj, mask_rest, L)
+    return tog, tp, n_ovf
