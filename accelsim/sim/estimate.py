@@ -98,31 +98,33 @@ def stratum_estimate(values: np.ndarray, sizes: np.ndarray, count: int) -> Estim
     freedom. A census (n = N) adds the exact integer sum and no variance; so does a singleton
     (n = 1 < N), whose variance :func:`collapsed_estimate` gives."""
     n = values.shape[0]
-    if n == count or n == 1:  # census: the exact integer sum; one of several: no variance here  # census: the exact integer sum
+    if n == count:  # census: the exact integer sum
         return Estimate(values.sum(axis=0).astype(np.float64), np.zeros(values.shape[1]), ())
     z = values.astype(np.float64) * sizes[:, None]
+    if n == 1:  # a singleton: its variance comes from its collapsed group
+        return Estimate(z[0], np.zeros(values.shape[1]), ())
     d2 = (np.diff(z, axis=0) ** 2).sum(axis=0)
     var = (1.0 - n / count) * n / (2.0 * (n - 1)) * d2
     return Estimate(z.sum(axis=0), var, ((var, n - 1),))
 
 
-def collapsed_estimate(totals: np.ndarray, counts: np.ndarray) -> Estimate:
+def collapsed_estimate(totals: np.ndarray, sizes: np.ndarray) -> Estimate:
     """The variance of ``G`` >= 2 singleton strata collapsed into one group (Cochran's collapsed
-    strata, sizes taken into account): ``totals`` float64 [G, V] their estimated totals
-    ``N_g · y_g``, ``counts`` int64 [G] their units ``N_g``. With ``T`` the group's total and
-    ``N`` its units, ``v = G / (G − 1) · Σ_g (t_g − N_g / N · T)²``, with G − 1 degrees of
-    freedom. It counts the differences between the strata's means as sampling variance, so it
-    over-estimates (a wider interval), never under-estimates on average. Adds no total (the
-    strata's own estimates carry it)."""
+    strata with a size measure, Hartley–Rao–Kiefer): ``totals`` float64 [G, V] their estimated
+    totals ``N_g · y_g``, ``sizes`` int64 [G] their size measures ``X_g`` (e.g. MACs). With
+    ``T`` the group's total and ``X`` its size, ``v = G / (G − 1) · Σ_g (t_g − X_g / X · T)²``,
+    with G − 1 degrees of freedom. It counts the differences between the strata's means per
+    unit of size as sampling variance, so it over-estimates on average (a wider interval). Adds
+    no total (the strata's own estimates carry it)."""
     g = totals.shape[0]
-    share = counts.astype(np.float64) / float(counts.sum())
+    share = sizes.astype(np.float64) / float(sizes.sum())
     dev = totals - share[:, None] * totals.sum(axis=0)
     var = g / (g - 1.0) * (dev ** 2).sum(axis=0)
     return Estimate(np.zeros(totals.shape[1]), var, ((var, g - 1),))
 
 
 def collapse(singletons: list[tuple[np.ndarray, int]], width: int) -> list[Estimate]:
-    """Variance terms of ``singletons`` ((estimated total [V], units N_h) each, in stratum
+    """Variance terms of ``singletons`` ((estimated total [V], size measure X_h) each, in stratum
     order): collapsed in consecutive pairs, the last group a triple when their number is odd
     (:func:`collapsed_estimate`)."""
     if not singletons:

@@ -148,7 +148,7 @@ def simulate_layer_sampled(arch: Arch, layer: Layer, spec: SampleSpec,
                 progress(step)
         estimates.append(stratum_estimate(np.array(rows, dtype=np.int64), sizes, count))
         if n == 1 < count:
-            singletons.append((estimates[-1].total, count))
+            singletons.append((estimates[-1].total, count * key[1] * key[2]))  # MACs / T
     if progress is not None and total_folds > reported:
         progress(total_folds - reported)
     variables = (*classes, *EXTRA_VARIABLES)

@@ -240,6 +240,9 @@ def test_stratum_estimate_census_and_successive_differences() -> None:
     assert list(est.total) == [34, 60]
     # (1 - 3/6) · 3 / (2 · 2) · ((10 - 6)^2 + (18 - 10)^2) = 30; a constant has no variance
     assert list(est.variance) == [30.0, 0.0]
+    # a singleton: one unit drawn from 6 stands for all 6, with no variance of its own
+    single = stratum_estimate(values[1:2], np.array([6]), 6)
+    assert list(single.total) == [30.0, 60.0] and not single.variance.any()
 
 
 # ------------------------------------------------------------------------------- command line
