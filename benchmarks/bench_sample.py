@@ -156,9 +156,9 @@ def main() -> None:
     warmup([arch.pe.kind])
     print(f"arch {arch.name}; --sample {args.fraction}; seeds 0..{args.seeds - 1}; "
           f"warm-up {time.process_time() - t0:.1f} s (not timed below)")
-    print("| network | MACs | folds | exact CPU s | sampled CPU s (mean) | speed-up | folds sampled / "
-          "run | classes inside 95 % CI (per seed) | energy inside CI | energy error % "
-          "(per seed) | CI half-width % | cycles exact | check |")
+    print("| network | MACs | folds | exact CPU s | sampled CPU s (mean) | speed-up | "
+          "folds sampled / run | classes inside 95 % CI (per seed) | energy inside CI | "
+          "energy error % (per seed) | CI half-width % | cycles exact | check |")
     print("|---|---:|---:|---:|---:|---:|---|---|---|---|---|---|---|")
     for name, wl in networks():
         if args.nets != "all" and name not in args.nets.split(","):

@@ -3,11 +3,12 @@
 Pure NumPy. A layer's units (folds or output tiles) fall into strata of equal shape; in stratum
 ``h`` with ``N_h`` units a systematic sample of ``n_h`` units (one at random in each of ``n_h``
 equal intervals, :func:`systematic`) is simulated exactly. The total of a variable (one toggle
-class, the dynamic energy, ...) is estimated by the expansion (Horvitz–Thompson) estimator — the units of a stratum have equal MACs, so it is also the ratio
-estimator on MACs — with the successive-difference variance of a systematic sample
-(:func:`stratum_estimate`), and a two-sided 95 % Student-t interval with Satterthwaite's degrees
-of freedom. A stratum sampled in full (``n_h = N_h``) adds its exact
-integer sum and no variance.
+class, the dynamic energy, ...) is estimated by the expansion (Horvitz–Thompson) estimator —
+the units of a stratum have equal MACs, so it is also the ratio estimator on MACs — with the
+successive-difference variance of a systematic sample (:func:`stratum_estimate`; strata drawn
+with one unit get theirs from collapsed pairs, :func:`collapse`), and a two-sided 95 % Student-t
+interval with Satterthwaite's degrees of freedom. A stratum sampled in full (``n_h = N_h``) adds
+its exact integer sum and no variance.
 """
 
 from __future__ import annotations
