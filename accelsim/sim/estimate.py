@@ -3,11 +3,12 @@
 Pure NumPy. A layer's units (folds or output tiles) fall into strata of equal shape; in stratum
 ``h`` with ``N_h`` units a systematic sample of ``n_h`` units (one at random in each of ``n_h``
 equal intervals, :func:`systematic`) is simulated exactly. The total of a variable (one toggle
-class, the dynamic energy, ...) is estimated by the expansion (Horvitz–Thompson) estimator — the units of a stratum have equal MACs, so it is also the ratio
-estimator on MACs — with the successive-difference variance of a systematic sample
-(:func:`stratum_estimate`), and a two-sided 95 % Student-t interval with Satterthwaite's degrees
-of freedom. A stratum sampled in full (``n_h = N_h``) adds its exact
-integer sum and no variance.
+class, the dynamic energy, ...) is estimated by the expansion (Horvitz–Thompson) estimator —
+the units of a stratum have equal MACs, so it is also the ratio estimator on MACs — with the
+successive-difference variance of a systematic sample (:func:`stratum_estimate`; strata drawn
+with one unit get theirs from collapsed pairs, :func:`collapse`), and a two-sided 95 % Student-t
+interval with Satterthwaite's degrees of freedom. A stratum sampled in full (``n_h = N_h``) adds
+its exact integer sum and no variance.
 """
 
 from __future__ import annotations
@@ -34,18 +35,28 @@ def t975(df: float) -> float:
     return z + (z**3 + z) / (4 * d) + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * d * d)
 
 
-def systematic(count: int, fraction: float, rng: np.random.Generator
-               ) -> tuple[np.ndarray, np.ndarray]:
-    """A systematic sample of ``count`` units with a random position in every interval
-    (jittered): ``n`` = ceil(fraction · count), at least 2 (to estimate a variance) and at most
-    ``count``; the units are cut into ``n`` consecutive intervals of ``count / n`` units (sizes
-    differ by at most one) and one unit is drawn uniformly in each, independently. Returns
-    (indices int64 [n], interval sizes int64 [n]). ``n == count`` takes every unit.
+def sample_sizes(counts: list[int], fraction: float) -> list[int]:
+    """Units to draw per stratum of ``counts`` units: ``n = ceil(fraction · N)``, at least 1 and
+    at most ``N``. Strata drawn with one unit out of several (*singletons*) get their variance
+    from collapsed groups (:func:`collapsed_estimate`), which need two of them: a lone singleton
+    draws 2 units instead (or its whole stratum if smaller)."""
+    sizes = [min(c, max(1, math.ceil(fraction * c))) for c in counts]
+    single = [h for h, (n, c) in enumerate(zip(sizes, counts)) if n == 1 < c]
+    if len(single) == 1:
+        sizes[single[0]] = min(counts[single[0]], 2)
+    return sizes
+
+
+def systematic(count: int, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """A systematic sample of ``n`` of ``count`` units (1 <= n <= count) with a random position
+    in every interval (jittered): the units are cut into ``n`` consecutive intervals of
+    ``count / n`` units (sizes differ by at most one) and one unit is drawn uniformly in each,
+    independently. Returns (indices int64 [n], interval sizes int64 [n]). ``n == count`` takes
+    every unit.
 
     A random start alone (classic systematic sampling) locks onto one phase of periodic data —
     image rows, alternating tiles — and its variance cannot be estimated; drawing in every
     interval keeps the even spread and gives unbiased totals."""
-    n = min(count, max(2, math.ceil(fraction * count)))
     edges = (np.arange(n + 1, dtype=np.int64) * count) // n
     sizes = np.diff(edges)
     picks = edges[:-1] + np.floor(rng.uniform(0.0, 1.0, n) * sizes).astype(np.int64)
@@ -85,14 +96,46 @@ def stratum_estimate(values: np.ndarray, sizes: np.ndarray, count: int) -> Estim
     The total is the Horvitz–Thompson sum of ``z_j = size_j · y_j`` (unit j was drawn with
     probability 1 / size_j); its variance is the successive-difference estimator for systematic
     samples, ``(1 − n/N) · n / (2 (n − 1)) · Σ_j (z_{j+1} − z_j)²``, with n − 1 degrees of
-    freedom. A census (n = N) adds the exact integer sum and no variance."""
+    freedom. A census (n = N) adds the exact integer sum and no variance; so does a singleton
+    (n = 1 < N), whose variance :func:`collapsed_estimate` gives."""
     n = values.shape[0]
     if n == count:  # census: the exact integer sum
         return Estimate(values.sum(axis=0).astype(np.float64), np.zeros(values.shape[1]), ())
     z = values.astype(np.float64) * sizes[:, None]
+    if n == 1:  # a singleton: its variance comes from its collapsed group
+        return Estimate(z[0], np.zeros(values.shape[1]), ())
     d2 = (np.diff(z, axis=0) ** 2).sum(axis=0)
     var = (1.0 - n / count) * n / (2.0 * (n - 1)) * d2
     return Estimate(z.sum(axis=0), var, ((var, n - 1),))
+
+
+def collapsed_estimate(totals: np.ndarray, sizes: np.ndarray) -> Estimate:
+    """The variance of ``G`` >= 2 singleton strata collapsed into one group (Cochran's collapsed
+    strata with a size measure, Hartley–Rao–Kiefer): ``totals`` float64 [G, V] their estimated
+    totals ``N_g · y_g``, ``sizes`` int64 [G] their size measures ``X_g`` (e.g. MACs). With
+    ``T`` the group's total and ``X`` its size, ``v = G / (G − 1) · Σ_g (t_g − X_g / X · T)²``,
+    with G − 1 degrees of freedom. It counts the differences between the strata's means per
+    unit of size as sampling variance, so it over-estimates on average (a wider interval). Adds
+    no total (the strata's own estimates carry it)."""
+    g = totals.shape[0]
+    share = sizes.astype(np.float64) / float(sizes.sum())
+    dev = totals - share[:, None] * totals.sum(axis=0)
+    var = g / (g - 1.0) * (dev ** 2).sum(axis=0)
+    return Estimate(np.zeros(totals.shape[1]), var, ((var, g - 1),))
+
+
+def collapse(singletons: list[tuple[np.ndarray, int]], width: int) -> list[Estimate]:
+    """Variance terms of ``singletons`` ((estimated total [V], size measure X_h) each, in stratum
+    order): collapsed in consecutive pairs, the last group a triple when their number is odd
+    (:func:`collapsed_estimate`)."""
+    if not singletons:
+        return []
+    if len(singletons) == 1:
+        raise ValueError("one singleton stratum cannot be collapsed (sample_sizes avoids it)")
+    cuts = list(range(0, len(singletons) - 1, 2))
+    groups = [singletons[a:a + 2] for a in cuts[:-1]] + [singletons[cuts[-1]:]]
+    return [collapsed_estimate(np.array([t for t, _ in grp], dtype=np.float64).reshape(-1, width),
+                               np.array([c for _, c in grp], dtype=np.int64)) for grp in groups]
 
 
 def combine(estimates: list[Estimate], width: int) -> Estimate:

@@ -32,7 +32,8 @@ from accelsim.dataflows import REGISTRY as DATAFLOWS
 from accelsim.dataflows import Dataflow
 from accelsim.errors import ConfigError, WorkloadError
 from accelsim.pe import REGISTRY
-from accelsim.sim.estimate import Estimate, combine, stratum_estimate, systematic
+from accelsim.sim.estimate import (Estimate, collapse, combine, sample_sizes, stratum_estimate,
+                                   systematic)
 from accelsim.types import DenseGemm, GemmOperands, GemmResult, LayerSim
 from accelsim.workload import Layer, lower
 
@@ -126,9 +127,12 @@ def simulate_layer_sampled(arch: Arch, layer: Layer, spec: SampleSpec,
     estimates, ok, sampled, folds_sampled, folds_run = [], True, 0, 0, 0
     total_folds = df.count(low.groups, low.M, low.K, low.N, frame.R, frame.C)
     reported = 0
-    for key in sorted(strata):
+    keys = sorted(strata)
+    counts = [len(strata[k]) for k in keys]
+    singletons = []
+    for key, count, n in zip(keys, counts, sample_sizes(counts, spec.fraction)):
         members = strata[key]
-        picks, sizes = systematic(len(members), spec.fraction, rng)
+        picks, sizes = systematic(count, n, rng)
         rows = []
         for j in picks:
             unit = units[members[int(j)]]
@@ -142,11 +146,13 @@ def simulate_layer_sampled(arch: Arch, layer: Layer, spec: SampleSpec,
                 step = total_folds * sampled // len(units) - reported
                 reported += step
                 progress(step)
-        estimates.append(stratum_estimate(np.array(rows, dtype=np.int64), sizes, len(members)))
+        estimates.append(stratum_estimate(np.array(rows, dtype=np.int64), sizes, count))
+        if n == 1 < count:
+            singletons.append((estimates[-1].total, count * key[1] * key[2]))  # MACs / T
     if progress is not None and total_folds > reported:
         progress(total_folds - reported)
     variables = (*classes, *EXTRA_VARIABLES)
-    est = combine(estimates, len(variables))
+    est = combine(estimates + collapse(singletons, len(variables)), len(variables))
     result = _result(frame, kind, aspec, arch, low, classes, est, ref_gemm)
     check = "exact" if ok and (layer.y is None or np.array_equal(ref_layer, layer.y)) else \
         "mismatch"

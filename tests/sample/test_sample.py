@@ -16,9 +16,11 @@ from accelsim.config import load_arch
 from accelsim.energy import energy_pj
 from accelsim.pipeline import simulate_report
 from accelsim.report import report_json
-from accelsim.sim.estimate import stratum_estimate, systematic
+from accelsim.sim.estimate import (collapse, collapsed_estimate, sample_sizes, stratum_estimate,
+                                   systematic)
 from accelsim.sim.layer import simulate_layer
-from accelsim.sim.sample import SampleSpec, simulate_layer_sampled
+from accelsim.sim.sample import (SampleSpec, _Frame, _simulate_unit, _references,
+                                 simulate_layer_sampled)
 from accelsim.workload import Layer, save_workload
 
 KIND_BLOCK = {"mac": "", "pann": ", pann: {adders: 2, sign: dual_accumulator}",
@@ -170,12 +172,64 @@ def test_same_seed_same_bytes_other_seed_other_sample(tmp_path: Path) -> None:
 
 def test_systematic_draws_one_unit_per_interval() -> None:
     rng = np.random.default_rng(0)
-    picks, sizes = systematic(103, 0.1, rng)
+    picks, sizes = systematic(103, 11, rng)
     assert len(picks) == 11 and sizes.sum() == 103 and set(sizes) == {9, 10}
     edges = np.concatenate([[0], np.cumsum(sizes)])
     assert np.all((edges[:-1] <= picks) & (picks < edges[1:]))
-    assert list(systematic(5, 0.01, rng)[0]) != [] and len(systematic(5, 0.01, rng)[0]) == 2
-    assert list(systematic(4, 1.0, rng)[0]) == [0, 1, 2, 3]
+    one, size = systematic(5, 1, rng)
+    assert len(one) == 1 and 0 <= one[0] < 5 and list(size) == [5]
+    assert list(systematic(4, 4, rng)[0]) == [0, 1, 2, 3]
+
+
+def test_sample_sizes_allow_one_unit_but_never_a_lone_singleton() -> None:
+    assert sample_sizes([103, 1, 5, 5], 0.1) == [11, 1, 1, 1]
+    assert sample_sizes([103, 1, 5], 0.1) == [11, 1, 2]  # a lone singleton draws two
+    assert sample_sizes([3, 1], 1.0) == [3, 1]
+
+
+def test_collapsed_strata_variance() -> None:
+    # two singletons of 4 and 6 units, estimated totals 40 and 30: T = 70, shares 0.4, 0.6,
+    # deviations 40 - 28 = 12 and 30 - 42 = -12: v = 2 · (144 + 144) = 576, 1 degree of freedom
+    est = collapsed_estimate(np.array([[40.0], [30.0]]), np.array([4, 6]))
+    assert list(est.total) == [0.0] and list(est.variance) == [576.0]
+    assert est.parts[0][1] == 1
+    # proportional totals (equal unit means) have no variance
+    assert not collapsed_estimate(np.array([[40.0], [60.0]]), np.array([4, 6])).variance.any()
+    # five singletons: a pair and a triple
+    groups = collapse([(np.array([float(i)]), 2) for i in range(5)], 1)
+    assert [e.parts[0][1] for e in groups] == [1, 2]
+    with pytest.raises(ValueError):
+        collapse([(np.array([1.0]), 2)], 1)
+
+
+@pytest.mark.parametrize("dataflow", ["os", "ws", "is"])
+def test_each_sampled_unit_counts_what_the_exact_run_counts_for_it(tmp_path: Path,
+                                                                   dataflow: str) -> None:
+    """Every unit simulated alone from its rebuilt warm state counts, per class, exactly the
+    toggles the exact run's per-cycle trace holds in that unit's folds."""
+    arch = load_arch(write_arch(tmp_path, "mac", dataflow))
+    layer = conv("mac", 1)
+    exact = simulate_layer(arch, layer, trace=True)
+    from accelsim.dataflows import REGISTRY as DATAFLOWS
+    from accelsim.pe import REGISTRY
+    from accelsim.sim.layer import array_spec
+    from accelsim.workload import lower
+    df = DATAFLOWS[dataflow]
+    low = lower(layer)
+    kind = REGISTRY["mac"]
+    frame = _Frame(low, df, 4, 3)
+    _, _, ref = _references(kind, low, layer, frame)
+    L = df.fold_cycles(4, 3, frame.T)
+    order = list(df.folds(low.groups, low.M, low.K, low.N, 4, 3))
+    classes = kind.classes(dataflow)
+    for unit in frame.units():
+        g, ct, r0, r1 = unit
+        folds = [i for i, f in enumerate(order) if f.g == g and f.c0 == ct * 3
+                 and (r0 < 0 or r0 * 4 <= f.r0 < r1 * 4)]
+        window = np.concatenate([exact.result.trace[i * L:(i + 1) * L] for i in folds])
+        res, ok, _ = _simulate_unit(frame, unit, kind, array_spec(arch, layer), arch, layer, ref)
+        assert ok
+        assert [res["toggles"][c] for c in classes] == list(window.sum(axis=0)), unit
 
 
 def test_stratum_estimate_census_and_successive_differences() -> None:
@@ -186,6 +240,9 @@ def test_stratum_estimate_census_and_successive_differences() -> None:
     assert list(est.total) == [34, 60]
     # (1 - 3/6) · 3 / (2 · 2) · ((10 - 6)^2 + (18 - 10)^2) = 30; a constant has no variance
     assert list(est.variance) == [30.0, 0.0]
+    # a singleton: one unit drawn from 6 stands for all 6, with no variance of its own
+    single = stratum_estimate(values[1:2], np.array([6]), 6)
+    assert list(single.total) == [30.0, 60.0] and not single.variance.any()
 
 
 # ------------------------------------------------------------------------------- command line
