@@ -13,20 +13,23 @@ from typing import Any
 import numpy as np
 
 #: Default ``--max-macs``: 2e10 simulated MACs, about five ResNet-18 inferences (1.8e9 MACs
-#: each) or 2.5 ResNet-50s (4.1e9), i.e. 2-3 hours at the ``mac`` rate below.
+#: each) or 2.5 ResNet-50s (4.1e9), i.e. 0.5-1.6 min at the ``mac`` rates below and about
+#: 3.5-5 min at the scalar drivers' (one thread).
 DEFAULT_MAX_MACS = 20_000_000_000
 
-#: Simulation time per MAC (ns) of the ``mac`` kernels by dataflow, one thread, full toggle
-#: accounting: ResNet-18's 21 layers on a 32×32 array (benchmarks/RESULTS.md, "Per-layer
-#: results (the single-thread 23:29 run)", TOTAL rows).
-MAC_NS_PER_MAC = {"os": 6.50, "ws": 6.04, "is": 6.08}
+#: Simulation time per MAC (ns) by dataflow, one thread, full toggle accounting, on the 2-core
+#: AMD EPYC (Zen 4) benchmark machine (benchmarks/RESULTS.md, "Exact kernels on merged main"):
+#: the ``mac`` kind's untraced drivers (bit-sliced) on ResNet-18's 21 layers, 32×32 array ...
+MAC_NS_PER_MAC = {"os": 1.59, "ws": 4.80, "is": 4.84}
+#: ... and the scalar drivers every other kind runs (the same machine, ResNet-18's quick layers).
+SCALAR_NS_PER_MAC = {"os": 14.21, "ws": 10.49, "is": 10.32}
 
-#: Cost of the other PE kinds relative to ``mac`` on the same layer and array, as
-#: ``(per MAC, per stretched step)``: ns/MAC = ``MAC_NS_PER_MAC × (a + b × steps per MAC)``.
+#: Cost of the other PE kinds relative to a scalar ``mac`` on the same layer and array, as
+#: ``(per MAC, per stretched step)``: ns/MAC = ``SCALAR_NS_PER_MAC × (a + b × steps per MAC)``.
 #: Fitted to one run of ``benchmarks/bench_estimate.py`` (benchmarks/RESULTS.md, "Simulation
 #: rate per PE kind": mac 12.0, pann 10.8/12.7/19.3 at 1.25/2.14/4.07 steps per MAC, lsqplus
 #: 13.9/14.1 ns/MAC on one 16×16 ws layer); run-to-run noise there was up to 35 %.
-KIND_COST = {"mac": (1.0, 0.0), "pann": (0.58, 0.25), "lsqplus": (1.16, 0.0)}
+KIND_COST = {"pann": (0.58, 0.25), "lsqplus": (1.16, 0.0)}
 
 
 def gemm_dims(layer: Any) -> tuple[int, int, int, int]:
@@ -63,14 +66,17 @@ def steps_per_mac(layer: Any, adders: int) -> float:
 
 def estimate_seconds(arch: Any, layers: Sequence[Any]) -> float:
     """Estimated simulation time (s) of ``layers`` on ``arch`` on one thread of the benchmark
-    machine: MACs × ns/MAC of the dataflow × the PE kind's cost (:data:`KIND_COST`, in which pann
-    grows with its steps per MAC)."""
+    machine: MACs × ns/MAC of the dataflow (:data:`MAC_NS_PER_MAC` for ``mac``, else
+    :data:`SCALAR_NS_PER_MAC` × the PE kind's cost :data:`KIND_COST`, in which pann grows with
+    its steps per MAC)."""
+    if arch.pe.kind == "mac":
+        return sum(layer_macs(x) for x in layers) * MAC_NS_PER_MAC[arch.array.dataflow] * 1e-9
     per_mac, per_step = KIND_COST.get(arch.pe.kind, (1.0, 0.0))
     total = 0.0
     for layer in layers:
         steps = steps_per_mac(layer, arch.pe.params.adders) if per_step else 0.0
         total += layer_macs(layer) * (per_mac + per_step * steps)
-    return total * MAC_NS_PER_MAC[arch.array.dataflow] * 1e-9
+    return total * SCALAR_NS_PER_MAC[arch.array.dataflow] * 1e-9
 
 
 def parse_count(text: str) -> int:
