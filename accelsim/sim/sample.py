@@ -129,8 +129,12 @@ def simulate_layer_sampled(arch: Arch, layer: Layer, spec: SampleSpec,
     reported = 0
     keys = sorted(strata)
     counts = [len(strata[k]) for k in keys]
+    sizes_n = sample_sizes(counts, spec.fraction)
+    if spec.fraction < 1 and _sample_cost(frame, keys, sizes_n) >= total_folds:
+        return _census(arch, layer, spec, frame, kind, aspec, low, classes, weights, ref_layer,
+                       source, ref_gemm, progress, len(units), total_folds)
     singletons = []
-    for key, count, n in zip(keys, counts, sample_sizes(counts, spec.fraction)):
+    for key, count, n in zip(keys, counts, sizes_n):
         members = strata[key]
         picks, sizes = systematic(count, n, rng)
         rows = []
@@ -154,10 +158,48 @@ def simulate_layer_sampled(arch: Arch, layer: Layer, spec: SampleSpec,
     variables = (*classes, *EXTRA_VARIABLES)
     est = combine(estimates + collapse(singletons, len(variables)), len(variables))
     result = _result(frame, kind, aspec, arch, low, classes, est, ref_gemm)
-    check = "exact" if ok and (layer.y is None or np.array_equal(ref_layer, layer.y)) else \
-        "mismatch"
     info = SampleInfo(spec.fraction, spec.seed, "tile" if df.preload else "fold", len(units),
                       sampled, total_folds, folds_sampled, folds_run, variables, est)
+    return _layer_sim(layer, low, result, ref_layer, source, ok, info)
+
+
+def _sample_cost(frame: _Frame, keys: list[tuple[int, int, int]], sizes: list[int]) -> int:
+    """Folds the kernels would run for a sample of ``sizes`` units of the strata ``keys``: each
+    unit's folds plus, except for the layer's first unit, its context run twice (one row tile
+    on output-stationary dataflows, a whole output tile on the stationary family)."""
+    context = frame.nr if frame.df.preload else 1
+    cost = 0
+    for (start, rows, _), n in zip(keys, sizes):
+        folds = frame.nr if frame.df.preload else -(-rows // frame.R)
+        cost += n * (folds + (2 * context if start else 0))
+    return cost
+
+
+def _census(arch: Arch, layer: Layer, spec: SampleSpec, frame: _Frame, kind: Any, aspec: Any,
+            low: Any, classes: tuple[str, ...], weights: tuple[np.ndarray, float],
+            ref_layer: np.ndarray, source: str, ref_gemm: np.ndarray,
+            progress: Callable[[int], None] | None, units: int, total_folds: int) -> LayerSim:
+    """The layer simulated whole, once, in the fixed order: what a sample that would run at least
+    as many folds costs (docs/sampling.md). Its totals are exact (intervals of zero width)."""
+    res = kind.simulate(low, aspec, progress=progress, params=arch.pe.params, layer=layer)
+    row = _values({"toggles": res.toggles, "overflows": res.overflows,
+                   "additions": res.additions or 0, "clock_bits_extra": res.clock_bits_extra or 0},
+                  classes, weights)
+    est = stratum_estimate(np.array([row], dtype=np.int64), np.ones(1, dtype=np.int64), 1)
+    result = _result(frame, kind, aspec, arch, low, classes, est, ref_gemm)
+    info = SampleInfo(spec.fraction, spec.seed, "tile" if frame.df.preload else "fold", units,
+                      units, total_folds, total_folds, res.folds, (*classes, *EXTRA_VARIABLES),
+                      est)
+    return _layer_sim(layer, low, result, ref_layer, source,
+                      bool(np.array_equal(res.y, ref_gemm)), info)
+
+
+def _layer_sim(layer: Layer, low: Any, result: GemmResult, ref_layer: np.ndarray, source: str,
+               units_ok: bool, info: SampleInfo) -> LayerSim:
+    """A sampled layer's LayerSim: exact GEMM outputs, checked against the workload's ``y`` when
+    it has one (``units_ok``: every simulated unit matched them)."""
+    check = "exact" if units_ok and (layer.y is None or np.array_equal(ref_layer, layer.y)) \
+        else "mismatch"
     reference = np.asarray(layer.y, dtype=np.int64) if layer.y is not None else ref_layer
     return LayerSim(name=layer.name, op=layer.op, groups=low.groups, M=low.M, K=low.K, N=low.N,
                     result=result, y=ref_layer, reference=reference,

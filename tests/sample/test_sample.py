@@ -21,7 +21,8 @@ from accelsim.sim.estimate import (collapse, collapsed_estimate, sample_sizes, s
 from accelsim.sim.layer import simulate_layer
 from accelsim.sim.sample import (SampleSpec, _Frame, _simulate_unit, _references,
                                  simulate_layer_sampled)
-from accelsim.workload import Layer, save_workload
+from accelsim.dataflows import REGISTRY as DATAFLOWS
+from accelsim.workload import Layer, lower, save_workload
 
 KIND_BLOCK = {"mac": "", "pann": ", pann: {adders: 2, sign: dual_accumulator}",
               "lsqplus": ", lsqplus: {rescale: output}", "bitserial": ""}
@@ -77,6 +78,35 @@ def test_full_sampling_equals_the_exact_run(tmp_path: Path, kind: str, dataflow:
     assert energy_pj(arch, sampled) == energy_pj(arch, exact)
     assert sampled.sample.units_simulated == sampled.sample.units_total
     assert not np.any(sampled.sample.estimate.half_width())
+
+
+@pytest.mark.parametrize("kind, dataflow", [("mac", "ws"), ("pann", "is"), ("bitserial", "ws")])
+def test_a_sample_dearer_than_the_layer_runs_the_layer_once(tmp_path: Path, kind: str,
+                                                           dataflow: str) -> None:
+    """At --sample 0.5 on the stationary family every sampled tile would also run its
+    predecessor twice (more folds than the layer has): the layer runs whole, once, and reports
+    the exact totals with zero-width intervals."""
+    from accelsim.sim.sample import _sample_cost
+
+    arch = load_arch(write_arch(tmp_path, kind, dataflow))
+    layer = conv(kind, 1)
+    exact = simulate_layer(arch, layer)
+    sampled = simulate_layer_sampled(arch, layer, SampleSpec(0.5, 3))
+    info = sampled.sample
+    frame = _Frame(lower(layer), DATAFLOWS[dataflow], 4, 3)
+    strata: dict = {}
+    for u in frame.units():
+        strata[frame.shape(u)] = strata.get(frame.shape(u), 0) + 1
+    keys = sorted(strata)
+    assert _sample_cost(frame, keys, sample_sizes([strata[k] for k in keys], 0.5)) \
+        >= info.folds_total
+    assert sampled.result.toggles == exact.result.toggles
+    for key in ("overflows", "folds", "cycles_compute", "additions", "clock_bits_extra"):
+        assert getattr(sampled.result, key) == getattr(exact.result, key), key
+    assert energy_pj(arch, sampled) == energy_pj(arch, exact)
+    assert info.units_simulated == info.units_total
+    assert info.folds_run == info.folds_sampled == info.folds_total == exact.result.folds
+    assert not np.any(info.estimate.half_width()) and sampled.check == "exact"
 
 
 @pytest.mark.parametrize("kind", ["mac", "pann", "bitserial"])
