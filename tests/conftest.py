@@ -1,5 +1,6 @@
 """Shared test set-up: Hypothesis profiles (``HYPOTHESIS_PROFILE=ci`` in CI: fewer examples;
-``fuzz-long`` for a long fuzzing run, docs/testing.md) and the ``slow`` marker."""
+``fuzz-long`` for a long fuzzing run, docs/testing.md), the ``slow`` marker and the
+``count_plans`` fixture."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import os
 import shutil
 import tempfile
 
+import pytest
 from hypothesis import settings
 
 settings.register_profile("ci", max_examples=15, deadline=None, derandomize=True)
@@ -29,3 +31,19 @@ def pytest_configure(config) -> None:
         config.add_cleanup(lambda: shutil.rmtree(os.environ.pop("ACCELSIM_CACHE_DIR"), True))
     config.addinivalue_line("markers", "slow: takes more than 10 s after the numba compile "
                             "(deselect with -m \"not slow\")")
+
+
+@pytest.fixture
+def count_plans(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts ``plan_memory`` calls (the tiling planner) made through ``accelsim.sim.memory``."""
+    import accelsim.sim.memory as memory
+
+    calls = [0]
+    real = memory.plan_memory
+
+    def counted(*args, **kwargs):
+        calls[0] += 1
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(memory, "plan_memory", counted)
+    return calls

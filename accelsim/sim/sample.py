@@ -19,6 +19,7 @@ columns of the layer's GEMM that last met in it. The unit's toggles are those of
 
 from __future__ import annotations
 
+import dataclasses
 import types
 import zlib
 from collections.abc import Callable
@@ -186,7 +187,7 @@ def _census(arch: Arch, layer: Layer, spec: SampleSpec, frame: _Frame, kind: Any
                    "additions": res.additions or 0, "clock_bits_extra": res.clock_bits_extra or 0},
                   classes, weights)
     est = stratum_estimate(np.array([row], dtype=np.int64), np.ones(1, dtype=np.int64), 1)
-    result = _result(frame, kind, aspec, arch, low, classes, est, ref_gemm)
+    result = dataclasses.replace(res, y=ref_gemm, trace=None)
     info = SampleInfo(spec.fraction, spec.seed, "tile" if frame.df.preload else "fold", units,
                       units, total_folds, total_folds, res.folds, (*classes, *EXTRA_VARIABLES),
                       est)

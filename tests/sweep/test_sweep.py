@@ -130,23 +130,15 @@ def test_task_and_outcome_pickle(tmp_path: Path) -> None:
     assert pickle.loads(pickle.dumps(outcome)) == outcome
 
 
-def test_a_point_is_planned_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_point_is_planned_once(tmp_path: Path, count_plans: list[int]) -> None:
     """The worker schedules with the memory plan the client's check built (no second plan) and
     reports the same bytes as a run that plans again."""
-    import accelsim.sim.memory as memory
     from accelsim.sweep.point import evaluate
     from accelsim.workload import load_workload
 
     sweep = load_sweep(str(small(tmp_path)))
     workloads = {w.name: load_workload(w.path) for w in sweep.workloads}
-    calls = [0]
-    real = memory.plan_memory
-
-    def counted(*args, **kwargs):
-        calls[0] += 1
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(memory, "plan_memory", counted)
+    calls = count_plans
     task = prepare(sweep, sweep.points[0], workloads)
     assert task.memory_plan is not None and calls[0] == 1
     reused = evaluate(task)

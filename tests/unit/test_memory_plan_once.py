@@ -16,20 +16,6 @@ from accelsim.workload import load_workload
 REPO = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture
-def count_plans(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Counts ``plan_memory`` calls (the tiling planner) made through ``accelsim.sim.memory``."""
-    calls = [0]
-    real = memory.plan_memory
-
-    def counted(*args, **kwargs):
-        calls[0] += 1
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(memory, "plan_memory", counted)
-    return calls
-
-
 def _run(arch_path: Path, workload_path: Path, reuse: bool) -> bytes:
     workload = load_workload(str(workload_path))
     layers = workload.layers
