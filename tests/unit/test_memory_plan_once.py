@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 import accelsim.sim.memory as memory
 from accelsim.pipeline import check_run, simulate_report
 from accelsim.report import report_json
