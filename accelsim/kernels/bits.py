@@ -118,6 +118,19 @@ def _put(words, off, val, nbits):
 
 
 @njit(cache=True, nogil=True, inline="always")
+def mult_row_constants(i, n, m, sa, sb):
+    """Row ``i`` of the n×m multiplier of datapath.md §2: its complement mask (XORed into the
+    row's n partial products) and its adder's carry-in (0 or 1; row 0 has no adder)."""
+    both_eq = sa and sb and n == m
+    if sb and i == m - 1:
+        cmask = (((1 << n) - 1) >> 1) if sa else (1 << n) - 1
+    else:
+        cmask = (1 << (n - 1)) if sa else 0
+    cin = 1 if (i > 0 and not both_eq and ((sa and i == n - 1) or (sb and i == m - 1))) else 0
+    return cmask, cin
+
+
+@njit(cache=True, nogil=True, inline="always")
 def _mult_row(a, b, i, n, m, sa, sb, p):
     """Row ``i`` of the n×m multiplier of datapath.md §2 given ``p`` = P_(i-1).
 
@@ -125,18 +138,13 @@ def _mult_row(a, b, i, n, m, sa, sb, p):
     carry nodes 0). ``a``/``b`` are the column/row operand patterns, ``sa``/``sb`` their signedness.
     """
     mask_n = (1 << n) - 1
-    both_eq = sa and sb and n == m
-    if sb and i == m - 1:
-        cmask = (mask_n >> 1) if sa else mask_n
-    else:
-        cmask = (1 << (n - 1)) if sa else 0
+    cmask, cin = mult_row_constants(i, n, m, sa, sb)
     bi = (a if (b >> i) & 1 else 0) ^ cmask
     if i == 0:
         return bi, 0, 0, bi
     aa = p >> 1
-    if i == 1 and both_eq:
+    if i == 1 and sa and sb and n == m:
         aa |= 1 << (n - 1)
-    cin = 1 if (not both_eq and ((sa and i == n - 1) or (sb and i == m - 1))) else 0
     s = aa + bi + cin
     return bi, s & mask_n, ((s ^ aa ^ bi) >> 1) & mask_n, s
 

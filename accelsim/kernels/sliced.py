@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from accelsim.kernels.bits import _ctpop64
+from accelsim.kernels.bits import _ctpop64, mult_row_constants
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -133,16 +133,12 @@ def mult_planes(A, B, n, m, sa, sb, L, mask, P, nodes, prod):
     by side, each PE's warm bit holding its warm operands. Writes the n+m product bit planes into
     ``prod`` (sign-flipped top bit as ``mult_nodes``) and returns the node toggles over the words
     where ``mask`` is set. Scratch: ``P`` [n + 1, L], ``nodes`` [2, L]."""
-    mask_n = (1 << n) - 1
     both_eq = sa and sb and n == m
     tog = 0
     bi_r = nodes[0]
     k_r = nodes[1]
     for i in range(m):
-        if sb and i == m - 1:
-            cmask = (mask_n >> 1) if sa else mask_n
-        else:
-            cmask = (1 << (n - 1)) if sa else 0
+        cmask, cin = mult_row_constants(i, n, m, sa, sb)
         Bi = B[i]
         if i == 0:
             for j in range(n):
@@ -156,7 +152,6 @@ def mult_planes(A, B, n, m, sa, sb, L, mask, P, nodes, prod):
             for q in range(L):
                 Pn[q] = 0
         else:
-            cin = 1 if (not both_eq and ((sa and i == n - 1) or (sb and i == m - 1))) else 0
             cinw = -cin
             for q in range(L):
                 k_r[q] = cinw

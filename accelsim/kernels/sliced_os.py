@@ -34,7 +34,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from accelsim.kernels.bits import popcount
+from accelsim.kernels.bits import mult_row_constants, popcount
 from accelsim.pe.base import counter_layout
 from accelsim.pe.mac import CLASSES
 
@@ -112,18 +112,14 @@ def _mult_lanes(A, B, P, cy, n, m, sa, sb):
     both_eq = sa and sb and n == m
     tog = 0
     for i in range(m):
-        if sb and i == m - 1:
-            cmask = ((1 << n) - 1) >> 1 if sa else (1 << n) - 1
-        else:
-            cmask = (1 << (n - 1)) if sa else 0
+        cmask, cin = mult_row_constants(i, n, m, sa, sb)
         Bi = B[i]
         if i == 0:
             for j in range(n):
                 tog += _pp_lanes(A[j], Bi, -((cmask >> j) & 1), P[j])
             P[n, :] = -1 if both_eq else 0
             continue
-        cin = -1 if (not both_eq and ((sa and i == n - 1) or (sb and i == m - 1))) else 0
-        cy[:] = cin
+        cy[:] = -cin
         for j in range(n):
             tog += _fa_lanes(A[j], Bi, -((cmask >> j) & 1), P[j], P[j + 1], cy)
         P[n, :] = cy
