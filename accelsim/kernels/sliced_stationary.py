@@ -48,10 +48,8 @@ def fold_stationary_sliced(k, aux, Ht, S, out, first, R, C, mov_is_x, mov_bits, 
     must be empty). A row's active PEs are evaluated together: their planes lie side by side."""
     sta_cls = W_REG if mov_is_x else X_REG
     mov_cls = X_REG if mov_is_x else W_REG
-    mov_mask = (1 << mov_bits) - 1
     sta_mask = (1 << sta_bits) - 1
     preload_stationary(S, R, C, sta_mask, sta_cls, idle_zero, sta_reg, counts, trace)
-    tog = stream_toggles(Ht, mov_mask)
     r_act, T = Ht.shape
     c_act = S.shape[1]
     if idle_zero:  # nothing valid arrives during the preload
@@ -61,9 +59,8 @@ def fold_stationary_sliced(k, aux, Ht, S, out, first, R, C, mov_is_x, mov_bits, 
                 zero_load(psum_reg[r, c], PSUM_REG, 0, counts, trace)
                 mov_reg[r, c] = 0
                 psum_reg[r, c] = 0
-    if T > 0 and c_act > 0:  # (an empty stream leaves the edge as it is)
-        _stream(k, Ht, S, out, first, R, r_act, c_act, mov_is_x, mov_bits, sta_bits, starts, tog,
-                mov_reg, psum_reg, state, edge_s, edge_c, counts, trace)
+    stream_stationary_sliced(k, Ht, S, out, first, R, mov_is_x, mov_bits, sta_bits, starts,
+                             mov_reg, psum_reg, state, edge_s, edge_c, counts, trace)
     if idle_zero:  # idle steps follow the stream
         for r in range(r_act):
             for c in range(c_act):
@@ -73,6 +70,20 @@ def fold_stationary_sliced(k, aux, Ht, S, out, first, R, C, mov_is_x, mov_bits, 
                     zero_load(psum_reg[r, c], PSUM_REG, cyc, counts, trace)
                     mov_reg[r, c] = 0
                     psum_reg[r, c] = 0
+
+
+@njit(cache=True, nogil=True)
+def stream_stationary_sliced(k, Ht, S, out, first, R, mov_is_x, mov_bits, sta_bits, starts,
+                             mov_reg, psum_reg, state, edge_s, edge_c, counts, trace):
+    """The stream phase and the column edges of a stationary fold whose stationary operand ``S``
+    is in place (no preload; ``idle: hold``): what :func:`fold_stationary_sliced` runs after the
+    preload. A fold's stream may run as consecutive calls on chunks of ``Ht`` (and the matching
+    rows of ``out``): the registers, ``state`` and the edges carry the warm state between them."""
+    r_act, T = Ht.shape
+    if T > 0 and S.shape[1] > 0:  # (an empty stream leaves the edge as it is)
+        tog = stream_toggles(Ht, (1 << mov_bits) - 1)
+        _stream(k, Ht, S, out, first, R, r_act, S.shape[1], mov_is_x, mov_bits, sta_bits, starts,
+                tog, mov_reg, psum_reg, state, edge_s, edge_c, counts, trace)
 
 
 @njit(cache=True, nogil=True)
