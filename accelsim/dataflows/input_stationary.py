@@ -24,6 +24,9 @@ class InputStationary(Stationary):
         S = np.ascontiguousarray(ops.x_block(f.g, f.c0, f.c1, f.r0, f.r1).T)
         return Ht, S
 
+    def operand_views(self, x: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return w, x.T
+
     def scatter(self, y: np.ndarray, f: Fold, vals: np.ndarray) -> None:
         y[f.g, f.c0 : f.c1, :] = vals.T
 

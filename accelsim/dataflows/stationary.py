@@ -15,6 +15,12 @@ class Stationary(Dataflow):
     rows; PE (r, c) handles stream element t at step R + t + r + c; partial sums move down and
     the bottom edge of each column accumulates them over the K-folds of an output tile."""
 
+    def operand_views(self, x: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Views of one group's whole operands ``x`` [M, K] and ``w`` [K, N] as (the moving
+        operand [rows-dim, T], row i's stream; the stationary one [rows-dim, cols-dim]): every
+        fold's :meth:`fold_operands` are blocks of them."""
+        raise NotImplementedError
+
     def enabled_bits(self, R: int, C: int, T: int, ra: int, ca: int, x_bits: int, w_bits: int,
                      acc_bits: int, idle_zero: bool) -> np.ndarray:
         enabled = self.enabled_pes(R, C, T, ra, ca)

@@ -20,6 +20,9 @@ class WeightStationary(Stationary):
         S = np.ascontiguousarray(ops.w_block(f.g, f.r0, f.r1, f.c0, f.c1))
         return Ht, S
 
+    def operand_views(self, x: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return x.T, w
+
     def scatter(self, y: np.ndarray, f: Fold, vals: np.ndarray) -> None:
         y[f.g, :, f.c0 : f.c1] = vals
 

@@ -71,7 +71,10 @@ class PeKind:
     ``fold_starts(spec, params, ops)`` gives, for a kind whose steps last more than one cycle,
     the ``StepKind.starts`` function of its array (fold step start cycles; sampled mode counts
     every fold's cycles with it), None (default) for one cycle per step. ``schemes``: the workload quant schemes it runs; a layer of another
-    scheme is refused.
+    scheme is refused. ``step_kind(spec)``: the ``mac`` kind's ``accelsim.kernels.run.StepKind``
+    of an array, whose stationary streams run chunk by chunk (``accelsim.kernels.stream_units``):
+    sampled mode then samples chunks of the ws/is streams (``accelsim.sim.sample_stream``); None
+    (default, the other kinds): whole output tiles.
     """
 
     name: str
@@ -86,6 +89,7 @@ class PeKind:
     structure: Callable[[Any, Any], Structure] | None = None
     schemes: tuple[str, ...] = ("int",)
     fold_starts: Callable | None = None
+    step_kind: Callable | None = None
     layout: dict[str, int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

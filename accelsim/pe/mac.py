@@ -124,4 +124,4 @@ def warmup() -> None:
 
 MAC = PeKind(name="mac", dataflows=tuple(DATAFLOWS), params=None, simulate=simulate_mac_gemm,
              warmup=warmup, toggle_classes=CLASSES, structure=structure,
-             schemes=("int", "pann"))
+             schemes=("int", "pann"), step_kind=mac_step_kind)

@@ -52,7 +52,8 @@ class SampleSpec:
 
 @dataclass(frozen=True)
 class SampleInfo:
-    """What a sampled layer ran and estimated: ``unit`` (``fold`` | ``tile``); unit and fold
+    """What a sampled layer ran and estimated: ``unit`` (``fold`` | ``tile`` | ``chunk`` |
+    ``kfolds``); unit and fold
     counts (``folds_run`` counts every fold the kernels ran, warm-up contexts included);
     ``variables`` the estimated variables (toggle classes, then :data:`EXTRA_VARIABLES`) and
     their ``estimate``."""
@@ -120,13 +121,16 @@ def simulate_layer_sampled(arch: Arch, layer: Layer, spec: SampleSpec,
     ref_layer, source, ref_gemm = _references(kind, low, layer, frame)
     classes = kind.classes(arch.array.dataflow)
     weights = _energy_weights(arch, classes)
+    rng = np.random.default_rng([spec.seed, zlib.crc32(layer.name.encode())])
+    total_folds = df.count(low.groups, low.M, low.K, low.N, frame.R, frame.C)
+    if df.preload and kind.step_kind is not None:
+        return _sample_streams(arch, layer, spec, frame, kind, aspec, low, classes, weights,
+                               ref_layer, source, ref_gemm, progress, rng, total_folds)
     units = frame.units()
     strata: dict[tuple[int, int, int], list[int]] = {}
     for i, u in enumerate(units):
         strata.setdefault(frame.shape(u), []).append(i)
-    rng = np.random.default_rng([spec.seed, zlib.crc32(layer.name.encode())])
     estimates, ok, sampled, folds_sampled, folds_run = [], True, 0, 0, 0
-    total_folds = df.count(low.groups, low.M, low.K, low.N, frame.R, frame.C)
     reported = 0
     keys = sorted(strata)
     counts = [len(strata[k]) for k in keys]
@@ -164,6 +168,36 @@ def simulate_layer_sampled(arch: Arch, layer: Layer, spec: SampleSpec,
     return _layer_sim(layer, low, result, ref_layer, source, ok, info)
 
 
+def _sample_streams(arch: Arch, layer: Layer, spec: SampleSpec, frame: _Frame, kind: Any,
+                    aspec: Any, low: Any, classes: tuple[str, ...],
+                    weights: tuple[np.ndarray, float], ref_layer: np.ndarray, source: str,
+                    ref_gemm: np.ndarray, progress: Callable[[int], None] | None,
+                    rng: np.random.Generator, total_folds: int) -> LayerSim:
+    """A stationary mac layer sampled in chunks of its output tiles' streams or runs of their
+    K-folds (:mod:`accelsim.sim.sample_stream`), or run whole when that would not save."""
+    from accelsim.sim.sample_stream import choose_units, simulate_units
+
+    units = choose_units(frame, kind.step_kind(aspec), aspec.x_bits, aspec.w_bits,
+                         aspec.acc_bits, spec.fraction)
+    ovf = kind.layout["overflows"]
+    assert ovf == len(classes)  # the counters: the classes, then overflows (PeKind.step_kind)
+
+    def values(counts: np.ndarray) -> list[int]:
+        return _values({"toggles": {c: int(counts[i]) for i, c in enumerate(classes)},
+                        "overflows": int(counts[ovf]), "additions": 0, "clock_bits_extra": 0},
+                       classes, weights)
+
+    done = simulate_units(units, spec, rng, values, progress, total_folds)
+    if done is None:
+        return _census(arch, layer, spec, frame, kind, aspec, low, classes, weights, ref_layer,
+                       source, ref_gemm, progress, len(units.units()), total_folds, units.unit)
+    est, ok, simulated, folds_sampled, folds_run = done
+    result = _result(frame, kind, aspec, arch, low, classes, est, ref_gemm)
+    info = SampleInfo(spec.fraction, spec.seed, units.unit, len(units.units()), simulated,
+                      total_folds, folds_sampled, folds_run, (*classes, *EXTRA_VARIABLES), est)
+    return _layer_sim(layer, low, result, ref_layer, source, ok, info)
+
+
 def _sample_cost(frame: _Frame, keys: list[tuple[int, int, int]], sizes: list[int]) -> int:
     """Folds the kernels would run for a sample of ``sizes`` units of the strata ``keys``: each
     unit's folds plus, except for the layer's first unit, its context run twice (one row tile
@@ -179,7 +213,8 @@ def _sample_cost(frame: _Frame, keys: list[tuple[int, int, int]], sizes: list[in
 def _census(arch: Arch, layer: Layer, spec: SampleSpec, frame: _Frame, kind: Any, aspec: Any,
             low: Any, classes: tuple[str, ...], weights: tuple[np.ndarray, float],
             ref_layer: np.ndarray, source: str, ref_gemm: np.ndarray,
-            progress: Callable[[int], None] | None, units: int, total_folds: int) -> LayerSim:
+            progress: Callable[[int], None] | None, units: int, total_folds: int,
+            unit: str | None = None) -> LayerSim:
     """The layer simulated whole, once, in the fixed order: what a sample that would run at least
     as many folds costs (docs/sampling.md). Its totals are exact (intervals of zero width)."""
     res = kind.simulate(low, aspec, progress=progress, params=arch.pe.params, layer=layer)
@@ -188,8 +223,8 @@ def _census(arch: Arch, layer: Layer, spec: SampleSpec, frame: _Frame, kind: Any
                   classes, weights)
     est = stratum_estimate(np.array([row], dtype=np.int64), np.ones(1, dtype=np.int64), 1)
     result = dataclasses.replace(res, y=ref_gemm, trace=None)
-    info = SampleInfo(spec.fraction, spec.seed, "tile" if frame.df.preload else "fold", units,
-                      units, total_folds, total_folds, res.folds, (*classes, *EXTRA_VARIABLES),
+    unit = unit or ("tile" if frame.df.preload else "fold")
+    info = SampleInfo(spec.fraction, spec.seed, unit, units, units, total_folds, total_folds, res.folds, (*classes, *EXTRA_VARIABLES),
                       est)
     return _layer_sim(layer, low, result, ref_layer, source,
                       bool(np.array_equal(res.y, ref_gemm)), info)
@@ -235,6 +270,8 @@ class _Frame:
         self.nr, self.nc = -(-self.rdim // rows), -(-self.cdim // cols)
         self._x: dict[int, np.ndarray] = {}
         self._w: dict[int, np.ndarray] = {}
+        self._xf: dict[int, np.ndarray] = {}
+        self._wf: dict[int, np.ndarray] = {}
 
     def x(self, g: int) -> np.ndarray:
         if g not in self._x:
@@ -249,6 +286,30 @@ class _Frame:
                 del self._w[next(iter(self._w))]
             self._w[g] = self.ops.w_block(g, 0, self.ops.K, 0, self.ops.N)
         return self._w[g]
+
+    def xf(self, g: int) -> np.ndarray:
+        """:meth:`x` in float64 (exact: its values are integers below 2^53)."""
+        return self._float(self._xf, g, self.x)
+
+    def wf(self, g: int) -> np.ndarray:
+        """:meth:`w` in float64."""
+        return self._float(self._wf, g, self.w)
+
+    @staticmethod
+    def _float(cache: dict[int, np.ndarray], g: int, source: Callable) -> np.ndarray:
+        if g not in cache:
+            if len(cache) >= 2:  # the two latest groups
+                del cache[next(iter(cache))]
+            cache[g] = source(g).astype(np.float64)
+        return cache[g]
+
+    def product(self, g: int) -> np.ndarray:
+        """The exact int64 GEMM ``x(g) @ w(g)``: in float64 (BLAS) when every partial sum is
+        an integer below 2^53 in magnitude, so that float arithmetic is exact; else in int64."""
+        x, w = self.x(g), self.w(g)
+        if magnitude(x) * magnitude(w) * x.shape[1] < 1 << 53:
+            return np.rint(self.xf(g) @ self.wf(g)).astype(np.int64)
+        return x @ w
 
     def units(self) -> list[tuple[int, int, int, int]]:
         """Units in execution order as (group, column tile, first row tile, end row tile); a
@@ -430,9 +491,9 @@ def _references(kind: Any, low: Any, layer: Layer, frame: _Frame
     """The exact outputs: layer-shaped, their source name, and GEMM-shaped [G, M, N].
 
     The kind's own reference when it has one (requantized outputs), mapped to GEMM shape by the
-    inverse of ``to_layer_shape``; else the GEMM of the layer's operands (:func:`fast_gemm`)."""
+    inverse of ``to_layer_shape``; else the GEMM of the layer's operands (``_Frame.product``)."""
     if kind.reference is None:
-        gemm = np.stack([fast_gemm(frame.x(g), frame.w(g)) for g in range(low.groups)])
+        gemm = np.stack([frame.product(g) for g in range(low.groups)])
         return np.asarray(low.to_layer_shape(gemm)), "numpy-int64", gemm
     ref = np.asarray(kind.reference(low, layer), dtype=np.int64)
     index = np.arange(low.groups * low.M * low.N).reshape(low.groups, low.M, low.N)
@@ -445,10 +506,15 @@ def fast_gemm(x: np.ndarray, w: np.ndarray) -> np.ndarray:
     """The exact int64 product ``x @ w`` (int64 [M, K] @ [K, N]): in float64 (BLAS) when every
     partial sum is an integer below 2^53 in magnitude, so that float arithmetic is exact; else
     in int64."""
-    bound = int(np.abs(x).max(initial=0)) * int(np.abs(w).max(initial=0)) * x.shape[1]
+    bound = magnitude(x) * magnitude(w) * x.shape[1]
     if bound < 1 << 53:
         return np.rint(x.astype(np.float64) @ w.astype(np.float64)).astype(np.int64)
     return x @ w
+
+
+def magnitude(a: np.ndarray) -> int:
+    """The largest ``|value|`` of ``a`` (0 if empty), without a temporary array."""
+    return max(-int(a.min(initial=0)), int(a.max(initial=0)))
 
 
 def _result(frame: _Frame, kind: Any, aspec: Any, arch: Arch, low: Any,
