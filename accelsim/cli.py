@@ -428,16 +428,21 @@ def _check_macs(file: str, macs: int, max_macs: int, runs: int = 1) -> int:
     return macs
 
 
-def _announce(quiet: bool, runs: Sequence[tuple[Any, Sequence[Any]]], macs: int) -> None:
+def _announce(quiet: bool, runs: Sequence[tuple[Any, Sequence[Any]]], macs: int,
+              sample: Any = None) -> None:
     """The work about to be done, on stderr: layers, MACs and the estimated simulation time of
-    ``runs`` ((arch, layers) each)."""
+    ``runs`` ((arch, layers) each); for a sampled run (``sample``), that of the exact run it
+    samples."""
     from accelsim.work import estimate_seconds, format_seconds
 
     seconds = sum(estimate_seconds(arch, layers) for arch, layers in runs)
     layers = max(len(layers) for _, layers in runs)
     where = f"on {runs[0][0].name}" if len(runs) == 1 else f"in {len(runs)} runs"
+    sampled = "" if sample is None else \
+        f"; --sample {sample.fraction:g} simulates a sample of that run"
     _note(quiet, f"simulating {layers} layer(s), {macs:,} MACs {where}: estimated "
-                 f"{format_seconds(seconds)} on one core (from measured rates)")
+                 f"{format_seconds(seconds)} on one core for an exact run (from measured "
+                 f"rates){sampled}")
 
 
 def _compile_note(quiet: bool) -> Any:
@@ -535,7 +540,7 @@ def _run(args: argparse.Namespace) -> int:
     planned = check_outputs(_run_outputs(args, workload, layers, arch),
                             _inputs([args.arch], args.workload, [arch]), args.trace)
 
-    _announce(args.quiet, [(arch, layers)], macs)
+    _announce(args.quiet, [(arch, layers)], macs, sample)
     wants_trace = args.trace is not None or args.vcd is not None or args.saif is not None
     with _compile_note(args.quiet):
         run = _simulate_report(checked, workload, layers, wants_trace, args.quiet,
