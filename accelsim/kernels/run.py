@@ -68,13 +68,15 @@ def signed(patterns: np.ndarray, bits: int) -> np.ndarray:
 
 def run_gemm(kind: StepKind, ops: GemmOperands, spec: ArraySpec, trace: bool = False,
              progress: Callable[[int], None] | None = None,
-             parallel_min_macs: int | None = None) -> Run:
+             parallel_min_macs: int | None = None, discard: int = 0) -> Run:
     """Simulate a (grouped) GEMM run by run (``spec.mapping``'s order; by default one run per
     fold in SCALE-Sim's order) on an array of ``kind`` PEs, carrying register and datapath state
     across runs. A run of a stationary fold streams a chunk [t0, t1) of T after its own preload,
     so ``cycles_compute`` counts one fold window per run. Untraced runs of at least
     ``parallel_min_macs`` MACs (None: never) run on all cores; where the kind has a faster
-    untraced driver for the dataflow's family (``StepKind``), untraced runs use it instead."""
+    untraced driver for the dataflow's family (``StepKind``), untraced runs use it instead.
+    The counters of the first ``discard`` runs are not kept (a warm-up: sampled mode's
+    contexts)."""
     df = DATAFLOWS[spec.dataflow]
     R, C = spec.rows, spec.cols
     G, M, K, N = ops.groups, ops.M, ops.K, ops.N
@@ -86,13 +88,14 @@ def run_gemm(kind: StepKind, ops: GemmOperands, spec: ArraySpec, trace: bool = F
     edge_s = np.zeros(C, dtype=np.int64)
     edge_c = np.zeros(C, dtype=np.int64)
     counts = np.zeros(kind.counters, dtype=np.int64)
+    warmup = np.zeros(kind.counters, dtype=np.int64)
     no_trace = np.zeros((0, kind.classes), dtype=np.int64)
     traces: list[np.ndarray] = []
     y = np.zeros((G, M, N), dtype=np.int64)
     compute = active = 0
     folds: set = set()
     tiles: dict = {}  # output tile -> its patterns (shaped as df.out_shape), while incomplete
-    for f, t0, t1 in runs(df, mapping, G, M, K, N, R, C):
+    for i, (f, t0, t1) in enumerate(runs(df, mapping, G, M, K, N, R, C)):
         A, B = df.fold_operands(ops, f)
         t = t1 - t0
         if t != T:  # a run streams a chunk of the stationary family's T
@@ -108,7 +111,8 @@ def run_gemm(kind: StepKind, ops: GemmOperands, spec: ArraySpec, trace: bool = F
             tiles[key] = np.zeros(df.out_shape(f, T), dtype=np.int64)
         out = tiles[key]
         _fold(kind.consts, kind.aux, df, f, A, B, out[t0:t1] if t != T else out, spec, starts,
-              regs, state, edge_s, edge_c, counts, tr, parallel, None if trace else kind)
+              regs, state, edge_s, edge_c, warmup if i < discard else counts, tr, parallel,
+              None if trace else kind)
         if df.completes(f, rdim) and t1 == T:
             df.scatter(y, f, signed(tiles.pop(key), spec.acc_bits))
         if progress is not None and f not in folds:

@@ -135,7 +135,8 @@ def simulate_layer_sampled(arch: Arch, layer: Layer, spec: SampleSpec,
     keys = sorted(strata)
     counts = [len(strata[k]) for k in keys]
     sizes_n = sample_sizes(counts, spec.fraction)
-    if spec.fraction < 1 and _sample_cost(frame, keys, sizes_n) >= total_folds:
+    runs = 1 if kind.step_kind is not None else 2  # the context run once (discarded) or twice
+    if spec.fraction < 1 and _sample_cost(frame, keys, sizes_n, runs) >= total_folds:
         return _census(arch, layer, spec, frame, kind, aspec, low, classes, weights, ref_layer,
                        source, ref_gemm, progress, len(units), total_folds)
     singletons = []
@@ -198,15 +199,16 @@ def _sample_streams(arch: Arch, layer: Layer, spec: SampleSpec, frame: _Frame, k
     return _layer_sim(layer, low, result, ref_layer, source, ok, info)
 
 
-def _sample_cost(frame: _Frame, keys: list[tuple[int, int, int]], sizes: list[int]) -> int:
+def _sample_cost(frame: _Frame, keys: list[tuple[int, int, int]], sizes: list[int],
+                 runs: int = 2) -> int:
     """Folds the kernels would run for a sample of ``sizes`` units of the strata ``keys``: each
-    unit's folds plus, except for the layer's first unit, its context run twice (one row tile
-    on output-stationary dataflows, a whole output tile on the stationary family)."""
+    unit's folds plus, except for the layer's first unit, its context run ``runs`` times (one row
+    tile on output-stationary dataflows, a whole output tile on the stationary family)."""
     context = frame.nr if frame.df.preload else 1
     cost = 0
     for (start, rows, _), n in zip(keys, sizes):
         folds = frame.nr if frame.df.preload else -(-rows // frame.R)
-        cost += n * (folds + (2 * context if start else 0))
+        cost += n * (folds + (runs * context if start else 0))
     return cost
 
 
@@ -403,6 +405,13 @@ class _Frame:
         sel = {self.df.rows_dim: p.m, self.df.cols_dim: p.n}
         return sel.get("M"), sel.get("N")
 
+    def folds(self, p: _Part) -> int:
+        """Folds of the one-group sub-GEMM of part ``p``."""
+        m_sel, n_sel = self._mn(p)
+        M = self.ops.M if m_sel is None else len(m_sel)
+        N = self.ops.N if n_sel is None else len(n_sel)
+        return self.df.count(1, M, self.ops.K, N, self.R, self.C)
+
     def channels(self, parts: list[_Part]) -> np.ndarray:
         """Output channel o = g·N + n of every column of the sub-GEMM, per group (int64
         [G', N'])."""
@@ -425,12 +434,16 @@ def _simulate_unit(frame: _Frame, unit: tuple[int, int, int, int], kind: Any, as
     those of the context run alone (the same folds from the same reset state). Both run
     untraced: a per-cycle trace costs more than the second run of the context."""
     ctx, parts, skip_rows, gi = frame.plan(unit)
-    full = _run(frame, parts, kind, aspec, arch, layer)
-    base = _run(frame, ctx, kind, aspec, arch, layer) if ctx else None
-    out: dict[str, Any] = {"toggles": {c: full.toggles[c] - (base.toggles[c] if base else 0)
-                                       for c in full.toggles}}
-    out.update({k: int(getattr(full, k) or 0) - (int(getattr(base, k) or 0) if base else 0)
-                for k in ("overflows", "additions", "clock_bits_extra")})
+    if kind.step_kind is not None:
+        full, out, run = _run_discarding(frame, ctx, parts, kind, aspec)
+    else:
+        full = _run(frame, parts, kind, aspec, arch, layer)
+        base = _run(frame, ctx, kind, aspec, arch, layer) if ctx else None
+        out = {"toggles": {c: full.toggles[c] - (base.toggles[c] if base else 0)
+                           for c in full.toggles}}
+        out.update({k: int(getattr(full, k) or 0) - (int(getattr(base, k) or 0) if base else 0)
+                    for k in ("overflows", "additions", "clock_bits_extra")})
+        run = full.folds + (base.folds if base else 0)
     p = parts[gi]
     m_sel, n_sel = frame._mn(p)
     y = full.y[gi]
@@ -440,7 +453,22 @@ def _simulate_unit(frame: _Frame, unit: tuple[int, int, int, int], kind: Any, as
     expect = ref_gemm[p.g]
     expect = expect if m_sel is None else expect[m_sel]
     expect = expect if n_sel is None else expect[:, n_sel]
-    return out, bool(np.array_equal(y, expect)), full.folds + (base.folds if base else 0)
+    return out, bool(np.array_equal(y, expect)), run
+
+
+def _run_discarding(frame: _Frame, ctx: list[_Part], parts: list[_Part], kind: Any,
+                    aspec: Any) -> tuple[Any, dict[str, Any], int]:
+    """[context, unit] run once through the fold loop of a kind with a ``step_kind``, the
+    context's folds' counters discarded: (the run, the unit's counters, folds run)."""
+    from accelsim.kernels.run import run_gemm
+
+    run = run_gemm(kind.step_kind(aspec), frame.gemm(parts), aspec,
+                   discard=sum(frame.folds(p) for p in ctx))
+    classes = kind.classes(aspec.dataflow)
+    ovf = kind.layout["overflows"]
+    out = {"toggles": {c: int(run.counts[i]) for i, c in enumerate(classes)},
+           "overflows": int(run.counts[ovf]), "additions": 0, "clock_bits_extra": 0}
+    return run, out, run.folds
 
 
 def _run(frame: _Frame, parts: list[_Part], kind: Any, aspec: Any, arch: Arch,
