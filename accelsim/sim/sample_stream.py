@@ -29,11 +29,11 @@ from accelsim.sim.estimate import (Estimate, collapse, combine, sample_sizes, st
                                    systematic)
 from accelsim.sim.sample import fast_gemm, magnitude
 
-#: Most chunks an output tile's stream is cut into, and fewest stream elements per chunk.
+#: Most chunks an output tile's stream is cut into.
 MAX_CHUNKS = 64
-MIN_CHUNK = 8
 #: Fixed cost of one fold's kernel call, in stream elements (measured, benchmarks/RESULTS.md):
-#: unit sizes and the choice of unit kind weigh calls against elements with it.
+#: unit sizes and the choice of unit kind weigh calls against elements with it. A chunk has at
+#: least twice as many elements as a fold's two calls (warm-up element, chunk) cost.
 CALL_ELEMENTS = 24
 
 Unit = tuple[int, int, int]  # (group, column tile, chunk)
@@ -137,7 +137,7 @@ class StreamUnits(_Tiles):
 
     def __init__(self, frame: Any, step: Any, x_bits: int, w_bits: int, acc_bits: int) -> None:
         super().__init__(frame, step, x_bits, w_bits, acc_bits)
-        size = max(MIN_CHUNK, 2 * CALL_ELEMENTS, -(-self.T // MAX_CHUNKS))
+        size = max(1, 2 * CALL_ELEMENTS, -(-self.T // MAX_CHUNKS))
         chunks = max(1, self.T // size)
         self.bounds = [(j * self.T) // chunks for j in range(chunks + 1)]
 

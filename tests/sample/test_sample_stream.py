@@ -60,15 +60,14 @@ def force(monkeypatch: pytest.MonkeyPatch, kind: type) -> None:
     monkeypatch.setattr(sample_stream, "choose_units", choose)
 
 
-@pytest.mark.parametrize("chunk", [1, 4])
+@pytest.mark.parametrize("call", [0, 2])
 @pytest.mark.parametrize("seed", range(16))
 def test_stream_units_sum_to_the_exact_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                           seed: int, chunk: int) -> None:
+                                           seed: int, call: int) -> None:
     """Every chunk simulated from its rebuilt warm state (``--sample 1``), plus the preloads:
     the exact run's toggles per class, overflows and output check, bit for bit, with edge
     tiles in both array dimensions, groups and overflowing accumulators."""
-    monkeypatch.setattr(sample_stream, "MIN_CHUNK", chunk)
-    monkeypatch.setattr(sample_stream, "CALL_ELEMENTS", 0)  # chunks of MIN_CHUNK elements
+    monkeypatch.setattr(sample_stream, "CALL_ELEMENTS", call)  # chunks of 1 or 4 elements
     force(monkeypatch, StreamUnits)
     arch, layer = random_case(tmp_path, seed)
     exact = simulate_layer(arch, layer)
