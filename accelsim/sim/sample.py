@@ -274,6 +274,8 @@ class _Frame:
         self._w: dict[int, np.ndarray] = {}
         self._xf: dict[int, np.ndarray] = {}
         self._wf: dict[int, np.ndarray] = {}
+        self._mag: dict[int, tuple[int, int]] = {}
+        self._product: dict[int, np.ndarray] = {}
 
     def x(self, g: int) -> np.ndarray:
         if g not in self._x:
@@ -305,13 +307,28 @@ class _Frame:
             cache[g] = source(g).astype(np.float64)
         return cache[g]
 
+    def magnitudes(self, g: int) -> tuple[int, int]:
+        """The largest ``|value|`` of :meth:`x` and of :meth:`w`."""
+        if g not in self._mag:
+            self._mag[g] = magnitude(self.x(g)), magnitude(self.w(g))
+        return self._mag[g]
+
     def product(self, g: int) -> np.ndarray:
         """The exact int64 GEMM ``x(g) @ w(g)``: in float64 (BLAS) when every partial sum is
-        an integer below 2^53 in magnitude, so that float arithmetic is exact; else in int64."""
-        x, w = self.x(g), self.w(g)
-        if magnitude(x) * magnitude(w) * x.shape[1] < 1 << 53:
-            return np.rint(self.xf(g) @ self.wf(g)).astype(np.int64)
-        return x @ w
+        an integer below 2^53 in magnitude, so that float arithmetic is exact; else in int64.
+        The latest group's is kept."""
+        if g not in self._product:
+            self._product.clear()
+            a, b = self.magnitudes(g)
+            if a * b * self.ops.K < 1 << 53:
+                self._product[g] = np.rint(self.xf(g) @ self.wf(g)).astype(np.int64)
+            else:
+                self._product[g] = self.x(g) @ self.w(g)
+        return self._product[g]
+
+    def tile_product(self, g: int) -> np.ndarray:
+        """:meth:`product` as the stationary family's output tiles hold it: [T, cols-dim]."""
+        return self.product(g) if self.df.time_dim == "M" else self.product(g).T
 
     def units(self) -> list[tuple[int, int, int, int]]:
         """Units in execution order as (group, column tile, first row tile, end row tile); a

@@ -27,7 +27,7 @@ from accelsim.kernels.run import signed
 from accelsim.pe.base import ARRAY_REGISTERS, counter_layout
 from accelsim.sim.estimate import (Estimate, collapse, combine, sample_sizes, stratum_estimate,
                                    systematic)
-from accelsim.sim.sample import fast_gemm, magnitude
+from accelsim.sim.sample import fast_gemm
 
 #: Most chunks an output tile's stream is cut into.
 MAX_CHUNKS = 64
@@ -52,11 +52,22 @@ class _Tiles:
         self.mov_is_x = frame.df.moving_is_x
         self.mov_bits, self.sta_bits = frame.df.operand_bits(x_bits, w_bits)
         self.bounds = [0, 1]
+        self._strata: tuple[list[Unit], dict[tuple[int, int, int], list[int]]] | None = None
 
     def units(self) -> list[Unit]:
         """Every unit in execution order: group, column tile, chunk."""
         return [(g, ct, j) for g in range(self.frame.ops.groups) for ct in range(self.nc)
                 for j in range(len(self.bounds) - 1)]
+
+    def strata(self) -> tuple[list[Unit], dict[tuple[int, int, int], list[int]]]:
+        """Every unit (:meth:`units`) and the indices of each stratum's (by ``shape``)."""
+        if self._strata is None:
+            all_units = self.units()
+            strata: dict[tuple[int, int, int], list[int]] = {}
+            for i, u in enumerate(all_units):
+                strata.setdefault(self.shape(u), []).append(i)
+            self._strata = all_units, strata
+        return self._strata
 
     def width(self, ct: int) -> int:
         return min(self.C, self.frame.cdim - ct * self.C)
@@ -200,10 +211,7 @@ class FoldUnits(_Tiles):
         if self.nr < 2:
             return False
         f = self.frame
-        bound = 0
-        for g in range(f.ops.groups):
-            H, S = self.operands(g)
-            bound = max(bound, magnitude(H) * magnitude(S) * f.rdim)
+        bound = max(a * b for a, b in map(f.magnitudes, range(f.ops.groups))) * f.rdim
         return bound < 1 << (self.acc_bits - 1)
 
     def shape(self, u: Unit) -> tuple[int, int, int]:
@@ -258,7 +266,12 @@ class FoldUnits(_Tiles):
         else:
             self.run_pass(g, ct, f0 - 1, f0, last, warm, scratch, scratch,
                           self._last(g, ct, f0 - 1))
-        before = self._sum(g, ct, 0, f0)
+        if f0 <= self.nr - f0:
+            before = self._sum(g, ct, 0, f0)
+        else:  # the shorter side: the tile's total less the K-folds from f0 on
+            c0 = ct * self.C
+            before = self.frame.tile_product(g)[:, c0:c0 + self.width(ct)] - \
+                self._sum(g, ct, f0, self.nr)
         out = self.run_pass(g, ct, f0, f1, [[0, T, 1]], warm, counts, scratch,
                             before & ((1 << self.acc_bits) - 1))
         return counts, signed(out, self.acc_bits), before + self._sum(g, ct, f0, f1)
@@ -268,10 +281,7 @@ def _draw(units: _Tiles, fraction: float, rng: np.random.Generator | None
           ) -> tuple[list[tuple[int, int, int]], list[int], list[int], list[list[Unit]], list]:
     """Strata (keys, sizes N_h, sample sizes n_h), the units drawn per stratum and the
     interval sizes of the draws (``rng`` None: the first unit of each interval, for costing)."""
-    all_units = units.units()
-    strata: dict[tuple[int, int, int], list[int]] = {}
-    for i, u in enumerate(all_units):
-        strata.setdefault(units.shape(u), []).append(i)
+    all_units, strata = units.strata()
     keys = sorted(strata)
     counts = [len(strata[k]) for k in keys]
     sizes_n = sample_sizes(counts, fraction)
