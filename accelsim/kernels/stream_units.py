@@ -58,5 +58,5 @@ def preload_pass(S_all, folds, R, C, sta_bits, sta_cls, sta_reg, counts):
     trace = np.zeros((0, 1), dtype=np.int64)
     mask = (1 << sta_bits) - 1
     for i in range(folds.shape[0]):
-        S = np.ascontiguousarray(S_all[folds[i, 0]:folds[i, 1], folds[i, 2]:folds[i, 3]])
-        preload_stationary(S, R, C, mask, sta_cls, False, sta_reg, counts, trace)
+        preload_stationary(S_all[folds[i, 0]:folds[i, 1], folds[i, 2]:folds[i, 3]], R, C, mask,
+                           sta_cls, False, sta_reg, counts, trace)
