@@ -32,7 +32,8 @@ scalars; ``k`` is the kind's ``MacConsts``.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit, prange, types
+from numba.extending import intrinsic
 
 from accelsim.kernels.bits import mult_row_constants, popcount
 from accelsim.pe.base import counter_layout
@@ -48,6 +49,17 @@ MAX_ACC_BITS = 48
 LANES = 512
 #: Steps a word advances (its 64th bit repeats the previous word's last step).
 STEP = 63
+
+
+@intrinsic
+def popcount32(typingctx, v):
+    """Set bits of a uint32 (``llvm.ctpop`` on 32 bits: vectorizes to 16 lanes per 512 bits)."""
+    sig = types.uint32(types.uint32)
+
+    def codegen(context, builder, signature, args):
+        return builder.ctpop(args[0])
+
+    return sig, codegen
 
 
 @njit(cache=True, nogil=True)
@@ -165,6 +177,34 @@ def _acc_wrap(xrow, Wk, k0, k1, acc, cv, T, mask, sign, sh):
 
 
 @njit(cache=True, nogil=True)
+def _acc_wrap32(xrow, Wk, k0, k1, acc, cv, T, T3, mask, top, sh):
+    """:func:`_acc_wrap` for accumulators of at most 32 bits, on uint32 lanes (twice as many per
+    vector): ``xrow`` and ``Wk`` int32 values, ``acc`` the acc register and ``cv`` the carry nodes
+    (``ripple_add``'s carries: into bits 1 .. acc_bits; the carry out of the top bit is the
+    majority of the top bits of a, b and not-sum). ``T`` [c_act] packs the sum-node toggles
+    (bits 0–15) and the carry-node toggles (16–31) of at most 2^10 steps; ``T3`` counts
+    overflows. ``top``: the accumulator's sign bit, ``sh`` its index (all uint32)."""
+    c_act = Wk.shape[1]
+    low = np.uint32(mask >> np.uint32(1))
+    for k in range(k0, k1):
+        xv = xrow[k]
+        Wr = Wk[k]
+        for c in range(c_act):
+            b = np.uint32(np.uint32(xv * Wr[c]) & mask)
+            a = acc[c]
+            s = np.uint32(a + b)
+            sums = np.uint32(s & mask)
+            up = np.uint32(np.uint32(np.uint32(s ^ a) ^ b) >> np.uint32(1))
+            out = np.uint32(np.uint32(a & b) | np.uint32(np.uint32(a | b) & ~sums))
+            car = np.uint32(np.uint32(up & low) | np.uint32(out & top))
+            tog = np.uint32(a ^ sums)
+            T[c] += np.uint32(popcount32(tog) + np.uint32(popcount32(np.uint32(car ^ cv[c])) << 16))
+            T3[c] += np.uint32(np.uint32(np.uint32(tog & np.uint32(b ^ sums)) & top) != 0)
+            cv[c] = car
+            acc[c] = sums
+
+
+@njit(cache=True, nogil=True)
 def _acc_saturate(xrow, Wk, acc, a_s, a_c, T, mask, sign):
     """Steps 1 .. K−1 of every column of a row with a saturating adder (one lane per column);
     tallies in ``T[0..2]`` as :func:`_acc_first`."""
@@ -226,9 +266,11 @@ def _registers(r, k, X, Wt, R, C, idle_zero, x_tog, w_tog, x_reg, w_reg, counts)
 
 
 @njit(cache=True, nogil=True)
-def _accumulate(r, k, X, Wt, Wk, out, acc_reg, state, counts, S):
+def _accumulate(r, k, X, Wt, Wk, X32, Wk32, out, acc_reg, state, counts, S, S32):
     """The accumulators of row ``r``'s active PEs over the fold (one lane per column; ``S``
-    [9, c_act] work lanes); leaves outputs, acc registers and datapath state."""
+    [9, c_act] int64 and ``S32`` [4, c_act] uint32 work lanes; ``X32``/``Wk32``: ``X``/``Wk`` as
+    int32, for accumulators of at most 32 bits); leaves outputs, acc registers and datapath
+    state."""
     K = X.shape[1]
     c_act = Wt.shape[0]
     acc, a_s, a_c, T, cv, packed = S[0], S[1], S[2], S[3:7], S[7], S[8]
@@ -240,6 +282,26 @@ def _accumulate(r, k, X, Wt, Wk, out, acc_reg, state, counts, S):
     _acc_first(X[r, 0], Wk[0], acc, a_s, a_c, T, k.acc_mask)
     if k.saturate:
         _acc_saturate(X[r], Wk, acc, a_s, a_c, T, k.acc_mask, k.acc_sign)
+    elif K > 1 and k.acc_bits <= 32:
+        acc32, cv32, T32, ovf32 = S32[0], S32[1], S32[2], S32[3]
+        for c in range(c_act):
+            acc32[c] = acc[c]
+            cv32[c] = 0  # after the first step: no carries
+        mask32 = np.uint32(k.acc_mask)
+        top32 = np.uint32(k.acc_sign)
+        for k0 in range(1, K, 1 << 10):
+            T32[:] = 0
+            ovf32[:] = 0
+            _acc_wrap32(X32[r], Wk32, k0, min(K, k0 + (1 << 10)), acc32, cv32, T32, ovf32,
+                        mask32, top32, np.uint32(k.acc_bits - 1))
+            for c in range(c_act):
+                T[3, c] += T32[c] & 0xFFFF
+                T[1, c] += T32[c] >> 16
+                T[2, c] += ovf32[c]
+        for c in range(c_act):
+            acc[c] = acc32[c]
+            a_s[c] = acc32[c]
+            a_c[c] = cv32[c]
     elif K > 1:
         cv[:] = 0  # after the first step: no carries
         for k0 in range(1, K, 1 << 14):
@@ -266,8 +328,8 @@ def _accumulate(r, k, X, Wt, Wk, out, acc_reg, state, counts, S):
 
 
 @njit(cache=True, nogil=True)
-def _rows(r0, r1, k, X, Wt, Wk, Xpl, WL, out, R, C, idle_zero, x_tog, w_tog, x_reg, w_reg,
-          acc_reg, state, counts, scratch):
+def _rows(r0, r1, k, X, Wt, Wk, X32, Wk32, Xpl, WL, out, R, C, idle_zero, x_tog, w_tog, x_reg,
+          w_reg, acc_reg, state, counts, scratch):
     """Rows r0 .. r1−1 of an os fold: their registers, then the multiplier of all their active
     PEs at once (bit-sliced over time, lanes = (row, column, word); unused lanes hold zeros and
     toggle nothing), then each row's accumulators. ``scratch``: :func:`_scratch`'s arrays for
@@ -281,7 +343,7 @@ def _rows(r0, r1, k, X, Wt, Wk, Xpl, WL, out, R, C, idle_zero, x_tog, w_tog, x_r
         return
     nw = Xpl.shape[2]
     Lr = c_act * nw
-    A, B, P, cy, S = scratch
+    A, B, P, cy, S, S32 = scratch
     Xd = A if k.x_is_a else B
     Wd = B if k.x_is_a else A
     for g in range(A.shape[1] // Lr):  # every row slot of the scratch: stale lanes would count
@@ -305,23 +367,24 @@ def _rows(r0, r1, k, X, Wt, Wk, Xpl, WL, out, R, C, idle_zero, x_tog, w_tog, x_r
                 Wd[i, o + c * nw] |= ((pw >> i) & 1) << 63
     counts[MULT] += _mult_lanes(A, B, P, cy, k.n, k.m, k.sa, k.sb)
     for r in range(r0, ra1):
-        _accumulate(r, k, X, Wt, Wk, out, acc_reg, state, counts, S)
+        _accumulate(r, k, X, Wt, Wk, X32, Wk32, out, acc_reg, state, counts, S, S32)
 
 
 @njit(cache=True, nogil=True)
 def _scratch(k, L, c_act):
     """A row's work arrays: the two operands' planes [n, L] and [m, L], the multiplier's
-    P_i [n + 1, L] and carries [L], the accumulators' lanes [9, c_act]."""
+    P_i [n + 1, L] and carries [L], the accumulators' lanes [9, c_act] int64 and [4, c_act]
+    uint32."""
     return (np.empty((k.n, L), dtype=np.int64), np.empty((k.m, L), dtype=np.int64),
             np.empty((k.n + 1, L), dtype=np.int64), np.empty(L, dtype=np.int64),
-            np.empty((9, c_act), dtype=np.int64))
+            np.empty((9, c_act), dtype=np.int64), np.empty((4, c_act), dtype=np.uint32))
 
 
 @njit(cache=True, nogil=True)
 def _fold_inputs(k, X, Wt):
-    """A fold's shared operand views: w rows [K, c_act]; the x streams' time planes [r_act,
-    x_bits, nw] and the w streams' in lane order [w_bits, c_act·nw]; the streams' register
-    toggles after their first element."""
+    """A fold's shared operand views: w rows [K, c_act]; x [r_act, K] and w rows as int32; the
+    x streams' time planes [r_act, x_bits, nw] and the w streams' in lane order [w_bits,
+    c_act·nw]; the streams' register toggles after their first element."""
     K = X.shape[1]
     nw = max(1, (K + STEP - 1) // STEP)
     Xp = X & ((1 << k.x_bits) - 1)
@@ -342,7 +405,9 @@ def _fold_inputs(k, X, Wt):
         for c in range(c_act):
             for w in range(nw):
                 WL[i, c * nw + w] = Wpl[c, i, w]
-    return Wk, time_planes(Xp, k.x_bits, nw), WL, x_tog, w_tog
+    X32 = X.astype(np.int32)  # operand values: at most 16 bits
+    Wk32 = Wk.astype(np.int32)
+    return Wk, X32, Wk32, time_planes(Xp, k.x_bits, nw), WL, x_tog, w_tog
 
 
 @njit(cache=True, nogil=True)
@@ -357,12 +422,12 @@ def fold_os_sliced(k, X, Wt, out, R, C, idle_zero, x_reg, w_reg, acc_reg, state,
     [c_act, K] w values, out [r_act, c_act] receives the accumulator patterns; registers [R, C],
     ``state`` [R, C, 4] (last x and w patterns, adder sum and carry nodes) and ``counts`` (the
     mac layout) updated in place, exactly as the scalar driver does."""
-    Wk, Xpl, WL, x_tog, w_tog = _fold_inputs(k, X, Wt)
+    Wk, X32, Wk32, Xpl, WL, x_tog, w_tog = _fold_inputs(k, X, Wt)
     G = rows_per_pass(R, Wt.shape[0], Xpl.shape[2])
     scratch = _scratch(k, G * WL.shape[1], Wt.shape[0])
     for r0 in range(0, R, G):
-        _rows(r0, min(R, r0 + G), k, X, Wt, Wk, Xpl, WL, out, R, C, idle_zero, x_tog, w_tog,
-              x_reg, w_reg, acc_reg, state, counts, scratch)
+        _rows(r0, min(R, r0 + G), k, X, Wt, Wk, X32, Wk32, Xpl, WL, out, R, C, idle_zero, x_tog,
+              w_tog, x_reg, w_reg, acc_reg, state, counts, scratch)
 
 
 @njit(cache=True, nogil=True, parallel=True)
@@ -370,13 +435,13 @@ def fold_os_sliced_parallel(k, X, Wt, out, R, C, idle_zero, x_reg, w_reg, acc_re
                             counts):
     """:func:`fold_os_sliced` with groups of rows on all cores (per-group counters summed in
     order)."""
-    Wk, Xpl, WL, x_tog, w_tog = _fold_inputs(k, X, Wt)
+    Wk, X32, Wk32, Xpl, WL, x_tog, w_tog = _fold_inputs(k, X, Wt)
     G = rows_per_pass(R, Wt.shape[0], Xpl.shape[2])
     ng = (R + G - 1) // G
     per_group = np.zeros((ng, counts.shape[0]), dtype=np.int64)
     for g in prange(ng):
-        _rows(g * G, min(R, g * G + G), k, X, Wt, Wk, Xpl, WL, out, R, C, idle_zero, x_tog,
-              w_tog, x_reg, w_reg, acc_reg, state, per_group[g],
+        _rows(g * G, min(R, g * G + G), k, X, Wt, Wk, X32, Wk32, Xpl, WL, out, R, C, idle_zero,
+              x_tog, w_tog, x_reg, w_reg, acc_reg, state, per_group[g],
               _scratch(k, G * WL.shape[1], Wt.shape[0]))
     for i in range(counts.shape[0]):
         counts[i] += per_group[:, i].sum()
