@@ -176,32 +176,57 @@ def _acc_wrap(xrow, Wk, k0, k1, acc, cv, T, mask, sign, sh):
             acc[c] = sums
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _add32(a, b, cv, mask, low, top):
+    """One step of a wrapping accumulator of at most 32 bits on uint32 patterns (``ripple_add``
+    of datapath.md §3): the acc register ``a`` adds the product ``b``; ``cv`` the carry nodes
+    before. Returns (sum, carry nodes, packed toggles as :func:`_acc_wrap32` tallies them,
+    overflowed). The carry out of the top bit, lost to uint32, is the majority of the top bits of
+    a, b and not-sum."""
+    s = np.uint32(a + b)
+    sums = np.uint32(s & mask)
+    up = np.uint32(np.uint32(np.uint32(s ^ a) ^ b) >> np.uint32(1))
+    out = np.uint32(np.uint32(a & b) | np.uint32(np.uint32(a | b) & ~sums))
+    car = np.uint32(np.uint32(up & low) | np.uint32(out & top))
+    tog = np.uint32(a ^ sums)
+    t = np.uint32(popcount32(tog) + np.uint32(popcount32(np.uint32(car ^ cv)) << 16))
+    return sums, car, t, np.uint32(np.uint32(np.uint32(tog & np.uint32(b ^ sums)) & top) != 0)
+
+
 @njit(cache=True, nogil=True)
-def _acc_wrap32(xrow, Wk, k0, k1, acc, cv, T, T3, mask, top, sh):
+def _acc_wrap32(xrow, Wk, k0, k1, acc, cv, T, T3, mask, top):
     """:func:`_acc_wrap` for accumulators of at most 32 bits, on uint32 lanes (twice as many per
-    vector): ``xrow`` and ``Wk`` int32 values, ``acc`` the acc register and ``cv`` the carry nodes
-    (``ripple_add``'s carries: into bits 1 .. acc_bits; the carry out of the top bit is the
-    majority of the top bits of a, b and not-sum). ``T`` [c_act] packs the sum-node toggles
-    (bits 0–15) and the carry-node toggles (16–31) of at most 2^10 steps; ``T3`` counts
-    overflows. ``top``: the accumulator's sign bit, ``sh`` its index (all uint32)."""
+    vector), two steps per pass over the columns: ``xrow`` and ``Wk`` int32 values, ``acc`` the
+    acc register and ``cv`` the carry nodes (``ripple_add``'s carries, into bits 1 ..
+    acc_bits). ``T`` [c_act] packs the sum-node toggles (bits 0–15) and the carry-node toggles
+    (16–31) of at most 2^10 steps; ``T3`` counts overflows. ``top``: the accumulator's sign
+    bit (all uint32)."""
     c_act = Wk.shape[1]
     low = np.uint32(mask >> np.uint32(1))
-    for k in range(k0, k1):
-        xv = xrow[k]
-        Wr = Wk[k]
+    for k in range(k0, k1 - 1, 2):
+        x0 = xrow[k]
+        x1 = xrow[k + 1]
+        W0 = Wk[k]
+        W1 = Wk[k + 1]
         for c in range(c_act):
-            b = np.uint32(np.uint32(xv * Wr[c]) & mask)
-            a = acc[c]
-            s = np.uint32(a + b)
-            sums = np.uint32(s & mask)
-            up = np.uint32(np.uint32(np.uint32(s ^ a) ^ b) >> np.uint32(1))
-            out = np.uint32(np.uint32(a & b) | np.uint32(np.uint32(a | b) & ~sums))
-            car = np.uint32(np.uint32(up & low) | np.uint32(out & top))
-            tog = np.uint32(a ^ sums)
-            T[c] += np.uint32(popcount32(tog) + np.uint32(popcount32(np.uint32(car ^ cv[c])) << 16))
-            T3[c] += np.uint32(np.uint32(np.uint32(tog & np.uint32(b ^ sums)) & top) != 0)
-            cv[c] = car
-            acc[c] = sums
+            s0, c0, t0, o0 = _add32(acc[c], np.uint32(np.uint32(x0 * W0[c]) & mask), cv[c], mask,
+                                    low, top)
+            s1, c1, t1, o1 = _add32(s0, np.uint32(np.uint32(x1 * W1[c]) & mask), c0, mask, low,
+                                    top)
+            T[c] += np.uint32(t0 + t1)
+            T3[c] += np.uint32(o0 + o1)
+            cv[c] = c1
+            acc[c] = s1
+    if (k1 - k0) % 2:
+        xv = xrow[k1 - 1]
+        Wr = Wk[k1 - 1]
+        for c in range(c_act):
+            s0, c0, t0, o0 = _add32(acc[c], np.uint32(np.uint32(xv * Wr[c]) & mask), cv[c], mask,
+                                    low, top)
+            T[c] += t0
+            T3[c] += o0
+            cv[c] = c0
+            acc[c] = s0
 
 
 @njit(cache=True, nogil=True)
@@ -293,7 +318,7 @@ def _accumulate(r, k, X, Wt, Wk, X32, Wk32, out, acc_reg, state, counts, S, S32)
             T32[:] = 0
             ovf32[:] = 0
             _acc_wrap32(X32[r], Wk32, k0, min(K, k0 + (1 << 10)), acc32, cv32, T32, ovf32,
-                        mask32, top32, np.uint32(k.acc_bits - 1))
+                        mask32, top32)
             for c in range(c_act):
                 T[3, c] += T32[c] & 0xFFFF
                 T[1, c] += T32[c] >> 16
