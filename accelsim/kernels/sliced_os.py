@@ -26,7 +26,9 @@ the configuration's limit) keep the scalar driver. The inner loops are separate,
 functions: inlined into their callers they ran 4× slower (benchmarks/RESULTS.md).
 
 Untraced only: the totals are what it keeps (no per-cycle attribution). Kernels take arrays and
-scalars; ``k`` is the kind's ``MacConsts``.
+scalars (``wi``: a tuple of arrays); ``k`` is the kind's ``MacConsts``. What a fold needs of its w
+tile alone (:func:`w_inputs`) is computed once for the row tiles that stream past it
+(:class:`OsDriver`).
 """
 
 from __future__ import annotations
@@ -406,19 +408,14 @@ def _scratch(k, L, c_act):
 
 
 @njit(cache=True, nogil=True)
-def _fold_inputs(k, X, Wt):
-    """A fold's shared operand views: w rows [K, c_act]; x [r_act, K] and w rows as int32; the
-    x streams' time planes [r_act, x_bits, nw] and the w streams' in lane order [w_bits,
-    c_act·nw]; the streams' register toggles after their first element."""
-    K = X.shape[1]
+def w_inputs(k, Wt):
+    """What a fold needs of its w tile Wt [c_act, K] (values), the same for every row tile: w
+    rows [K, c_act] as int64 and int32, the w streams' time planes in lane order [w_bits,
+    c_act·nw] and their register toggles after the first element."""
+    K = Wt.shape[1]
     nw = max(1, (K + STEP - 1) // STEP)
-    Xp = X & ((1 << k.x_bits) - 1)
     Wp = Wt & ((1 << k.w_bits) - 1)
     Wk = np.ascontiguousarray(Wt.T)
-    x_tog = np.zeros(X.shape[0], dtype=np.int64)
-    for i in range(X.shape[0]):
-        for s in range(1, K):
-            x_tog[i] += popcount(Xp[i, s - 1] ^ Xp[i, s])
     w_tog = np.zeros(Wt.shape[0], dtype=np.int64)
     for i in range(Wt.shape[0]):
         for s in range(1, K):
@@ -430,9 +427,20 @@ def _fold_inputs(k, X, Wt):
         for c in range(c_act):
             for w in range(nw):
                 WL[i, c * nw + w] = Wpl[c, i, w]
-    X32 = X.astype(np.int32)  # operand values: at most 16 bits
-    Wk32 = Wk.astype(np.int32)
-    return Wk, X32, Wk32, time_planes(Xp, k.x_bits, nw), WL, x_tog, w_tog
+    return Wk, Wk.astype(np.int32), WL, w_tog  # operand values: at most 16 bits
+
+
+@njit(cache=True, nogil=True)
+def _x_inputs(k, X, nw):
+    """A fold's x tile X [r_act, K] (values): as int32, its streams' time planes [r_act,
+    x_bits, nw] and register toggles after the first element."""
+    K = X.shape[1]
+    Xp = X & ((1 << k.x_bits) - 1)
+    x_tog = np.zeros(X.shape[0], dtype=np.int64)
+    for i in range(X.shape[0]):
+        for s in range(1, K):
+            x_tog[i] += popcount(Xp[i, s - 1] ^ Xp[i, s])
+    return X.astype(np.int32), time_planes(Xp, k.x_bits, nw), x_tog
 
 
 @njit(cache=True, nogil=True)
@@ -442,13 +450,12 @@ def rows_per_pass(R, c_act, nw):
 
 
 @njit(cache=True, nogil=True)
-def fold_os_sliced(k, X, Wt, out, R, C, idle_zero, x_reg, w_reg, acc_reg, state, counts):
-    """One untraced os fold of mac PEs (constants ``k``): X int64 [r_act, K] x values, Wt
-    [c_act, K] w values, out [r_act, c_act] receives the accumulator patterns; registers [R, C],
-    ``state`` [R, C, 4] (last x and w patterns, adder sum and carry nodes) and ``counts`` (the
-    mac layout) updated in place, exactly as the scalar driver does."""
-    Wk, X32, Wk32, Xpl, WL, x_tog, w_tog = _fold_inputs(k, X, Wt)
-    G = rows_per_pass(R, Wt.shape[0], Xpl.shape[2])
+def fold_os_tile(k, X, Wt, wi, out, R, C, idle_zero, x_reg, w_reg, acc_reg, state, counts):
+    """:func:`fold_os_sliced` given ``wi`` = :func:`w_inputs` of ``Wt``."""
+    Wk, Wk32, WL, w_tog = wi
+    nw = max(1, (X.shape[1] + STEP - 1) // STEP)
+    X32, Xpl, x_tog = _x_inputs(k, X, nw)
+    G = rows_per_pass(R, Wt.shape[0], nw)
     scratch = _scratch(k, G * WL.shape[1], Wt.shape[0])
     for r0 in range(0, R, G):
         _rows(r0, min(R, r0 + G), k, X, Wt, Wk, X32, Wk32, Xpl, WL, out, R, C, idle_zero, x_tog,
@@ -456,12 +463,14 @@ def fold_os_sliced(k, X, Wt, out, R, C, idle_zero, x_reg, w_reg, acc_reg, state,
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def fold_os_sliced_parallel(k, X, Wt, out, R, C, idle_zero, x_reg, w_reg, acc_reg, state,
-                            counts):
-    """:func:`fold_os_sliced` with groups of rows on all cores (per-group counters summed in
+def fold_os_tile_parallel(k, X, Wt, wi, out, R, C, idle_zero, x_reg, w_reg, acc_reg, state,
+                          counts):
+    """:func:`fold_os_tile` with groups of rows on all cores (per-group counters summed in
     order)."""
-    Wk, X32, Wk32, Xpl, WL, x_tog, w_tog = _fold_inputs(k, X, Wt)
-    G = rows_per_pass(R, Wt.shape[0], Xpl.shape[2])
+    Wk, Wk32, WL, w_tog = wi
+    nw = max(1, (X.shape[1] + STEP - 1) // STEP)
+    X32, Xpl, x_tog = _x_inputs(k, X, nw)
+    G = rows_per_pass(R, Wt.shape[0], nw)
     ng = (R + G - 1) // G
     per_group = np.zeros((ng, counts.shape[0]), dtype=np.int64)
     for g in prange(ng):
@@ -471,10 +480,41 @@ def fold_os_sliced_parallel(k, X, Wt, out, R, C, idle_zero, x_reg, w_reg, acc_re
     for i in range(counts.shape[0]):
         counts[i] += per_group[:, i].sum()
 
-def fold_os_fast(k, X: np.ndarray, Wt: np.ndarray, out: np.ndarray, R: int, C: int,
+
+@njit(cache=True, nogil=True)
+def fold_os_sliced(k, X, Wt, out, R, C, idle_zero, x_reg, w_reg, acc_reg, state, counts):
+    """One untraced os fold of mac PEs (constants ``k``): X int64 [r_act, K] x values, Wt
+    [c_act, K] w values, out [r_act, c_act] receives the accumulator patterns; registers [R, C],
+    ``state`` [R, C, 4] (last x and w patterns, adder sum and carry nodes) and ``counts`` (the
+    mac layout) updated in place, exactly as the scalar driver does."""
+    fold_os_tile(k, X, Wt, w_inputs(k, Wt), out, R, C, idle_zero, x_reg, w_reg, acc_reg, state,
+                 counts)
+
+
+@njit(cache=True, nogil=True)
+def fold_os_sliced_parallel(k, X, Wt, out, R, C, idle_zero, x_reg, w_reg, acc_reg, state,
+                            counts):
+    """:func:`fold_os_sliced` with groups of rows on all cores."""
+    fold_os_tile_parallel(k, X, Wt, w_inputs(k, Wt), out, R, C, idle_zero, x_reg, w_reg,
+                          acc_reg, state, counts)
+
+
+class OsDriver:
+    """The untraced output-stationary driver a mac ``StepKind`` offers (``run.StepKind``'s
+    ``output_stationary_untraced``): :func:`fold_os_tile` (``parallel``:
+    :func:`fold_os_tile_parallel`), remembering :func:`w_inputs` of the last w tile, since the
+    fixed loop order streams every row tile past one w tile. One per run; the memo changes no
+    result (the inputs are a function of the constants and the tile's values)."""
+
+    def __init__(self) -> None:
+        self._key: tuple | None = None
+        self._tile = np.zeros((0, 0), dtype=np.int64)
+        self._inputs: tuple = ()
+
+    def __call__(self, k, X: np.ndarray, Wt: np.ndarray, out: np.ndarray, R: int, C: int,
                  idle_zero: bool, x_reg: np.ndarray, w_reg: np.ndarray, acc_reg: np.ndarray,
                  state: np.ndarray, counts: np.ndarray, parallel: bool) -> None:
-    """:func:`fold_os_sliced` (``parallel``: :func:`fold_os_sliced_parallel`): the untraced
-    output-stationary driver a mac ``StepKind`` offers."""
-    driver = fold_os_sliced_parallel if parallel else fold_os_sliced
-    driver(k, X, Wt, out, R, C, idle_zero, x_reg, w_reg, acc_reg, state, counts)
+        if self._key != k or not np.array_equal(self._tile, Wt):
+            self._key, self._tile, self._inputs = k, Wt.copy(), w_inputs(k, Wt)
+        driver = fold_os_tile_parallel if parallel else fold_os_tile
+        driver(k, X, Wt, self._inputs, out, R, C, idle_zero, x_reg, w_reg, acc_reg, state, counts)
