@@ -48,7 +48,7 @@ MULT, ADDER, OVERFLOWS = _L["mult"], _L["adder"], _L["overflows"]
 #: Widest accumulator the packed tallies of :func:`_acc_wrap` hold (the configuration's limit).
 MAX_ACC_BITS = 48
 #: Lanes (64-step words) a multiplier pass aims at: rows are grouped up to it for short streams.
-LANES = 512
+LANES = 768
 #: Steps a word advances (its 64th bit repeats the previous word's last step).
 STEP = 63
 
@@ -444,9 +444,13 @@ def _x_inputs(k, X, nw):
 
 
 @njit(cache=True, nogil=True)
-def rows_per_pass(R, c_act, nw):
-    """Rows whose multipliers one pass evaluates together: about :data:`LANES` lanes."""
-    return max(1, min(R, LANES // max(1, c_act * nw)))
+def rows_per_pass(r_act, c_act, nw):
+    """Rows whose multipliers one pass evaluates together: at most about :data:`LANES` lanes,
+    the r_act active rows split evenly over the fewest passes (a pass evaluates all its row
+    slots)."""
+    most = max(1, min(r_act, LANES // max(1, c_act * nw)))
+    passes = max(1, (r_act + most - 1) // most)
+    return max(1, (r_act + passes - 1) // passes)
 
 
 @njit(cache=True, nogil=True)
@@ -455,7 +459,7 @@ def fold_os_tile(k, X, Wt, wi, out, R, C, idle_zero, x_reg, w_reg, acc_reg, stat
     Wk, Wk32, WL, w_tog = wi
     nw = max(1, (X.shape[1] + STEP - 1) // STEP)
     X32, Xpl, x_tog = _x_inputs(k, X, nw)
-    G = rows_per_pass(R, Wt.shape[0], nw)
+    G = rows_per_pass(X.shape[0], Wt.shape[0], nw)
     scratch = _scratch(k, G * WL.shape[1], Wt.shape[0])
     for r0 in range(0, R, G):
         _rows(r0, min(R, r0 + G), k, X, Wt, Wk, X32, Wk32, Xpl, WL, out, R, C, idle_zero, x_tog,
@@ -470,7 +474,7 @@ def fold_os_tile_parallel(k, X, Wt, wi, out, R, C, idle_zero, x_reg, w_reg, acc_
     Wk, Wk32, WL, w_tog = wi
     nw = max(1, (X.shape[1] + STEP - 1) // STEP)
     X32, Xpl, x_tog = _x_inputs(k, X, nw)
-    G = rows_per_pass(R, Wt.shape[0], nw)
+    G = rows_per_pass(X.shape[0], Wt.shape[0], nw)
     ng = (R + G - 1) // G
     per_group = np.zeros((ng, counts.shape[0]), dtype=np.int64)
     for g in prange(ng):
