@@ -34,7 +34,7 @@ tile alone (:func:`w_inputs`) is computed once for the row tiles that stream pas
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange, types
+from numba import get_num_threads, njit, prange, types
 from numba.extending import intrinsic
 
 from accelsim.kernels.bits import mult_row_constants, popcount
@@ -505,8 +505,8 @@ def fold_os_sliced_parallel(k, X, Wt, out, R, C, idle_zero, x_reg, w_reg, acc_re
 
 class OsDriver:
     """The untraced output-stationary driver a mac ``StepKind`` offers (``run.StepKind``'s
-    ``output_stationary_untraced``): :func:`fold_os_tile` (``parallel``:
-    :func:`fold_os_tile_parallel`), remembering :func:`w_inputs` of the last w tile, since the
+    ``output_stationary_untraced``): :func:`fold_os_tile` (``parallel`` and more than one numba
+    thread: :func:`fold_os_tile_parallel`), remembering :func:`w_inputs` of the last w tile, since the
     fixed loop order streams every row tile past one w tile. One per run; the memo changes no
     result (the inputs are a function of the constants and the tile's values)."""
 
@@ -520,5 +520,6 @@ class OsDriver:
                  state: np.ndarray, counts: np.ndarray, parallel: bool) -> None:
         if self._key != k or not np.array_equal(self._tile, Wt):
             self._key, self._tile, self._inputs = k, Wt.copy(), w_inputs(k, Wt)
-        driver = fold_os_tile_parallel if parallel else fold_os_tile
+        # one numba thread: the serial driver (same sums, without a parallel region's set-up)
+        driver = fold_os_tile_parallel if parallel and get_num_threads() > 1 else fold_os_tile
         driver(k, X, Wt, self._inputs, out, R, C, idle_zero, x_reg, w_reg, acc_reg, state, counts)

@@ -21,16 +21,18 @@ from tests.kernels.test_sliced_os import spec_of, warm_arrays
 
 @pytest.mark.parametrize("order", legal_orders(DATAFLOWS["os"]))
 @pytest.mark.parametrize("acc,sat", ((20, False), (32, False), (40, False), (12, True)))
-def test_fold_loop_equals_scalar_driver(order, acc, sat):
+@pytest.mark.parametrize("parallel_min_macs", (None, 0))
+def test_fold_loop_equals_scalar_driver(order, acc, sat, parallel_min_macs):
     """Two groups, partial row and column tiles; each w tile meets several row tiles in a row
-    (fixed order: the memo is used) or in turn with the others (rows outermost)."""
+    (fixed order: the memo is used) or in turn with the others (rows outermost); serial, or
+    parallel where numba has more than one thread."""
     spec = dataclasses.replace(spec_of(3, 2, 8, 6, acc, False, True, sat, True),
                                mapping=(order, 80))
     rng = np.random.default_rng(acc + 3 * sat)
     ops = DenseGemm(values(rng, (2, 8, 80), 8, False), values(rng, (2, 80, 5), 6, True))
     kind = mac_step_kind(spec)
     assert isinstance(kind.output_stationary_untraced, OsDriver)
-    fast = run_gemm(kind, ops, spec)
+    fast = run_gemm(kind, ops, spec, parallel_min_macs=parallel_min_macs)
     scalar = run_gemm(dataclasses.replace(kind, output_stationary_untraced=None), ops, spec)
     assert np.array_equal(fast.y, scalar.y)
     assert np.array_equal(fast.counts, scalar.counts)
