@@ -18,7 +18,8 @@ with the mac step (datapath.md §2, §3, §5.2), computed in two parts that SIMD
   elementwise across the columns of a row: the integer-domain step of
   ``accelsim.kernels.bits.ripple_add`` runs with one lane per column, w rows contiguous. With a
   wrapping adder the sum nodes are the acc register (one popcount for both) and the tallies are
-  packed in one word per lane.
+  packed in one word per lane; accumulators of at most 32 bits use uint32 lanes (16 per 512-bit
+  vector).
 
 Every mac configuration is supported (operand widths, signedness, n ≠ m, wrap and saturate,
 ``idle: zero``, partial folds, any K); only accumulators wider than :data:`MAX_ACC_BITS` (beyond
@@ -506,9 +507,9 @@ def fold_os_sliced_parallel(k, X, Wt, out, R, C, idle_zero, x_reg, w_reg, acc_re
 class OsDriver:
     """The untraced output-stationary driver a mac ``StepKind`` offers (``run.StepKind``'s
     ``output_stationary_untraced``): :func:`fold_os_tile` (``parallel`` and more than one numba
-    thread: :func:`fold_os_tile_parallel`), remembering :func:`w_inputs` of the last w tile, since the
-    fixed loop order streams every row tile past one w tile. One per run; the memo changes no
-    result (the inputs are a function of the constants and the tile's values)."""
+    thread: :func:`fold_os_tile_parallel`), remembering :func:`w_inputs` of the last w tile,
+    since the fixed loop order streams every row tile past one w tile. One per run; the memo
+    changes no result (the inputs are a function of the constants and the tile's values)."""
 
     def __init__(self) -> None:
         self._key: tuple | None = None

@@ -58,7 +58,7 @@ class LoweredLayer:
         taps = kh * kw
         c0, c1 = k0 // taps, -(-k1 // taps)  # the channels the columns k0 .. k1-1 read
         first = g * (self.K // taps) + c0
-        src = self._x[:, first : first + c1 - c0].transpose(0, 1, 4, 5, 2, 3)  # [n, c, i, j, oh, ow]
+        src = self._x[:, first : first + c1 - c0].transpose(0, 1, 4, 5, 2, 3)  # n c i j oh ow
         cols = np.empty((c1 - c0, kh, kw, m1 - m0), dtype=self._x.dtype)  # X^T in x's dtype
         m = m0
         while m < m1:  # whole output rows of one image at once, else a part of one row
