@@ -204,6 +204,19 @@ def _acc_wrap32(xrow, Wk, k0, k1, acc, cv, T, T3, mask, top):
     acc_bits). ``T`` [c_act] packs the sum-node toggles (bits 0–15) and the carry-node toggles
     (16–31) of at most 2^10 steps; ``T3`` counts overflows. ``top``: the accumulator's sign
     bit (all uint32)."""
+    _acc32_steps(xrow, Wk, k0, k1, acc, cv, T, T3, mask, top)
+
+
+@njit(cache=True, nogil=True)
+def _acc_wrap32_full(xrow, Wk, k0, k1, acc, cv, T, T3):
+    """:func:`_acc_wrap32` for a 32-bit accumulator: its mask and sign bit are constants, so
+    LLVM drops the masking."""
+    _acc32_steps(xrow, Wk, k0, k1, acc, cv, T, T3, np.uint32(0xFFFFFFFF), np.uint32(0x80000000))
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _acc32_steps(xrow, Wk, k0, k1, acc, cv, T, T3, mask, top):
+    """The loop of :func:`_acc_wrap32` (inlined into it and :func:`_acc_wrap32_full`)."""
     c_act = Wk.shape[1]
     low = np.uint32(mask >> np.uint32(1))
     for k in range(k0, k1 - 1, 2):
@@ -320,8 +333,11 @@ def _accumulate(r, k, X, Wt, Wk, X32, Wk32, out, acc_reg, state, counts, S, S32)
         for k0 in range(1, K, 1 << 10):
             T32[:] = 0
             ovf32[:] = 0
-            _acc_wrap32(X32[r], Wk32, k0, min(K, k0 + (1 << 10)), acc32, cv32, T32, ovf32,
-                        mask32, top32)
+            k1 = min(K, k0 + (1 << 10))
+            if k.acc_bits == 32:
+                _acc_wrap32_full(X32[r], Wk32, k0, k1, acc32, cv32, T32, ovf32)
+            else:
+                _acc_wrap32(X32[r], Wk32, k0, k1, acc32, cv32, T32, ovf32, mask32, top32)
             for c in range(c_act):
                 T[3, c] += T32[c] & 0xFFFF
                 T[1, c] += T32[c] >> 16
