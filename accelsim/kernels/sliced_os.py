@@ -520,6 +520,19 @@ def fold_os_sliced_parallel(k, X, Wt, out, R, C, idle_zero, x_reg, w_reg, acc_re
                           acc_reg, state, counts)
 
 
+@njit(cache=True, nogil=True)
+def same_values(a, b):
+    """Whether the 2-D arrays ``a`` and ``b`` have one shape and equal values (``np.array_equal``
+    without its temporary: an OR of XORs that vectorizes)."""
+    if a.shape[0] != b.shape[0] or a.shape[1] != b.shape[1]:
+        return False
+    diff = 0
+    for i in range(a.shape[0]):
+        for j in range(a.shape[1]):
+            diff |= a[i, j] ^ b[i, j]
+    return diff == 0
+
+
 class OsDriver:
     """The untraced output-stationary driver a mac ``StepKind`` offers (``run.StepKind``'s
     ``output_stationary_untraced``): :func:`fold_os_tile` (``parallel`` and more than one numba
@@ -535,7 +548,7 @@ class OsDriver:
     def __call__(self, k, X: np.ndarray, Wt: np.ndarray, out: np.ndarray, R: int, C: int,
                  idle_zero: bool, x_reg: np.ndarray, w_reg: np.ndarray, acc_reg: np.ndarray,
                  state: np.ndarray, counts: np.ndarray, parallel: bool) -> None:
-        if self._key != k or not np.array_equal(self._tile, Wt):
+        if self._key != k or not same_values(self._tile, Wt):
             self._key, self._tile, self._inputs = k, Wt.copy(), w_inputs(k, Wt)
         # one numba thread: the serial driver (same sums, without a parallel region's set-up)
         driver = fold_os_tile_parallel if parallel and get_num_threads() > 1 else fold_os_tile

@@ -12,7 +12,7 @@ import pytest
 from accelsim.dataflows import REGISTRY as DATAFLOWS
 from accelsim.dataflows.mapping import legal_orders
 from accelsim.kernels.run import run_gemm
-from accelsim.kernels.sliced_os import OsDriver, fold_os_sliced
+from accelsim.kernels.sliced_os import OsDriver, fold_os_sliced, same_values
 from accelsim.pe.mac import mac_step_kind
 from accelsim.sim.types import DenseGemm
 from tests.kernels.test_kernels_vs_reference import values
@@ -61,3 +61,17 @@ def test_one_driver_new_constants_same_tile():
         driver(kind.consts, X, Wt, out_g, 3, 2, False, *got, cnt_g, False)
         assert np.array_equal(cnt_g, cnt_r) and np.array_equal(out_g, out_r)
         assert all(np.array_equal(a, b) for a, b in zip(got, ref))
+
+
+def test_same_values():
+    """The memo's comparison: shape and every value."""
+    rng = np.random.default_rng(4)
+    a = rng.integers(-(1 << 40), 1 << 40, (3, 70))
+    assert same_values(a, a.copy())
+    for i, j in ((0, 0), (2, 69), (1, 33)):
+        b = a.copy()
+        b[i, j] ^= 1 << 39
+        assert not same_values(a, b)
+    assert not same_values(a, a[:, :-1].copy())
+    assert not same_values(a, a[:-1].copy())
+    assert not same_values(np.zeros((0, 0), dtype=np.int64), a)
