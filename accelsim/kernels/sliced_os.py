@@ -18,7 +18,8 @@ with the mac step (datapath.md §2, §3, §5.2), computed in two parts that SIMD
   elementwise across the columns of a row: the integer-domain step of
   ``accelsim.kernels.bits.ripple_add`` runs with one lane per column, w rows contiguous. With a
   wrapping adder the sum nodes are the acc register (one popcount for both) and the tallies are
-  packed in one word per lane.
+  packed in one word per lane; accumulators of at most 32 bits use uint32 lanes (16 per 512-bit
+  vector).
 
 Every mac configuration is supported (operand widths, signedness, n ≠ m, wrap and saturate,
 ``idle: zero``, partial folds, any K); only accumulators wider than :data:`MAX_ACC_BITS` (beyond
@@ -26,13 +27,16 @@ the configuration's limit) keep the scalar driver. The inner loops are separate,
 functions: inlined into their callers they ran 4× slower (benchmarks/RESULTS.md).
 
 Untraced only: the totals are what it keeps (no per-cycle attribution). Kernels take arrays and
-scalars; ``k`` is the kind's ``MacConsts``.
+scalars (``wi``: a tuple of arrays); ``k`` is the kind's ``MacConsts``. What a fold needs of its w
+tile alone (:func:`w_inputs`) is computed once for the row tiles that stream past it
+(:class:`OsDriver`).
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import get_num_threads, njit, prange, types
+from numba.extending import intrinsic
 
 from accelsim.kernels.bits import mult_row_constants, popcount
 from accelsim.pe.base import counter_layout
@@ -45,9 +49,20 @@ MULT, ADDER, OVERFLOWS = _L["mult"], _L["adder"], _L["overflows"]
 #: Widest accumulator the packed tallies of :func:`_acc_wrap` hold (the configuration's limit).
 MAX_ACC_BITS = 48
 #: Lanes (64-step words) a multiplier pass aims at: rows are grouped up to it for short streams.
-LANES = 512
+LANES = 768
 #: Steps a word advances (its 64th bit repeats the previous word's last step).
 STEP = 63
+
+
+@intrinsic
+def popcount32(typingctx, v):
+    """Set bits of a uint32 (``llvm.ctpop`` on 32 bits: vectorizes to 16 lanes per 512 bits)."""
+    sig = types.uint32(types.uint32)
+
+    def codegen(context, builder, signature, args):
+        return builder.ctpop(args[0])
+
+    return sig, codegen
 
 
 @njit(cache=True, nogil=True)
@@ -164,6 +179,72 @@ def _acc_wrap(xrow, Wk, k0, k1, acc, cv, T, mask, sign, sh):
             acc[c] = sums
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _add32(a, b, cv, mask, low, top):
+    """One step of a wrapping accumulator of at most 32 bits on uint32 patterns (``ripple_add``
+    of datapath.md §3): the acc register ``a`` adds the product ``b``; ``cv`` the carry nodes
+    before. Returns (sum, carry nodes, packed toggles as :func:`_acc_wrap32` tallies them,
+    overflowed). The carry out of the top bit, lost to uint32, is the majority of the top bits of
+    a, b and not-sum."""
+    s = np.uint32(a + b)
+    sums = np.uint32(s & mask)
+    up = np.uint32(np.uint32(np.uint32(s ^ a) ^ b) >> np.uint32(1))
+    out = np.uint32(np.uint32(a & b) | np.uint32(np.uint32(a | b) & ~sums))
+    car = np.uint32(np.uint32(up & low) | np.uint32(out & top))
+    tog = np.uint32(a ^ sums)
+    t = np.uint32(popcount32(tog) + np.uint32(popcount32(np.uint32(car ^ cv)) << 16))
+    return sums, car, t, np.uint32(np.uint32(np.uint32(tog & np.uint32(b ^ sums)) & top) != 0)
+
+
+@njit(cache=True, nogil=True)
+def _acc_wrap32(xrow, Wk, k0, k1, acc, cv, T, T3, mask, top):
+    """:func:`_acc_wrap` for accumulators of at most 32 bits, on uint32 lanes (twice as many per
+    vector), two steps per pass over the columns: ``xrow`` and ``Wk`` int32 values, ``acc`` the
+    acc register and ``cv`` the carry nodes (``ripple_add``'s carries, into bits 1 ..
+    acc_bits). ``T`` [c_act] packs the sum-node toggles (bits 0–15) and the carry-node toggles
+    (16–31) of at most 2^10 steps; ``T3`` counts overflows. ``top``: the accumulator's sign
+    bit (all uint32)."""
+    _acc32_steps(xrow, Wk, k0, k1, acc, cv, T, T3, mask, top)
+
+
+@njit(cache=True, nogil=True)
+def _acc_wrap32_full(xrow, Wk, k0, k1, acc, cv, T, T3):
+    """:func:`_acc_wrap32` for a 32-bit accumulator: its mask and sign bit are constants, so
+    LLVM drops the masking."""
+    _acc32_steps(xrow, Wk, k0, k1, acc, cv, T, T3, np.uint32(0xFFFFFFFF), np.uint32(0x80000000))
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _acc32_steps(xrow, Wk, k0, k1, acc, cv, T, T3, mask, top):
+    """The loop of :func:`_acc_wrap32` (inlined into it and :func:`_acc_wrap32_full`)."""
+    c_act = Wk.shape[1]
+    low = np.uint32(mask >> np.uint32(1))
+    for k in range(k0, k1 - 1, 2):
+        x0 = xrow[k]
+        x1 = xrow[k + 1]
+        W0 = Wk[k]
+        W1 = Wk[k + 1]
+        for c in range(c_act):
+            s0, c0, t0, o0 = _add32(acc[c], np.uint32(np.uint32(x0 * W0[c]) & mask), cv[c], mask,
+                                    low, top)
+            s1, c1, t1, o1 = _add32(s0, np.uint32(np.uint32(x1 * W1[c]) & mask), c0, mask, low,
+                                    top)
+            T[c] += np.uint32(t0 + t1)
+            T3[c] += np.uint32(o0 + o1)
+            cv[c] = c1
+            acc[c] = s1
+    if (k1 - k0) % 2:
+        xv = xrow[k1 - 1]
+        Wr = Wk[k1 - 1]
+        for c in range(c_act):
+            s0, c0, t0, o0 = _add32(acc[c], np.uint32(np.uint32(xv * Wr[c]) & mask), cv[c], mask,
+                                    low, top)
+            T[c] += t0
+            T3[c] += o0
+            cv[c] = c0
+            acc[c] = s0
+
+
 @njit(cache=True, nogil=True)
 def _acc_saturate(xrow, Wk, acc, a_s, a_c, T, mask, sign):
     """Steps 1 .. K−1 of every column of a row with a saturating adder (one lane per column);
@@ -226,9 +307,11 @@ def _registers(r, k, X, Wt, R, C, idle_zero, x_tog, w_tog, x_reg, w_reg, counts)
 
 
 @njit(cache=True, nogil=True)
-def _accumulate(r, k, X, Wt, Wk, out, acc_reg, state, counts, S):
+def _accumulate(r, k, X, Wt, Wk, X32, Wk32, out, acc_reg, state, counts, S, S32):
     """The accumulators of row ``r``'s active PEs over the fold (one lane per column; ``S``
-    [9, c_act] work lanes); leaves outputs, acc registers and datapath state."""
+    [9, c_act] int64 and ``S32`` [4, c_act] uint32 work lanes; ``X32``/``Wk32``: ``X``/``Wk`` as
+    int32, for accumulators of at most 32 bits); leaves outputs, acc registers and datapath
+    state."""
     K = X.shape[1]
     c_act = Wt.shape[0]
     acc, a_s, a_c, T, cv, packed = S[0], S[1], S[2], S[3:7], S[7], S[8]
@@ -240,6 +323,29 @@ def _accumulate(r, k, X, Wt, Wk, out, acc_reg, state, counts, S):
     _acc_first(X[r, 0], Wk[0], acc, a_s, a_c, T, k.acc_mask)
     if k.saturate:
         _acc_saturate(X[r], Wk, acc, a_s, a_c, T, k.acc_mask, k.acc_sign)
+    elif K > 1 and k.acc_bits <= 32:
+        acc32, cv32, T32, ovf32 = S32[0], S32[1], S32[2], S32[3]
+        for c in range(c_act):
+            acc32[c] = acc[c]
+            cv32[c] = 0  # after the first step: no carries
+        mask32 = np.uint32(k.acc_mask)
+        top32 = np.uint32(k.acc_sign)
+        for k0 in range(1, K, 1 << 10):
+            T32[:] = 0
+            ovf32[:] = 0
+            k1 = min(K, k0 + (1 << 10))
+            if k.acc_bits == 32:
+                _acc_wrap32_full(X32[r], Wk32, k0, k1, acc32, cv32, T32, ovf32)
+            else:
+                _acc_wrap32(X32[r], Wk32, k0, k1, acc32, cv32, T32, ovf32, mask32, top32)
+            for c in range(c_act):
+                T[3, c] += T32[c] & 0xFFFF
+                T[1, c] += T32[c] >> 16
+                T[2, c] += ovf32[c]
+        for c in range(c_act):
+            acc[c] = acc32[c]
+            a_s[c] = acc32[c]
+            a_c[c] = cv32[c]
     elif K > 1:
         cv[:] = 0  # after the first step: no carries
         for k0 in range(1, K, 1 << 14):
@@ -266,8 +372,8 @@ def _accumulate(r, k, X, Wt, Wk, out, acc_reg, state, counts, S):
 
 
 @njit(cache=True, nogil=True)
-def _rows(r0, r1, k, X, Wt, Wk, Xpl, WL, out, R, C, idle_zero, x_tog, w_tog, x_reg, w_reg,
-          acc_reg, state, counts, scratch):
+def _rows(r0, r1, k, X, Wt, Wk, X32, Wk32, Xpl, WL, out, R, C, idle_zero, x_tog, w_tog, x_reg,
+          w_reg, acc_reg, state, counts, scratch):
     """Rows r0 .. r1−1 of an os fold: their registers, then the multiplier of all their active
     PEs at once (bit-sliced over time, lanes = (row, column, word); unused lanes hold zeros and
     toggle nothing), then each row's accumulators. ``scratch``: :func:`_scratch`'s arrays for
@@ -281,7 +387,7 @@ def _rows(r0, r1, k, X, Wt, Wk, Xpl, WL, out, R, C, idle_zero, x_tog, w_tog, x_r
         return
     nw = Xpl.shape[2]
     Lr = c_act * nw
-    A, B, P, cy, S = scratch
+    A, B, P, cy, S, S32 = scratch
     Xd = A if k.x_is_a else B
     Wd = B if k.x_is_a else A
     for g in range(A.shape[1] // Lr):  # every row slot of the scratch: stale lanes would count
@@ -305,32 +411,28 @@ def _rows(r0, r1, k, X, Wt, Wk, Xpl, WL, out, R, C, idle_zero, x_tog, w_tog, x_r
                 Wd[i, o + c * nw] |= ((pw >> i) & 1) << 63
     counts[MULT] += _mult_lanes(A, B, P, cy, k.n, k.m, k.sa, k.sb)
     for r in range(r0, ra1):
-        _accumulate(r, k, X, Wt, Wk, out, acc_reg, state, counts, S)
+        _accumulate(r, k, X, Wt, Wk, X32, Wk32, out, acc_reg, state, counts, S, S32)
 
 
 @njit(cache=True, nogil=True)
 def _scratch(k, L, c_act):
     """A row's work arrays: the two operands' planes [n, L] and [m, L], the multiplier's
-    P_i [n + 1, L] and carries [L], the accumulators' lanes [9, c_act]."""
+    P_i [n + 1, L] and carries [L], the accumulators' lanes [9, c_act] int64 and [4, c_act]
+    uint32."""
     return (np.empty((k.n, L), dtype=np.int64), np.empty((k.m, L), dtype=np.int64),
             np.empty((k.n + 1, L), dtype=np.int64), np.empty(L, dtype=np.int64),
-            np.empty((9, c_act), dtype=np.int64))
+            np.empty((9, c_act), dtype=np.int64), np.empty((4, c_act), dtype=np.uint32))
 
 
 @njit(cache=True, nogil=True)
-def _fold_inputs(k, X, Wt):
-    """A fold's shared operand views: w rows [K, c_act]; the x streams' time planes [r_act,
-    x_bits, nw] and the w streams' in lane order [w_bits, c_act·nw]; the streams' register
-    toggles after their first element."""
-    K = X.shape[1]
+def w_inputs(k, Wt):
+    """What a fold needs of its w tile Wt [c_act, K] (values), the same for every row tile: w
+    rows [K, c_act] as int64 and int32, the w streams' time planes in lane order [w_bits,
+    c_act·nw] and their register toggles after the first element."""
+    K = Wt.shape[1]
     nw = max(1, (K + STEP - 1) // STEP)
-    Xp = X & ((1 << k.x_bits) - 1)
     Wp = Wt & ((1 << k.w_bits) - 1)
     Wk = np.ascontiguousarray(Wt.T)
-    x_tog = np.zeros(X.shape[0], dtype=np.int64)
-    for i in range(X.shape[0]):
-        for s in range(1, K):
-            x_tog[i] += popcount(Xp[i, s - 1] ^ Xp[i, s])
     w_tog = np.zeros(Wt.shape[0], dtype=np.int64)
     for i in range(Wt.shape[0]):
         for s in range(1, K):
@@ -342,13 +444,62 @@ def _fold_inputs(k, X, Wt):
         for c in range(c_act):
             for w in range(nw):
                 WL[i, c * nw + w] = Wpl[c, i, w]
-    return Wk, time_planes(Xp, k.x_bits, nw), WL, x_tog, w_tog
+    return Wk, Wk.astype(np.int32), WL, w_tog  # operand values: at most 16 bits
 
 
 @njit(cache=True, nogil=True)
-def rows_per_pass(R, c_act, nw):
-    """Rows whose multipliers one pass evaluates together: about :data:`LANES` lanes."""
-    return max(1, min(R, LANES // max(1, c_act * nw)))
+def _x_inputs(k, X, nw):
+    """A fold's x tile X [r_act, K] (values): as int32, its streams' time planes [r_act,
+    x_bits, nw] and register toggles after the first element."""
+    K = X.shape[1]
+    Xp = X & ((1 << k.x_bits) - 1)
+    x_tog = np.zeros(X.shape[0], dtype=np.int64)
+    for i in range(X.shape[0]):
+        for s in range(1, K):
+            x_tog[i] += popcount(Xp[i, s - 1] ^ Xp[i, s])
+    return X.astype(np.int32), time_planes(Xp, k.x_bits, nw), x_tog
+
+
+@njit(cache=True, nogil=True)
+def rows_per_pass(r_act, c_act, nw):
+    """Rows whose multipliers one pass evaluates together: at most about :data:`LANES` lanes,
+    the r_act active rows split evenly over the fewest passes (a pass evaluates all its row
+    slots)."""
+    most = max(1, min(r_act, LANES // max(1, c_act * nw)))
+    passes = max(1, (r_act + most - 1) // most)
+    return max(1, (r_act + passes - 1) // passes)
+
+
+@njit(cache=True, nogil=True)
+def fold_os_tile(k, X, Wt, wi, out, R, C, idle_zero, x_reg, w_reg, acc_reg, state, counts):
+    """:func:`fold_os_sliced` given ``wi`` = :func:`w_inputs` of ``Wt``."""
+    Wk, Wk32, WL, w_tog = wi
+    nw = max(1, (X.shape[1] + STEP - 1) // STEP)
+    X32, Xpl, x_tog = _x_inputs(k, X, nw)
+    G = rows_per_pass(X.shape[0], Wt.shape[0], nw)
+    scratch = _scratch(k, G * WL.shape[1], Wt.shape[0])
+    for r0 in range(0, R, G):
+        _rows(r0, min(R, r0 + G), k, X, Wt, Wk, X32, Wk32, Xpl, WL, out, R, C, idle_zero, x_tog,
+              w_tog, x_reg, w_reg, acc_reg, state, counts, scratch)
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def fold_os_tile_parallel(k, X, Wt, wi, out, R, C, idle_zero, x_reg, w_reg, acc_reg, state,
+                          counts):
+    """:func:`fold_os_tile` with groups of rows on all cores (per-group counters summed in
+    order)."""
+    Wk, Wk32, WL, w_tog = wi
+    nw = max(1, (X.shape[1] + STEP - 1) // STEP)
+    X32, Xpl, x_tog = _x_inputs(k, X, nw)
+    G = rows_per_pass(X.shape[0], Wt.shape[0], nw)
+    ng = (R + G - 1) // G
+    per_group = np.zeros((ng, counts.shape[0]), dtype=np.int64)
+    for g in prange(ng):
+        _rows(g * G, min(R, g * G + G), k, X, Wt, Wk, X32, Wk32, Xpl, WL, out, R, C, idle_zero,
+              x_tog, w_tog, x_reg, w_reg, acc_reg, state, per_group[g],
+              _scratch(k, G * WL.shape[1], Wt.shape[0]))
+    for i in range(counts.shape[0]):
+        counts[i] += per_group[:, i].sum()
 
 
 @njit(cache=True, nogil=True)
@@ -357,34 +508,48 @@ def fold_os_sliced(k, X, Wt, out, R, C, idle_zero, x_reg, w_reg, acc_reg, state,
     [c_act, K] w values, out [r_act, c_act] receives the accumulator patterns; registers [R, C],
     ``state`` [R, C, 4] (last x and w patterns, adder sum and carry nodes) and ``counts`` (the
     mac layout) updated in place, exactly as the scalar driver does."""
-    Wk, Xpl, WL, x_tog, w_tog = _fold_inputs(k, X, Wt)
-    G = rows_per_pass(R, Wt.shape[0], Xpl.shape[2])
-    scratch = _scratch(k, G * WL.shape[1], Wt.shape[0])
-    for r0 in range(0, R, G):
-        _rows(r0, min(R, r0 + G), k, X, Wt, Wk, Xpl, WL, out, R, C, idle_zero, x_tog, w_tog,
-              x_reg, w_reg, acc_reg, state, counts, scratch)
+    fold_os_tile(k, X, Wt, w_inputs(k, Wt), out, R, C, idle_zero, x_reg, w_reg, acc_reg, state,
+                 counts)
 
 
-@njit(cache=True, nogil=True, parallel=True)
+@njit(cache=True, nogil=True)
 def fold_os_sliced_parallel(k, X, Wt, out, R, C, idle_zero, x_reg, w_reg, acc_reg, state,
                             counts):
-    """:func:`fold_os_sliced` with groups of rows on all cores (per-group counters summed in
-    order)."""
-    Wk, Xpl, WL, x_tog, w_tog = _fold_inputs(k, X, Wt)
-    G = rows_per_pass(R, Wt.shape[0], Xpl.shape[2])
-    ng = (R + G - 1) // G
-    per_group = np.zeros((ng, counts.shape[0]), dtype=np.int64)
-    for g in prange(ng):
-        _rows(g * G, min(R, g * G + G), k, X, Wt, Wk, Xpl, WL, out, R, C, idle_zero, x_tog,
-              w_tog, x_reg, w_reg, acc_reg, state, per_group[g],
-              _scratch(k, G * WL.shape[1], Wt.shape[0]))
-    for i in range(counts.shape[0]):
-        counts[i] += per_group[:, i].sum()
+    """:func:`fold_os_sliced` with groups of rows on all cores."""
+    fold_os_tile_parallel(k, X, Wt, w_inputs(k, Wt), out, R, C, idle_zero, x_reg, w_reg,
+                          acc_reg, state, counts)
 
-def fold_os_fast(k, X: np.ndarray, Wt: np.ndarray, out: np.ndarray, R: int, C: int,
+
+@njit(cache=True, nogil=True)
+def same_values(a, b):
+    """Whether the 2-D arrays ``a`` and ``b`` have one shape and equal values (``np.array_equal``
+    without its temporary: an OR of XORs that vectorizes)."""
+    if a.shape[0] != b.shape[0] or a.shape[1] != b.shape[1]:
+        return False
+    diff = 0
+    for i in range(a.shape[0]):
+        for j in range(a.shape[1]):
+            diff |= a[i, j] ^ b[i, j]
+    return diff == 0
+
+
+class OsDriver:
+    """The untraced output-stationary driver a mac ``StepKind`` offers (``run.StepKind``'s
+    ``output_stationary_untraced``): :func:`fold_os_tile` (``parallel`` and more than one numba
+    thread: :func:`fold_os_tile_parallel`), remembering :func:`w_inputs` of the last w tile,
+    since the fixed loop order streams every row tile past one w tile. One per run; the memo
+    changes no result (the inputs are a function of the constants and the tile's values)."""
+
+    def __init__(self) -> None:
+        self._key: tuple | None = None
+        self._tile = np.zeros((0, 0), dtype=np.int64)
+        self._inputs: tuple = ()
+
+    def __call__(self, k, X: np.ndarray, Wt: np.ndarray, out: np.ndarray, R: int, C: int,
                  idle_zero: bool, x_reg: np.ndarray, w_reg: np.ndarray, acc_reg: np.ndarray,
                  state: np.ndarray, counts: np.ndarray, parallel: bool) -> None:
-    """:func:`fold_os_sliced` (``parallel``: :func:`fold_os_sliced_parallel`): the untraced
-    output-stationary driver a mac ``StepKind`` offers."""
-    driver = fold_os_sliced_parallel if parallel else fold_os_sliced
-    driver(k, X, Wt, out, R, C, idle_zero, x_reg, w_reg, acc_reg, state, counts)
+        if self._key != k or not same_values(self._tile, Wt):
+            self._key, self._tile, self._inputs = k, Wt.copy(), w_inputs(k, Wt)
+        # one numba thread: the serial driver (same sums, without a parallel region's set-up)
+        driver = fold_os_tile_parallel if parallel and get_num_threads() > 1 else fold_os_tile
+        driver(k, X, Wt, self._inputs, out, R, C, idle_zero, x_reg, w_reg, acc_reg, state, counts)

@@ -53,7 +53,7 @@ def multiplier(x_bits: int, w_bits: int, x_signed: bool, w_signed: bool,
 def mac_step_kind(spec: ArraySpec):
     """The fold loop's view of a mac array for ``spec`` (``accelsim.kernels.run.StepKind``)."""
     from accelsim.kernels.run import StepKind
-    from accelsim.kernels.sliced_os import MAX_ACC_BITS, fold_os_fast
+    from accelsim.kernels.sliced_os import MAX_ACC_BITS, OsDriver
     from accelsim.pe.mac_step import STATE_WORDS, MacConsts
 
     w_major = DATAFLOWS[spec.dataflow].w_held
@@ -67,7 +67,7 @@ def mac_step_kind(spec: ArraySpec):
         from accelsim.kernels.sliced_stationary import fold_stationary_sliced as stationary
     return StepKind(k, table, STATE_WORDS, len(MAC.layout), len(CLASSES),
                     stationary_untraced=stationary,
-                    output_stationary_untraced=fold_os_fast if acc <= MAX_ACC_BITS else None)
+                    output_stationary_untraced=OsDriver() if acc <= MAX_ACC_BITS else None)
 
 
 def simulate_mac_gemm(

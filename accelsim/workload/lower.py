@@ -48,13 +48,32 @@ class LoweredLayer:
     _w: np.ndarray = field(repr=False)  # [G, K, N] view of the weights
 
     def x_block(self, g: int, m0: int, m1: int, k0: int, k1: int) -> np.ndarray:
-        """``X[g, m0:m1, k0:k1]`` as a new int64 array (0 <= m0 <= m1 <= M, 0 <= k0 <= k1 <= K)."""
+        """``X[g, m0:m1, k0:k1]`` as a new int64 array (0 <= m0 <= m1 <= M, 0 <= k0 <= k1 <= K).
+
+        conv2d: copied from the window view by slices, whole output rows of an image at a time
+        (a few strided copies per block rather than one fancy-indexed gather per element)."""
         if self.op != "conv2d":
             return np.ascontiguousarray(self._x[g, m0:m1, k0:k1], dtype=np.int64)
-        batch, _, ho, wo, kh, kw = self._x.shape
-        n, oh, ow = (a[:, None] for a in np.unravel_index(np.arange(m0, m1), (batch, ho, wo)))
-        c, i, j = np.unravel_index(np.arange(k0, k1), (self.K // (kh * kw), kh, kw))
-        block = self._x[n, c + g * (self.K // (kh * kw)), oh, ow, i, j]
+        _, _, ho, wo, kh, kw = self._x.shape
+        taps = kh * kw
+        c0, c1 = k0 // taps, -(-k1 // taps)  # the channels the columns k0 .. k1-1 read
+        first = g * (self.K // taps) + c0
+        src = self._x[:, first : first + c1 - c0].transpose(0, 1, 4, 5, 2, 3)  # n c i j oh ow
+        cols = np.empty((c1 - c0, kh, kw, m1 - m0), dtype=self._x.dtype)  # X^T in x's dtype
+        m = m0
+        while m < m1:  # whole output rows of one image at once, else a part of one row
+            n, rest = divmod(m, ho * wo)
+            oh, ow = divmod(rest, wo)
+            if ow == 0 and m1 - m >= wo:
+                h = min((m1 - m) // wo, ho - oh)
+                dst = cols[..., m - m0 : m - m0 + h * wo].reshape(c1 - c0, kh, kw, h, wo)
+                dst[...] = src[n, ..., oh : oh + h, :]
+                m += h * wo
+            else:
+                e = min(m1 - m, wo - ow)
+                cols[..., m - m0 : m - m0 + e] = src[n, ..., oh, ow : ow + e]
+                m += e
+        block = cols.reshape((c1 - c0) * taps, m1 - m0).T[:, k0 - c0 * taps : k1 - c0 * taps]
         return np.ascontiguousarray(block, dtype=np.int64)
 
     def w_block(self, g: int, k0: int, k1: int, n0: int, n1: int) -> np.ndarray:

@@ -146,6 +146,24 @@ def test_conv_blocks_reassemble_to_naive_im2col(case: tuple) -> None:
     np.testing.assert_array_equal(lowered.to_layer_shape(xg @ wg), naive_conv(layer))
 
 
+@pytest.mark.parametrize("case", ALL_CONV_CASES, ids=str)
+def test_conv_blocks_at_any_bounds(case: tuple) -> None:
+    """Blocks starting and ending anywhere (inside an output row, across rows and images, inside
+    a channel's taps, empty) equal the naive im2col's slices."""
+    layer = _conv_layer(case, seed=5)
+    lowered = lower(layer)
+    xg, _ = naive_im2col(layer)
+    rng = np.random.default_rng(6)
+    for _ in range(40):
+        g = int(rng.integers(0, lowered.groups))
+        m0, m1 = sorted(int(v) for v in rng.integers(0, lowered.M + 1, 2))
+        k0, k1 = sorted(int(v) for v in rng.integers(0, lowered.K + 1, 2))
+        block = lowered.x_block(g, m0, m1, k0, k1)
+        assert block.dtype == np.int64 and block.flags.c_contiguous
+        np.testing.assert_array_equal(block, xg[g, m0:m1, k0:k1])
+    np.testing.assert_array_equal(lowered.x_block(0, 0, lowered.M, 0, lowered.K), xg[0])
+
+
 def test_lsqplus_conv_pads_with_the_input_zero_point() -> None:
     w_zp = np.zeros(6, np.int64)
     quant = dict(scheme="lsqplus", x_zero_point=7, y_zero_point=0, y_bits=8, y_signed=True)
