@@ -18,10 +18,37 @@ def preload_stationary(S, R, C, sta_mask, sta_cls, idle_zero, sta_reg, counts, t
     """Shift ``S`` (int64 [r_act, c_act] values) into ``sta_reg`` (int64 [R, C] patterns).
 
     Adds the registers' toggles to ``counts[sta_cls]`` and, if ``trace`` has rows, to
-    ``trace[p, sta_cls]`` for preload cycle p.
+    ``trace[p, sta_cls]`` for preload cycle p. Untraced, a register's toggles are its first load
+    plus the chain's successive differences below it (a suffix sum per column: O(R·C)); traced,
+    every load is visited in its cycle.
     """
+    if trace.shape[0] > 0:
+        _preload_traced(S, R, C, sta_mask, sta_cls, idle_zero, sta_reg, counts, trace)
+        return
     r_act, c_act = S.shape
-    tracing = trace.shape[0] > 0
+    tog = 0
+    for c in range(C):
+        chain = 0  # toggles of loads S[r_act-1] ... S[r] after the first, for row r (below)
+        for r in range(R - 1, -1, -1):
+            v = sta_reg[r, c]
+            active = r < r_act and c < c_act
+            if idle_zero and (not active or r + R - r_act > 0):
+                tog += popcount(v)
+                v = 0
+            if active:
+                top = S[r_act - 1, c] & sta_mask
+                if r < r_act - 1:
+                    chain += popcount((S[r, c] ^ S[r + 1, c]) & sta_mask)
+                tog += popcount(v ^ top) + chain
+                v = S[r, c] & sta_mask
+            sta_reg[r, c] = v
+    counts[sta_cls] += tog
+
+
+@njit(cache=True, nogil=True)
+def _preload_traced(S, R, C, sta_mask, sta_cls, idle_zero, sta_reg, counts, trace):
+    """:func:`preload_stationary` cycle by cycle, every toggle in its cycle's trace row."""
+    r_act, c_act = S.shape
     for c in range(C):
         for r in range(R):
             v = sta_reg[r, c]
@@ -33,7 +60,6 @@ def preload_stationary(S, R, C, sta_mask, sta_cls, idle_zero, sta_reg, counts, t
                 nv = S[R - 1 - (p - r), c] & sta_mask
                 t1 = popcount(v ^ nv)
                 counts[sta_cls] += t1
-                if tracing:
-                    trace[p, sta_cls] += t1
+                trace[p, sta_cls] += t1
                 v = nv
             sta_reg[r, c] = v
