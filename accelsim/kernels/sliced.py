@@ -75,26 +75,6 @@ def to_planes(V, bits, planes):
             planes[b, q] = word
 
 
-@njit(cache=True, nogil=True)
-def from_planes(planes, bits, pos, out):
-    """Patterns (bits 0..bits-1) of cycles 0..T-1 stored from bit ``pos`` of ``planes``' rows
-    into ``out`` (int64 [T])."""
-    T = out.shape[0]
-    for t in range(T):
-        out[t] = 0
-    sh = pos & 63
-    for b in range(bits):
-        row = planes[b]
-        for q in range((T + 63) >> 6):
-            w0 = pos >> 6
-            word = (row[w0 + q] >> sh) & ((np.int64(1) << (64 - sh)) - 1) if sh else row[w0 + q]
-            if sh and w0 + q + 1 < row.shape[0]:
-                word |= row[w0 + q + 1] << (64 - sh)
-            t0 = 64 * q
-            for i in range(min(64, T - t0)):
-                out[t0 + i] |= ((word >> i) & 1) << b
-
-
 @njit(cache=True, nogil=True, inline="always")
 def toggles(row, mask, L):
     """Toggles of a node over the bits of its bit stream ``row[:L]`` where ``mask`` is set (each
@@ -188,67 +168,3 @@ def mult_planes(A, B, n, m, sa, sb, L, mask, P, nodes, prod):
         for q in range(L):
             pr[q] = ~pr[q]
     return tog
-
-
-@njit(cache=True, nogil=True)
-def add_planes(psum, prod, nb, signed, acc_bits, saturate, L, mask_all, mask_rest, sums, k_r,
-               ovf):
-    """The acc_bits ripple-carry adder of ``accelsim.kernels.bits.ripple_add`` (cin 0) on bit
-    streams of ``L`` words: ``psum`` [acc_bits, L] (a, replaced by the result planes) plus the
-    ``nb``-bit product planes ``prod`` (sign-extended if ``signed``, else zero-extended, to
-    acc_bits).
-
-    Returns (adder node toggles, result toggles) over the bits where ``mask_rest`` is set and the
-    overflows where ``mask_all`` is set. Scratch: ``sums`` [acc_bits, L], ``k_r``, ``ovf`` [L]."""
-    top = acc_bits - 1
-    for q in range(L):
-        k_r[q] = 0
-    tog = 0
-    for j in range(acc_bits):
-        Sj = sums[j]
-        Aj = psum[j]
-        if j < nb or signed:
-            Bj = prod[min(j, nb - 1)]
-            for q in range(L):
-                a = Aj[q]
-                b = Bj[q]
-                c = k_r[q]
-                x = a ^ b
-                Sj[q] = x ^ c
-                k_r[q] = (a & b) | (c & x)
-        else:
-            for q in range(L):
-                a = Aj[q]
-                c = k_r[q]
-                Sj[q] = a ^ c
-                k_r[q] = a & c
-        tog += toggles(Sj, mask_rest, L) + toggles(k_r, mask_rest, L)
-    At = psum[top]
-    St = sums[top]
-    if top < nb or signed:
-        Bt = prod[min(top, nb - 1)]
-        for q in range(L):
-            ovf[q] = ~(At[q] ^ Bt[q]) & (At[q] ^ St[q])
-    else:
-        for q in range(L):
-            ovf[q] = ~At[q] & (At[q] ^ St[q])
-    n_ovf = 0
-    for q in range(L):
-        n_ovf += _ctpop64(ovf[q] & mask_all[q])
-    tp = 0
-    for j in range(acc_bits):  # the top row last: the saturated value reads a's sign
-        Rj = psum[j]
-        Sj = sums[j]
-        if saturate and j == top:
-            for q in range(L):
-                o = ovf[q]
-                Rj[q] = (Sj[q] & ~o) | (o & Rj[q])
-        elif saturate:
-            for q in range(L):
-                o = ovf[q]
-                Rj[q] = (Sj[q] & ~o) | (o & ~At[q])
-        else:
-            for q in range(L):
-                Rj[q] = Sj[q]
-        tp += toggles(Rj, mask_rest, L)
-    return tog, tp, n_ovf
