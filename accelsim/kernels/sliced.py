@@ -25,29 +25,6 @@ def bit_word(v, b):
     return -((v >> b) & 1)
 
 
-@njit(cache=True, nogil=True, inline="always")
-def set_bit(row, pos, b):
-    """Set bit ``pos`` of the bit stream ``row`` to ``b`` (0 or 1)."""
-    sh = pos & 63
-    q = pos >> 6
-    row[q] = (row[q] & ~(np.int64(1) << sh)) | (np.int64(b) << sh)
-
-
-@njit(cache=True, nogil=True)
-def put_bits(dst, pos, src, nbits):
-    """OR bits 0..nbits-1 of the bit stream ``src`` into ``dst`` from bit ``pos``."""
-    nw = (nbits + 63) >> 6
-    for w in range(nw):
-        rem = nbits - 64 * w
-        val = src[w] if rem >= 64 else src[w] & ((np.int64(1) << rem) - 1)
-        o = pos + 64 * w
-        q = o >> 6
-        sh = o & 63
-        dst[q] |= val << sh
-        if sh > 0 and q + 1 < dst.shape[0]:
-            dst[q + 1] |= (val >> (64 - sh)) & ((np.int64(1) << sh) - 1)
-
-
 @njit(cache=True, nogil=True)
 def fill_bits(dst, pos, nbits):
     """Set bits pos..pos+nbits-1 of the bit stream ``dst``."""

@@ -280,8 +280,8 @@ def _bits_at(row, off):
 @njit(cache=True, nogil=True)
 def _long_row_planes(S, state, r, o, c_act, T, mov_is_x, mov_bits, sta_bits, row_pl, mov_pl,
                      sta_pl, mask):
-    """:func:`_short_row_planes` for PEs of at least 64 bits (``T`` >= 63), word by word: a word holds
-    the end (or all) of one PE from its bit ``d`` and perhaps the start of the next."""
+    """:func:`_short_row_planes` for PEs of at least 64 bits (``T`` >= 63), word by word: a word
+    holds the end (or all) of one PE from its bit ``d`` and perhaps the start of the next."""
     mi = 0 if mov_is_x else 1
     si = 1 - mi
     seg = T + 1
