@@ -104,7 +104,9 @@ def _stream(k, Ht, S, out, first, R, r_act, c_act, mov_is_x, mov_bits, sta_bits,
         fill_bits(mask, c * seg + 1, T)
     for q in range(Lr, Lg):
         mask[q] = mask[q - Lr]
-    row_pl = np.zeros((mov_bits, (T + 63) >> 6), dtype=np.int64)
+    nw = (T + 63) >> 6
+    row_pl = np.zeros((mov_bits, nw), dtype=np.int64)
+    ext = np.zeros((mov_bits, nw + 2), dtype=np.int64)  # the long layout's padded stream
     mov_pl = np.zeros((mov_bits, Lg), dtype=np.int64)
     sta_pl = np.zeros((sta_bits, Lg), dtype=np.int64)
     P = np.zeros((n + 1, Lg), dtype=np.int64)
@@ -122,8 +124,9 @@ def _stream(k, Ht, S, out, first, R, r_act, c_act, mov_is_x, mov_bits, sta_bits,
                 _short_row_planes(Ht, S, state, r, (r - r0) * Lr, c_act, T, mov_is_x, mov_bits,
                                   sta_bits, row_pl, mov_pl, sta_pl, c0, ps, comb, combg, ys)
             else:
+                ext[:, 1:nw + 1] = row_pl
                 _long_row_planes(S, state, r, (r - r0) * Lr, c_act, T, mov_is_x, mov_bits,
-                                 sta_bits, row_pl, mov_pl, sta_pl, mask[:Lr])
+                                 sta_bits, ext, mov_pl, sta_pl)
         Lq = (r1 - r0) * Lr
         xp_pl = mov_pl if mov_is_x else sta_pl
         wp_pl = sta_pl if mov_is_x else mov_pl
@@ -264,50 +267,37 @@ def _short_row_planes(Ht, S, state, r, o, c_act, T, mov_is_x, mov_bits, sta_bits
             sta_pl[b, o + q] = word
 
 
-@njit(cache=True, nogil=True, inline="always")
-def _bits_at(row, off):
-    """64 bits of the bit stream ``row`` from bit ``off`` >= 0 (zeros past its end)."""
-    w = off >> 6
-    sh = off & 63
-    nw = row.shape[0]
-    lo = row[w] if w < nw else np.int64(0)
-    if sh == 0:
-        return lo
-    hi = row[w + 1] if w + 1 < nw else np.int64(0)
-    return ((lo >> sh) & ((np.int64(1) << (64 - sh)) - 1)) | (hi << (64 - sh))
-
-
 @njit(cache=True, nogil=True)
-def _long_row_planes(S, state, r, o, c_act, T, mov_is_x, mov_bits, sta_bits, row_pl, mov_pl,
-                     sta_pl, mask):
-    """:func:`_short_row_planes` for PEs of at least 64 bits (``T`` >= 63), word by word: a word
-    holds the end (or all) of one PE from its bit ``d`` and perhaps the start of the next."""
+def _long_row_planes(S, state, r, o, c_act, T, mov_is_x, mov_bits, sta_bits, ext, mov_pl,
+                     sta_pl):
+    """:func:`_short_row_planes` for PEs of at least 64 bits (``T`` >= 63), PE by PE: its first
+    word (ORed onto the previous PE's end unless it starts a word), then whole words: the stream
+    ``ext`` (row b: a zero word, the row's stream planes, zero words) shifted, or all-ones."""
     mi = 0 if mov_is_x else 1
     si = 1 - mi
     seg = T + 1
-    for q in range(mask.shape[0]):
-        c = (64 * q) // seg
-        d = 64 * q - c * seg
-        n1 = min(64, seg - d)  # bits of PE c in the word
-        nxt = n1 < 64 and c + 1 < c_act
-        lo_mask = -1 if n1 == 64 else (np.int64(1) << n1) - 1
+    for c in range(c_act):
+        P = 64 * o + c * seg
+        q0 = P >> 6
+        p0 = P & 63
+        q1 = (P + seg - 1) >> 6
+        sh = 63 - p0  # word q0 + k of the PE: ext bits from 64·k + sh
+        last = (np.int64(1) << ((P + seg - 1) & 63) << 1) - 1  # its bits of word q1
         for b in range(mov_bits):
-            rb = row_pl[b]
-            if d == 0:
-                word = (_bits_at(rb, 0) << 1) | ((state[r, c, mi] >> b) & 1)
-            else:
-                word = _bits_at(rb, d - 1)
-            word &= lo_mask
-            if nxt:
-                word |= ((rb[0] << 1) | ((state[r, c + 1, mi] >> b) & 1)) << n1
-            mov_pl[b, o + q] = word
+            eb = ext[b]
+            first = ((eb[1] << 1) | ((state[r, c, mi] >> b) & 1)) << p0
+            mov_pl[b, q0] = (mov_pl[b, q0] | first) if p0 else first
+            for q in range(q0 + 1, q1 + 1):
+                k = q - q0
+                mov_pl[b, q] = (((eb[k] >> sh) & ((np.int64(1) << (63 - sh) << 1) - 1))
+                                | ((eb[k + 1] << 1) << (63 - sh)))
         for b in range(sta_bits):
-            word = -((S[r, c] >> b) & 1) & lo_mask
-            if nxt:
-                word |= -((S[r, c + 1] >> b) & 1) & ~lo_mask
-            word &= mask[q]
-            if d == 0:
-                word |= (state[r, c, si] >> b) & 1
-            if nxt:
-                word |= ((state[r, c + 1, si] >> b) & 1) << n1
-            sta_pl[b, o + q] = word
+            on = -((S[r, c] >> b) & 1)
+            first = ((on << 1) | ((state[r, c, si] >> b) & 1)) << p0
+            sta_pl[b, q0] = (sta_pl[b, q0] | first) if p0 else first
+            for q in range(q0 + 1, q1):
+                sta_pl[b, q] = on
+            if q1 > q0:
+                sta_pl[b, q1] = on & last
+
+
