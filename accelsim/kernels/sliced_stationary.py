@@ -35,6 +35,9 @@ X_REG, W_REG, PSUM_REG = _L["x_reg"], _L["w_reg"], _L["psum_reg"]
 MULT, ADDER, OVERFLOWS = _L["mult"], _L["adder"], _L["overflows"]
 #: Plane words per multiplier group (rows evaluated together: fewer, longer word loops).
 GROUP_WORDS = 256
+#: Streams shorter than this build their planes word by word (several PEs a word), longer ones
+#: PE by PE (whichever is faster, measured on 32×32 arrays: benchmarks/RESULTS.md).
+SHORT_T = 28
 
 
 @njit(cache=True, nogil=True)
@@ -112,7 +115,7 @@ def _stream(k, Ht, S, out, first, R, r_act, c_act, mov_is_x, mov_bits, sta_bits,
     P = np.zeros((n + 1, Lg), dtype=np.int64)
     nodes = np.zeros((2, Lg), dtype=np.int64)
     prod = np.zeros((n + m, Lg), dtype=np.int64)
-    short = T < 63  # a PE's bits and its shifted stream fit a word
+    short = T < SHORT_T
     g = (max(mov_bits, sta_bits) + seg - 1) // seg if short else 1
     c0, ps, comb, combg = _word_layout(c_act, seg if short else 64, g)
     ys = np.zeros((3, 2, g), dtype=np.int64)
@@ -270,12 +273,13 @@ def _short_row_planes(Ht, S, state, r, o, c_act, T, mov_is_x, mov_bits, sta_bits
 @njit(cache=True, nogil=True)
 def _long_row_planes(S, state, r, o, c_act, T, mov_is_x, mov_bits, sta_bits, ext, mov_pl,
                      sta_pl):
-    """:func:`_short_row_planes` for PEs of at least 64 bits (``T`` >= 63), PE by PE: its first
+    """:func:`_short_row_planes` PE by PE (any ``T``; faster for long PEs): its first
     word (ORed onto the previous PE's end unless it starts a word), then whole words: the stream
     ``ext`` (row b: a zero word, the row's stream planes, zero words) shifted, or all-ones."""
     mi = 0 if mov_is_x else 1
     si = 1 - mi
     seg = T + 1
+    tmask = np.int64(-1) if T >= 63 else (np.int64(1) << T) - 1
     for c in range(c_act):
         P = 64 * o + c * seg
         q0 = P >> 6
@@ -293,7 +297,7 @@ def _long_row_planes(S, state, r, o, c_act, T, mov_is_x, mov_bits, sta_bits, ext
                                 | ((eb[k + 1] << 1) << (63 - sh)))
         for b in range(sta_bits):
             on = -((S[r, c] >> b) & 1)
-            first = ((on << 1) | ((state[r, c, si] >> b) & 1)) << p0
+            first = (((on & tmask) << 1) | ((state[r, c, si] >> b) & 1)) << p0
             sta_pl[b, q0] = (sta_pl[b, q0] | first) if p0 else first
             for q in range(q0 + 1, q1):
                 sta_pl[b, q] = on

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from accelsim.kernels.run import run_gemm
-from accelsim.kernels.sliced_stationary import fold_stationary_sliced
+from accelsim.kernels.sliced_stationary import SHORT_T, fold_stationary_sliced
 from accelsim.pe.mac import mac_step_kind
 from accelsim.types import ArraySpec, DenseGemm
 
@@ -30,8 +30,9 @@ CONFIGS = [
     (12, 20, 5, 9, True, False, 12, False, False),
 ]
 
-# stream lengths: several PEs per word, around the switch to the long layout, long streams
-STREAMS = (1, 2, 7, 31, 62, 63, 64, 130)
+# stream lengths: several PEs a word, both sides of the switch of plane set-up, a PE in one word
+# or more, long streams
+STREAMS = (1, 2, 7, SHORT_T - 1, SHORT_T, 62, 63, 64, 130)
 
 
 @pytest.mark.parametrize("dataflow", ["ws", "is"])
