@@ -137,28 +137,40 @@ def _stream(k, Ht, S, out, first, R, r_act, c_act, mov_is_x, mov_bits, sta_bits,
             counts[MULT] += mult_planes(xp_pl, wp_pl, n, m, k.sa, k.sb, Lq, mask, P, nodes, prod)
         else:
             counts[MULT] += mult_planes(wp_pl, xp_pl, n, m, k.sa, k.sb, Lq, mask, P, nodes, prod)
+        n_mov = 0
         for r in range(r0, r1):  # the moving registers; the operands the multipliers keep
             m_first = Ht[r, 0] & mov_mask
             m_last = Ht[r, T - 1] & mov_mask
             for c in range(c_act):
-                counts[mov_cls] += popcount(mov_reg[r, c] ^ m_first) + tog[r]
+                n_mov += popcount(mov_reg[r, c] ^ m_first) + tog[r]
                 mov_reg[r, c] = m_last
                 s_pat = S[r, c] & sta_mask
                 state[r, c, 0] = m_last if mov_is_x else s_pat
                 state[r, c, 1] = s_pat if mov_is_x else m_last
+        counts[mov_cls] += n_mov
     colbuf = np.zeros(T, dtype=np.int64)
     for c in range(c_act):
         colbuf[:] = 0
+        tp = 0
+        ta = 0
+        n_ovf = 0
         for r in range(r_act):
-            _adder_pe(k, Ht, r, S[r, c], colbuf, psum_reg, state, c, counts)
+            p, a, o = _adder_pe(k, Ht, r, S[r, c], colbuf, psum_reg, state, c)
+            tp += p
+            ta += a
+            n_ovf += o
+        counts[PSUM_REG] += tp
+        counts[ADDER] += ta
+        counts[OVERFLOWS] += n_ovf
         column_edge(colbuf, out, c, first, R + r_act - 1 + c, k.acc_bits, k.saturate, ADDER,
                     OVERFLOWS, starts, edge_s, edge_c, counts, trace)
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _adder_pe(k, Ht, r, s_val, col, psum_reg, state, c, counts):
+def _adder_pe(k, Ht, r, s_val, col, psum_reg, state, c):
     """The adder and psum register of PE (r, c) cycle by cycle on its column's partial sums
-    ``col`` (int64 [T], replaced by its outputs); its adder nodes are kept in ``state``."""
+    ``col`` (int64 [T], replaced by its outputs); its adder nodes are kept in ``state``. Returns
+    (psum register toggles, adder toggles, overflows)."""
     acc_mask = k.acc_mask
     a_s = state[r, c, 2]
     a_c = state[r, c, 3]
@@ -175,11 +187,9 @@ def _adder_pe(k, Ht, r, s_val, col, psum_reg, state, c, counts):
         preg = res
         col[t] = res
     psum_reg[r, c] = preg
-    counts[PSUM_REG] += tp
-    counts[ADDER] += ta
-    counts[OVERFLOWS] += n_ovf
     state[r, c, 2] = a_s
     state[r, c, 3] = a_c
+    return tp, ta, n_ovf
 
 
 @njit(cache=True, nogil=True)
