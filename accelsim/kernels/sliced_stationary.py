@@ -124,7 +124,7 @@ def _stream(k, Ht, S, out, first, R, r_act, c_act, mov_is_x, mov_bits, sta_bits,
         for r in range(r0, r1):
             to_planes(Ht[r], mov_bits, row_pl)
             if short:
-                _short_row_planes(Ht, S, state, r, (r - r0) * Lr, c_act, T, mov_is_x, mov_bits,
+                _short_row_planes(S, state, r, (r - r0) * Lr, c_act, T, mov_is_x, mov_bits,
                                   sta_bits, row_pl, mov_pl, sta_pl, c0, ps, comb, combg, ys)
             else:
                 ext[:, 1:nw + 1] = row_pl
@@ -230,12 +230,12 @@ def _spread_bit(ys, v, b, g, combg_q):
 
 
 @njit(cache=True, nogil=True)
-def _short_row_planes(Ht, S, state, r, o, c_act, T, mov_is_x, mov_bits, sta_bits, row_pl,
-                      mov_pl, sta_pl, c0, ps, comb, combg, ys):
+def _short_row_planes(S, state, r, o, c_act, T, mov_is_x, mov_bits, sta_bits, row_pl, mov_pl,
+                      sta_pl, c0, ps, comb, combg, ys):
     """Write row r's operand planes into words ``o``, ``o + 1``, ...: PE c's ``T + 1`` bits from
     bit ``64·o + c·(T + 1)``, its warm operand bit then its cycles (the row's stream ``row_pl``,
-    the constant ``S[r, c]``). For PEs of fewer than 64 bits (``T`` < 63), word by word: a PE's warm
-    operands and stationary operand are packed whole at its start bit (PEs j, j + g, ... of a
+    the constant ``S[r, c]``). For PEs of fewer than 64 bits (``T`` < 63), word by word: a PE's
+    warm operands and stationary operand are packed whole at its start bit (PEs j, j + g, ... of a
     word together, ``g``·(T + 1) >= their width), each plane's bits taken from the packs; the
     cycles' bits come from multiplying the row's stream (or all-ones) by the start bits."""
     mi = 0 if mov_is_x else 1
