@@ -38,18 +38,37 @@ def fill_bits(dst, pos, nbits):
         p += k
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _transpose8(x):
+    """The 8×8 bit matrix in ``x`` (byte i = row i, bit j of it = column j) transposed."""
+    t = (x ^ (x >> 7)) & 0x00AA00AA00AA00AA
+    x = x ^ t ^ (t << 7)
+    t = (x ^ (x >> 14)) & 0x0000CCCC0000CCCC
+    x = x ^ t ^ (t << 14)
+    t = (x ^ (x >> 28)) & 0x00000000F0F0F0F0
+    return x ^ t ^ (t << 28)
+
+
 @njit(cache=True, nogil=True)
 def to_planes(V, bits, planes):
     """Bit planes of the patterns ``V`` (int64 [T], bits 0..bits-1): cycle t in bit t of
-    ``planes[b]`` (int64 [>= bits, >= ceil(T / 64)])."""
+    ``planes[b]`` (int64 [>= bits, >= ceil(T / 64)]; words past ceil(T / 64) untouched). Eight
+    cycles × eight bits at a time, as a bit-matrix transpose."""
     T = V.shape[0]
-    for q in range((T + 63) >> 6):
-        t0 = q * 64
-        for b in range(bits):
-            word = 0
-            for i in range(min(64, T - t0)):
-                word |= ((V[t0 + i] >> b) & 1) << i
-            planes[b, q] = word
+    for b in range(bits):
+        for q in range((T + 63) >> 6):
+            planes[b, q] = 0
+    for lane in range(0, bits, 8):
+        nb = min(8, bits - lane)
+        for t0 in range(0, T, 8):
+            x = np.int64(0)
+            for i in range(min(8, T - t0)):
+                x |= ((V[t0 + i] >> lane) & 0xFF) << (8 * i)
+            x = _transpose8(x)
+            q = t0 >> 6
+            sh = t0 & 63
+            for j in range(nb):
+                planes[lane + j, q] |= ((x >> (8 * j)) & 0xFF) << sh
 
 
 @njit(cache=True, nogil=True, inline="always")
