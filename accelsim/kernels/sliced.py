@@ -25,29 +25,6 @@ def bit_word(v, b):
     return -((v >> b) & 1)
 
 
-@njit(cache=True, nogil=True, inline="always")
-def set_bit(row, pos, b):
-    """Set bit ``pos`` of the bit stream ``row`` to ``b`` (0 or 1)."""
-    sh = pos & 63
-    q = pos >> 6
-    row[q] = (row[q] & ~(np.int64(1) << sh)) | (np.int64(b) << sh)
-
-
-@njit(cache=True, nogil=True)
-def put_bits(dst, pos, src, nbits):
-    """OR bits 0..nbits-1 of the bit stream ``src`` into ``dst`` from bit ``pos``."""
-    nw = (nbits + 63) >> 6
-    for w in range(nw):
-        rem = nbits - 64 * w
-        val = src[w] if rem >= 64 else src[w] & ((np.int64(1) << rem) - 1)
-        o = pos + 64 * w
-        q = o >> 6
-        sh = o & 63
-        dst[q] |= val << sh
-        if sh > 0 and q + 1 < dst.shape[0]:
-            dst[q + 1] |= (val >> (64 - sh)) & ((np.int64(1) << sh) - 1)
-
-
 @njit(cache=True, nogil=True)
 def fill_bits(dst, pos, nbits):
     """Set bits pos..pos+nbits-1 of the bit stream ``dst``."""
@@ -61,38 +38,37 @@ def fill_bits(dst, pos, nbits):
         p += k
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _transpose8(x):
+    """The 8×8 bit matrix in ``x`` (byte i = row i, bit j of it = column j) transposed."""
+    t = (x ^ (x >> 7)) & 0x00AA00AA00AA00AA
+    x = x ^ t ^ (t << 7)
+    t = (x ^ (x >> 14)) & 0x0000CCCC0000CCCC
+    x = x ^ t ^ (t << 14)
+    t = (x ^ (x >> 28)) & 0x00000000F0F0F0F0
+    return x ^ t ^ (t << 28)
+
+
 @njit(cache=True, nogil=True)
 def to_planes(V, bits, planes):
     """Bit planes of the patterns ``V`` (int64 [T], bits 0..bits-1): cycle t in bit t of
-    ``planes[b]`` (int64 [>= bits, >= ceil(T / 64)])."""
+    ``planes[b]`` (int64 [>= bits, >= ceil(T / 64)]; words past ceil(T / 64) untouched). Eight
+    cycles × eight bits at a time, as a bit-matrix transpose."""
     T = V.shape[0]
-    for q in range((T + 63) >> 6):
-        t0 = q * 64
-        for b in range(bits):
-            word = 0
-            for i in range(min(64, T - t0)):
-                word |= ((V[t0 + i] >> b) & 1) << i
-            planes[b, q] = word
-
-
-@njit(cache=True, nogil=True)
-def from_planes(planes, bits, pos, out):
-    """Patterns (bits 0..bits-1) of cycles 0..T-1 stored from bit ``pos`` of ``planes``' rows
-    into ``out`` (int64 [T])."""
-    T = out.shape[0]
-    for t in range(T):
-        out[t] = 0
-    sh = pos & 63
     for b in range(bits):
-        row = planes[b]
         for q in range((T + 63) >> 6):
-            w0 = pos >> 6
-            word = (row[w0 + q] >> sh) & ((np.int64(1) << (64 - sh)) - 1) if sh else row[w0 + q]
-            if sh and w0 + q + 1 < row.shape[0]:
-                word |= row[w0 + q + 1] << (64 - sh)
-            t0 = 64 * q
-            for i in range(min(64, T - t0)):
-                out[t0 + i] |= ((word >> i) & 1) << b
+            planes[b, q] = 0
+    for lane in range(0, bits, 8):
+        nb = min(8, bits - lane)
+        for t0 in range(0, T, 8):
+            x = np.int64(0)
+            for i in range(min(8, T - t0)):
+                x |= ((V[t0 + i] >> lane) & 0xFF) << (8 * i)
+            x = _transpose8(x)
+            q = t0 >> 6
+            sh = t0 & 63
+            for j in range(nb):
+                planes[lane + j, q] |= ((x >> (8 * j)) & 0xFF) << sh
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -188,67 +164,3 @@ def mult_planes(A, B, n, m, sa, sb, L, mask, P, nodes, prod):
         for q in range(L):
             pr[q] = ~pr[q]
     return tog
-
-
-@njit(cache=True, nogil=True)
-def add_planes(psum, prod, nb, signed, acc_bits, saturate, L, mask_all, mask_rest, sums, k_r,
-               ovf):
-    """The acc_bits ripple-carry adder of ``accelsim.kernels.bits.ripple_add`` (cin 0) on bit
-    streams of ``L`` words: ``psum`` [acc_bits, L] (a, replaced by the result planes) plus the
-    ``nb``-bit product planes ``prod`` (sign-extended if ``signed``, else zero-extended, to
-    acc_bits).
-
-    Returns (adder node toggles, result toggles) over the bits where ``mask_rest`` is set and the
-    overflows where ``mask_all`` is set. Scratch: ``sums`` [acc_bits, L], ``k_r``, ``ovf`` [L]."""
-    top = acc_bits - 1
-    for q in range(L):
-        k_r[q] = 0
-    tog = 0
-    for j in range(acc_bits):
-        Sj = sums[j]
-        Aj = psum[j]
-        if j < nb or signed:
-            Bj = prod[min(j, nb - 1)]
-            for q in range(L):
-                a = Aj[q]
-                b = Bj[q]
-                c = k_r[q]
-                x = a ^ b
-                Sj[q] = x ^ c
-                k_r[q] = (a & b) | (c & x)
-        else:
-            for q in range(L):
-                a = Aj[q]
-                c = k_r[q]
-                Sj[q] = a ^ c
-                k_r[q] = a & c
-        tog += toggles(Sj, mask_rest, L) + toggles(k_r, mask_rest, L)
-    At = psum[top]
-    St = sums[top]
-    if top < nb or signed:
-        Bt = prod[min(top, nb - 1)]
-        for q in range(L):
-            ovf[q] = ~(At[q] ^ Bt[q]) & (At[q] ^ St[q])
-    else:
-        for q in range(L):
-            ovf[q] = ~At[q] & (At[q] ^ St[q])
-    n_ovf = 0
-    for q in range(L):
-        n_ovf += _ctpop64(ovf[q] & mask_all[q])
-    tp = 0
-    for j in range(acc_bits):  # the top row last: the saturated value reads a's sign
-        Rj = psum[j]
-        Sj = sums[j]
-        if saturate and j == top:
-            for q in range(L):
-                o = ovf[q]
-                Rj[q] = (Sj[q] & ~o) | (o & Rj[q])
-        elif saturate:
-            for q in range(L):
-                o = ovf[q]
-                Rj[q] = (Sj[q] & ~o) | (o & ~At[q])
-        else:
-            for q in range(L):
-                Rj[q] = Sj[q]
-        tp += toggles(Rj, mask_rest, L)
-    return tog, tp, n_ovf
