@@ -34,7 +34,7 @@ MAX_CHUNKS = 64
 #: Fixed cost of one fold's kernel call, in stream elements (measured, benchmarks/RESULTS.md):
 #: unit sizes and the choice of unit kind weigh calls against elements with it. A chunk has at
 #: least twice as many elements as a fold's two calls (warm-up element, chunk) cost.
-CALL_ELEMENTS = 24
+CALL_ELEMENTS = 9
 
 Unit = tuple[int, int, int]  # (group, column tile, chunk)
 
