@@ -226,7 +226,8 @@ class FoldUnits(_Tiles):
         """Kernel work of ``u`` (:meth:`layer_cost`'s terms), its warm-up included."""
         g, ct, j = u
         folds = self.bounds[j + 1] - self.bounds[j]
-        warm = (len(self.context_tiles(g, ct)) * min(2, self.nr) if j == 0 else 1)
+        f0 = self.bounds[j]
+        warm = (len(self.context_tiles(g, ct)) * min(2, self.nr) if f0 <= 1 else 0) + (f0 >= 1)
         return folds * (self.T + CALL_ELEMENTS) + warm * (1 + CALL_ELEMENTS)
 
     def elements(self, u: Unit) -> int:
@@ -258,12 +259,13 @@ class FoldUnits(_Tiles):
         counts = np.zeros(self.step.counters, dtype=np.int64)
         scratch = np.zeros(self.step.counters, dtype=np.int64)
         last = [[T - 1, T, 0]]
-        if f0 == 0:
+        if f0 <= 1:  # the previous tiles' last K-folds: the PEs, and the edge adder that the
+            # tile's first K-fold leaves as it is (it writes its sums, it adds none)
             a = max(0, self.nr - 2)  # a narrower last K-fold leaves its lower rows to the one before
             for pg, pct in self.context_tiles(g, ct):
                 self.run_pass(pg, pct, a, self.nr, last, warm, scratch, scratch,
                               self._last(pg, pct, a))
-        else:
+        if f0 >= 1:
             self.run_pass(g, ct, f0 - 1, f0, last, warm, scratch, scratch,
                           self._last(g, ct, f0 - 1))
         if f0 <= self.nr - f0:

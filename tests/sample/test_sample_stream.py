@@ -80,11 +80,14 @@ def test_stream_units_sum_to_the_exact_run(tmp_path: Path, monkeypatch: pytest.M
     assert not np.any(sampled.sample.estimate.half_width())
 
 
+@pytest.mark.parametrize("call", [0, 9, 40])
 @pytest.mark.parametrize("seed", range(16))
 def test_fold_units_sum_to_the_exact_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                         seed: int) -> None:
+                                         seed: int, call: int) -> None:
     """Every run of K-folds simulated from its rebuilt warm state and the GEMM's partial sums
-    (``--sample 1``), plus the preloads: the exact run's counters, bit for bit."""
+    (``--sample 1``), plus the preloads: the exact run's counters, bit for bit, with runs of 1
+    to 4 K-folds (the call cost sets their length)."""
+    monkeypatch.setattr(sample_stream, "CALL_ELEMENTS", call)
     force(monkeypatch, FoldUnits)
     arch, layer = random_case(tmp_path, seed, wide=True)
     exact = simulate_layer(arch, layer)
