@@ -18,9 +18,10 @@ import numpy as np
 DEFAULT_MAX_MACS = 20_000_000_000
 
 #: Simulation time per MAC (ns) by dataflow, one thread, full toggle accounting, on the 2-core
-#: AMD EPYC (Zen 4) benchmark machine (benchmarks/RESULTS.md, "Exact kernels on merged main"):
-#: the ``mac`` kind's untraced drivers (bit-sliced) on ResNet-18's 21 layers, 32×32 array ...
-MAC_NS_PER_MAC = {"os": 1.59, "ws": 4.80, "is": 4.84}
+#: AMD EPYC (Zen 4) benchmark machine (benchmarks/RESULTS.md, "Exact kernels and sampled mode
+#: on merged main, night"): the ``mac`` kind's untraced drivers on ResNet-18's 21 layers, 32×32
+#: array ...
+MAC_NS_PER_MAC = {"os": 1.01, "ws": 2.68, "is": 2.80}
 #: ... and the scalar drivers every other kind runs (the same machine, ResNet-18's quick layers).
 SCALAR_NS_PER_MAC = {"os": 14.21, "ws": 10.49, "is": 10.32}
 
