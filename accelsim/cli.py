@@ -104,7 +104,7 @@ def _parser() -> argparse.ArgumentParser:
                           "with 95%% intervals; cycles, memory and outputs stay exact "
                           "(docs/sampling.md; default: every fold)")
     run.add_argument("--sample-seed", type=int, default=0, metavar="N",
-                     help="seed of --sample's random start (default 0)")
+                     help="seed of --sample's random draws (default 0)")
     run.add_argument("--chain", action="store_true",
                      help="run the network end to end on the accelerator: every layer after the "
                           "first takes its x from the simulated outputs of the earlier layers "
