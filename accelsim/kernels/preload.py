@@ -8,6 +8,7 @@ Numba's on-disk cache does not notice edits here in the kernels that call it: cl
 
 from __future__ import annotations
 
+import numpy as np
 from numba import njit
 
 from accelsim.kernels.bits import popcount, zero_load
@@ -19,27 +20,38 @@ def preload_stationary(S, R, C, sta_mask, sta_cls, idle_zero, sta_reg, counts, t
 
     Adds the registers' toggles to ``counts[sta_cls]`` and, if ``trace`` has rows, to
     ``trace[p, sta_cls]`` for preload cycle p. Untraced, a register's toggles are its first load
-    plus the chain's successive differences below it (a suffix sum per column: O(R·C)); traced,
-    every load is visited in its cycle.
+    plus the chain's successive differences below it (a suffix sum per column: O(R·C), rows
+    bottom up with a row's columns together); traced, every load is visited in its cycle.
     """
     if trace.shape[0] > 0:
         _preload_traced(S, R, C, sta_mask, sta_cls, idle_zero, sta_reg, counts, trace)
         return
     r_act, c_act = S.shape
     tog = 0
-    for c in range(C):
-        chain = 0  # toggles of loads S[r_act-1] ... S[r] after the first, for row r (below)
-        for r in range(R - 1, -1, -1):
+    chain = np.zeros(c_act, dtype=np.int64)  # per column: toggles of loads S[r_act-1] ... S[r]
+    # after the first, for the row r being visited (rows bottom up, a row's columns together)
+    if not idle_zero:  # only the active registers load
+        for r in range(r_act - 1, -1, -1):
+            for c in range(c_act):
+                s = S[r, c] & sta_mask
+                if r < r_act - 1:
+                    chain[c] += popcount(s ^ (S[r + 1, c] & sta_mask))
+                tog += popcount(sta_reg[r, c] ^ (S[r_act - 1, c] & sta_mask)) + chain[c]
+                sta_reg[r, c] = s
+        counts[sta_cls] += tog
+        return
+    for r in range(R - 1, -1, -1):
+        for c in range(C):
             v = sta_reg[r, c]
             active = r < r_act and c < c_act
-            if idle_zero and (not active or r + R - r_act > 0):
+            if not active or r + R - r_act > 0:  # idle zero: loads 0 until its value arrives
                 tog += popcount(v)
                 v = 0
             if active:
                 top = S[r_act - 1, c] & sta_mask
                 if r < r_act - 1:
-                    chain += popcount((S[r, c] ^ S[r + 1, c]) & sta_mask)
-                tog += popcount(v ^ top) + chain
+                    chain[c] += popcount((S[r, c] ^ S[r + 1, c]) & sta_mask)
+                tog += popcount(v ^ top) + chain[c]
                 v = S[r, c] & sta_mask
             sta_reg[r, c] = v
     counts[sta_cls] += tog
