@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 #: Default ``--max-macs``: 2e10 simulated MACs, about five ResNet-18 inferences (1.8e9 MACs
-#: each) or 2.5 ResNet-50s (4.1e9), i.e. 0.5-1.6 min at the ``mac`` rates below and about
+#: each) or 2.5 ResNet-50s (4.1e9), i.e. 20-56 s at the ``mac`` rates below and about
 #: 3.5-5 min at the scalar drivers' (one thread).
 DEFAULT_MAX_MACS = 20_000_000_000
 

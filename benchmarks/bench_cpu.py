@@ -1,4 +1,4 @@
-"""Benchmark: CPU time of the exact simulation per ResNet-18 layer, for A/B runs on a shared machine.
+"""Benchmark: CPU time of the exact simulation per ResNet-18 layer (A/B runs on a shared machine).
 
 Prints one JSON object: per layer, ``[sim CPU s, MACs, toggle sum, overflows]`` (``--gemm``: also
 the plain numba GEMM's CPU s, best of ``--repeat`` alternating with the simulation). Run it from

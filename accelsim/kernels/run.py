@@ -142,8 +142,8 @@ def _fold(k: Any, aux: np.ndarray, df: Dataflow, f: Fold, A: np.ndarray, B: np.n
         driver(k, aux, A, B, out, df.first_of_tile(f), R, C, mov_is_x, mov_bits, sta_bits,
                spec.idle_zero, starts, mov, sta, regs["psum"], state, edge_s, edge_c, counts, tr)
     elif untraced is not None and untraced.output_stationary_untraced is not None:
-        untraced.output_stationary_untraced(k, A, B, out, R, C, spec.idle_zero, regs["x"], regs["w"], regs["psum"], state,
-                    counts, parallel)
+        untraced.output_stationary_untraced(k, A, B, out, R, C, spec.idle_zero, regs["x"],
+                                            regs["w"], regs["psum"], state, counts, parallel)
     else:
         driver = fold_output_stationary_parallel if parallel else fold_output_stationary
         driver(k, aux, A, B, out, R, C, spec.x_bits, spec.w_bits, spec.idle_zero, starts, regs["x"],

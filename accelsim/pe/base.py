@@ -70,8 +70,8 @@ class PeKind:
     ``y`` (default: the int64 GEMM); ``warmup()`` compiles the kind's kernels on tiny inputs;
     ``fold_starts(spec, params, ops)`` gives, for a kind whose steps last more than one cycle,
     the ``StepKind.starts`` function of its array (fold step start cycles; sampled mode counts
-    every fold's cycles with it), None (default) for one cycle per step. ``schemes``: the workload quant schemes it runs; a layer of another
-    scheme is refused. ``step_kind(spec)``: the ``mac`` kind's ``accelsim.kernels.run.StepKind``
+    every fold's cycles with it), None (default) for one cycle per step. ``schemes``: the
+    workload quant schemes it runs; a layer of another scheme is refused. ``step_kind(spec)``: the ``mac`` kind's ``accelsim.kernels.run.StepKind``
     of an array, whose stationary streams run chunk by chunk (``accelsim.kernels.stream_units``):
     sampled mode then samples chunks of the ws/is streams (``accelsim.sim.sample_stream``); None
     (default, the other kinds): whole output tiles.

@@ -26,8 +26,8 @@ Optional keys (left out of the JSON when they do not apply):
   its outputs, come from the simulated outputs of every earlier layer.
 - ``sample``, ``toggles_ci95`` and ``energy_ci95_pj``, per layer and in ``total``: only in a
   sampled run (``accelsim run --sample``, docs/sampling.md). ``sample`` = ``{"fraction", "seed",
-  "unit" (layers only: fold | tile | chunk | kfolds), "units_total", "units_simulated", "folds_total",
-  "folds_sampled", "folds_run"}``; ``toggles_ci95`` = ``{CLASS: [lo, hi]}``, the 95 % interval of
+  "unit" (layers only: fold | tile | chunk | kfolds), "units_total", "units_simulated",
+  "folds_total", "folds_sampled", "folds_run"}``; ``toggles_ci95`` = ``{CLASS: [lo, hi]}``, the 95 % interval of
   each estimated class total (toggles); ``energy_ci95_pj`` = ``[lo, hi]``, that of
   ``energy_pj.total`` (pJ). ``toggles``, ``overflows``, ``additions`` and the energies are then
   estimates; folds, cycles, MACs and memory counts stay exact.

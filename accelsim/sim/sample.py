@@ -54,8 +54,8 @@ class SampleSpec:
 @dataclass(frozen=True)
 class SampleInfo:
     """What a sampled layer ran and estimated: ``unit`` (``fold`` | ``tile`` | ``chunk`` |
-    ``kfolds``); unit and fold
-    counts (``folds_run`` counts every fold the kernels ran, warm-up contexts included);
+    ``kfolds``); unit and fold counts (``folds_run`` counts every fold the kernels ran, warm-up
+    contexts included; fold equivalents for ``chunk`` and ``kfolds``);
     ``variables`` the estimated variables (toggle classes, then :data:`EXTRA_VARIABLES`) and
     their ``estimate``."""
 
@@ -181,21 +181,16 @@ def _sample_streams(arch: Arch, layer: Layer, spec: SampleSpec, frame: _Frame, k
 
     units = choose_units(frame, kind.step_kind(aspec), aspec.x_bits, aspec.w_bits,
                          aspec.acc_bits, spec.fraction)
-    ovf = kind.layout["overflows"]
-    assert ovf == len(classes)  # the counters: the classes, then overflows (PeKind.step_kind)
-
     def values(counts: np.ndarray) -> list[int]:
-        return _values({"toggles": {c: int(counts[i]) for i, c in enumerate(classes)},
-                        "overflows": int(counts[ovf]), "additions": 0, "clock_bits_extra": 0},
-                       classes, weights)
+        return _values(_step_counters(kind, classes, counts), classes, weights)
 
     done = simulate_units(units, spec, rng, values, progress, total_folds)
     if done is None:
         return _census(arch, layer, spec, frame, kind, aspec, low, classes, weights, ref_layer,
-                       source, ref_gemm, progress, len(units.units()), total_folds, units.unit)
+                       source, ref_gemm, progress, len(units.strata()[0]), total_folds, units.unit)
     est, ok, simulated, folds_sampled, folds_run = done
     result = _result(frame, kind, aspec, arch, low, classes, est, ref_gemm)
-    info = SampleInfo(spec.fraction, spec.seed, units.unit, len(units.units()), simulated,
+    info = SampleInfo(spec.fraction, spec.seed, units.unit, len(units.strata()[0]), simulated,
                       total_folds, folds_sampled, folds_run, (*classes, *EXTRA_VARIABLES), est)
     return _layer_sim(layer, low, result, ref_layer, source, ok, info)
 
@@ -227,8 +222,8 @@ def _census(arch: Arch, layer: Layer, spec: SampleSpec, frame: _Frame, kind: Any
     est = stratum_estimate(np.array([row], dtype=np.int64), np.ones(1, dtype=np.int64), 1)
     result = dataclasses.replace(res, y=ref_gemm, trace=None)
     unit = unit or ("tile" if frame.df.preload else "fold")
-    info = SampleInfo(spec.fraction, spec.seed, unit, units, units, total_folds, total_folds, res.folds, (*classes, *EXTRA_VARIABLES),
-                      est)
+    info = SampleInfo(spec.fraction, spec.seed, unit, units, units, total_folds, total_folds,
+                      res.folds, (*classes, *EXTRA_VARIABLES), est)
     return _layer_sim(layer, low, result, ref_layer, source,
                       bool(np.array_equal(res.y, ref_gemm)), info)
 
@@ -320,11 +315,8 @@ class _Frame:
         The latest group's is kept."""
         if g not in self._product:
             self._product.clear()
-            a, b = self.magnitudes(g)
-            if a * b * self.ops.K < 1 << 53:
-                self._product[g] = np.rint(self.xf(g) @ self.wf(g)).astype(np.int64)
-            else:
-                self._product[g] = self.x(g) @ self.w(g)
+            self._product[g] = fast_gemm(self.x(g), self.w(g), self.magnitudes(g),
+                                         lambda: (self.xf(g), self.wf(g)))
         return self._product[g]
 
     def tile_product(self, g: int) -> np.ndarray:
@@ -482,11 +474,15 @@ def _run_discarding(frame: _Frame, ctx: list[_Part], parts: list[_Part], kind: A
 
     run = run_gemm(kind.step_kind(aspec), frame.gemm(parts), aspec,
                    discard=sum(frame.folds(p) for p in ctx))
-    classes = kind.classes(aspec.dataflow)
-    ovf = kind.layout["overflows"]
-    out = {"toggles": {c: int(run.counts[i]) for i, c in enumerate(classes)},
-           "overflows": int(run.counts[ovf]), "additions": 0, "clock_bits_extra": 0}
-    return run, out, run.folds
+    return run, _step_counters(kind, kind.classes(aspec.dataflow), run.counts), run.folds
+
+
+def _step_counters(kind: Any, classes: tuple[str, ...], counts: np.ndarray) -> dict[str, Any]:
+    """The unit counters of a kind with a ``step_kind`` (its counters are its toggle classes
+    and ``overflows``, ``PeKind.step_kind``) from its counter vector ``counts``."""
+    return {"toggles": {c: int(counts[i]) for i, c in enumerate(classes)},
+            "overflows": int(counts[kind.layout["overflows"]]), "additions": 0,
+            "clock_bits_extra": 0}
 
 
 def _run(frame: _Frame, parts: list[_Part], kind: Any, aspec: Any, arch: Arch,
@@ -548,13 +544,16 @@ def _references(kind: Any, low: Any, layer: Layer, frame: _Frame
     return ref, "numpy-int64", gemm.reshape(low.groups, low.M, low.N)
 
 
-def fast_gemm(x: np.ndarray, w: np.ndarray) -> np.ndarray:
+def fast_gemm(x: np.ndarray, w: np.ndarray, magnitudes: tuple[int, int] | None = None,
+              floats: Callable[[], tuple[np.ndarray, np.ndarray]] | None = None) -> np.ndarray:
     """The exact int64 product ``x @ w`` (int64 [M, K] @ [K, N]): in float64 (BLAS) when every
     partial sum is an integer below 2^53 in magnitude, so that float arithmetic is exact; else
-    in int64."""
-    bound = magnitude(x) * magnitude(w) * x.shape[1]
-    if bound < 1 << 53:
-        return np.rint(x.astype(np.float64) @ w.astype(np.float64)).astype(np.int64)
+    in int64. ``magnitudes`` (the largest ``|x|``, ``|w|``) and ``floats`` (their float64
+    copies) may be given when the caller keeps them."""
+    a, b = magnitudes or (magnitude(x), magnitude(w))
+    if a * b * x.shape[1] < 1 << 53:
+        xf, wf = floats() if floats else (x.astype(np.float64), w.astype(np.float64))
+        return np.rint(xf @ wf).astype(np.int64)
     return x @ w
 
 

@@ -261,7 +261,7 @@ class FoldUnits(_Tiles):
         last = [[T - 1, T, 0]]
         if f0 <= 1:  # the previous tiles' last K-folds: the PEs, and the edge adder that the
             # tile's first K-fold leaves as it is (it writes its sums, it adds none)
-            a = max(0, self.nr - 2)  # a narrower last K-fold leaves its lower rows to the one before
+            a = max(0, self.nr - 2)  # a narrower last K-fold leaves lower rows to the one before
             for pg, pct in self.context_tiles(g, ct):
                 self.run_pass(pg, pct, a, self.nr, last, warm, scratch, scratch,
                               self._last(pg, pct, a))

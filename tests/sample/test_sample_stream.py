@@ -50,6 +50,14 @@ def random_case(tmp_path: Path, seed: int, wide: bool = False) -> tuple[object, 
     return load_arch(path), layer
 
 
+def ws_4x4(tmp_path: Path, acc_bits: int) -> object:
+    """A 4×4 ws mac array, 8-bit operands, ``acc_bits`` accumulator, idle hold."""
+    path = tmp_path / f"ws{acc_bits}.yaml"
+    path.write_text("name: t\narray: {rows: 4, cols: 4, dataflow: ws, idle: hold}\n"
+                    f"pe: {{kind: mac, x_bits: 8, w_bits: 8, acc_bits: {acc_bits}}}\n")
+    return load_arch(path)
+
+
 def force(monkeypatch: pytest.MonkeyPatch, kind: type) -> None:
     """Make every stationary mac layer use unit kind ``kind``."""
     def choose(frame, step, x_bits, w_bits, acc_bits, fraction):
@@ -102,10 +110,7 @@ def test_fold_units_sum_to_the_exact_run(tmp_path: Path, monkeypatch: pytest.Mon
 def test_fold_units_refuse_a_layer_that_could_overflow(tmp_path: Path) -> None:
     """An accumulator as wide as the product (8 + 8 bits) can overflow over K = 12: K-fold runs
     do not apply (the GEMM's partial sums would not be the edge's); one K-fold never does."""
-    path = tmp_path / "ws.yaml"
-    path.write_text("name: t\narray: {rows: 4, cols: 4, dataflow: ws, idle: hold}\n"
-                    "pe: {kind: mac, x_bits: 8, w_bits: 8, acc_bits: 16}\n")
-    arch = load_arch(path)
+    arch = ws_4x4(tmp_path, 16)
     rng = np.random.default_rng(1)
     layer = Layer("l", "linear", rng.integers(0, 256, (9, 12)), rng.integers(-128, 128, (8, 12)),
                   None, 8, 8, False, True)
@@ -139,10 +144,7 @@ def test_units_cover_every_stream_element_once(tmp_path: Path, dataflow: str) ->
 def test_a_sample_dearer_than_the_layer_runs_it_whole(tmp_path: Path) -> None:
     """A short stream (few chunks) at --sample 0.5 costs more than the layer: it runs once,
     whole, exact; a long one at 0.1 is sampled, its intervals around the exact totals."""
-    path = tmp_path / "ws.yaml"
-    path.write_text("name: t\narray: {rows: 4, cols: 4, dataflow: ws, idle: hold}\n"
-                    "pe: {kind: mac, x_bits: 8, w_bits: 8, acc_bits: 32}\n")
-    arch = load_arch(path)
+    arch = ws_4x4(tmp_path, 32)
     rng = np.random.default_rng(2)
     short = Layer("s", "linear", rng.integers(0, 256, (9, 12)), rng.integers(-128, 128, (8, 12)),
                   None, 8, 8, False, True)
