@@ -16,7 +16,13 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from accelsim.kernels.bits import _ctpop64, mult_row_constants
+from accelsim.kernels.bits import _ctpop64, mult_row_constants, popcount
+
+#: Steps a word advances in the layout of :func:`time_planes` (its 64th bit repeats the previous
+#: word's last step).
+STEP = 63
+#: Lanes (64-step words) a :func:`mult_lanes` pass aims at: rows are grouped up to it.
+LANES = 768
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -71,96 +77,154 @@ def to_planes(V, bits, planes):
                 planes[lane + j, q] |= ((x >> (8 * j)) & 0xFF) << sh
 
 
-@njit(cache=True, nogil=True, inline="always")
-def toggles(row, mask, L):
-    """Toggles of a node over the bits of its bit stream ``row[:L]`` where ``mask`` is set (each
-    bit compared with the one before)."""
-    v0 = row[0]
-    s = _ctpop64((v0 ^ (v0 << 1)) & mask[0])
-    for q in range(1, L):
-        v = row[q]
-        s += _ctpop64((v ^ ((v << 1) | ((row[q - 1] >> 63) & 1))) & mask[q])
-    return s
-
-
-@njit(cache=True, nogil=True, inline="always")
-def toggles3(u, v, w, mask, L):
-    """:func:`toggles` of three nodes in one pass."""
-    u0 = u[0]
-    v0 = v[0]
-    w0 = w[0]
-    s = _ctpop64((u0 ^ (u0 << 1)) & mask[0]) + _ctpop64((v0 ^ (v0 << 1)) & mask[0])
-    s += _ctpop64((w0 ^ (w0 << 1)) & mask[0])
-    for q in range(1, L):
-        a = u[q]
-        b = v[q]
-        c = w[q]
-        mq = mask[q]
-        s += (_ctpop64((a ^ ((a << 1) | ((u[q - 1] >> 63) & 1))) & mq)
-              + _ctpop64((b ^ ((b << 1) | ((v[q - 1] >> 63) & 1))) & mq)
-              + _ctpop64((c ^ ((c << 1) | ((w[q - 1] >> 63) & 1))) & mq))
-    return s
+@njit(cache=True, nogil=True)
+def _pp_cell(Aj, Bi, cw, Pj, mask):
+    """Row 0 of :func:`mult_planes`, one bit: partial products ``(Aj & Bi) ^ cw`` into ``Pj``;
+    returns their toggles where ``mask`` is set (each bit against the one before; the previous
+    word's top bit is a recurrence LLVM vectorizes). Not inlined, so it vectorizes as a whole."""
+    tog = 0
+    pb = np.int64(0)
+    for q in range(Aj.shape[0]):
+        bi = (Aj[q] & Bi[q]) ^ cw
+        Pj[q] = bi
+        tog += _ctpop64((bi ^ ((bi << 1) | ((pb >> 63) & 1))) & mask[q])
+        pb = bi
+    return tog
 
 
 @njit(cache=True, nogil=True)
-def mult_planes(A, B, n, m, sa, sb, L, mask, P, nodes, prod):
+def _fa_cell(Aj, Bi, cw, orw, Pa, Pj, cy, mask):
+    """Rows >= 1 of :func:`mult_planes`, one bit: partial product, full adder of ``Pa | orw``
+    (P_(i-1) >> 1), the partial product and the carry ``cy``; sum into ``Pj``, carry out into
+    ``cy``. Returns the three nodes' toggles where ``mask`` is set (as :func:`_pp_cell`)."""
+    tog = 0
+    pb = np.int64(0)
+    ps = np.int64(0)
+    pc = np.int64(0)
+    for q in range(Aj.shape[0]):
+        bi = (Aj[q] & Bi[q]) ^ cw
+        a = Pa[q] | orw
+        c = cy[q]
+        x = a ^ bi
+        s = x ^ c
+        co = (a & bi) | (c & x)
+        Pj[q] = s
+        cy[q] = co
+        m = mask[q]
+        tog += (_ctpop64((bi ^ ((bi << 1) | ((pb >> 63) & 1))) & m)
+                + _ctpop64((s ^ ((s << 1) | ((ps >> 63) & 1))) & m)
+                + _ctpop64((co ^ ((co << 1) | ((pc >> 63) & 1))) & m))
+        pb = bi
+        ps = s
+        pc = co
+    return tog
+
+
+@njit(cache=True, nogil=True)
+def mult_planes(A, B, n, m, sa, sb, mask, P, cy):
     """The n×m multiplier of ``accelsim.kernels.bits._mult_row`` on operand planes ``A`` (int64
     [>= n, L], the column operand a) and ``B`` ([>= m, L], the row operand b), several PEs side
-    by side, each PE's warm bit holding its warm operands. Writes the n+m product bit planes into
-    ``prod`` (sign-flipped top bit as ``mult_nodes``) and returns the node toggles over the words
-    where ``mask`` is set. Scratch: ``P`` [n + 1, L], ``nodes`` [2, L]."""
+    by side, each PE's warm bit holding its warm operands. Returns the node toggles over the bits
+    where ``mask`` (int64 [L]) is set. Scratch: ``P`` [n + 1, L], ``cy`` [L]."""
     both_eq = sa and sb and n == m
     tog = 0
-    bi_r = nodes[0]
-    k_r = nodes[1]
     for i in range(m):
         cmask, cin = mult_row_constants(i, n, m, sa, sb)
         Bi = B[i]
         if i == 0:
             for j in range(n):
-                cw = bit_word(cmask, j)
-                Aj = A[j]
-                Pj = P[j]
-                for q in range(L):
-                    Pj[q] = (Aj[q] & Bi[q]) ^ cw
-                tog += toggles(Pj, mask, L)
-            Pn = P[n]
-            for q in range(L):
-                Pn[q] = 0
+                tog += _pp_cell(A[j], Bi, bit_word(cmask, j), P[j], mask)
+            P[n, :] = 0
         else:
-            cinw = -cin
-            for q in range(L):
-                k_r[q] = cinw
+            cy[:] = -cin
             for j in range(n):
-                cw = bit_word(cmask, j)
                 orw = -1 if (i == 1 and both_eq and j == n - 1) else 0
-                Aj = A[j]
-                Pa = P[j + 1]
-                Pj = P[j]
-                for q in range(L):
-                    bi = (Aj[q] & Bi[q]) ^ cw
-                    a = Pa[q] | orw
-                    c = k_r[q]
-                    x = a ^ bi
-                    Pj[q] = x ^ c
-                    bi_r[q] = bi
-                    k_r[q] = (a & bi) | (c & x)
-                tog += toggles3(bi_r, Pj, k_r, mask, L)  # partial product, sum, carry
-            Pn = P[n]
-            for q in range(L):
-                Pn[q] = k_r[q]
-        if i < m - 1:
-            pr = prod[i]
-            P0 = P[0]
-            for q in range(L):
-                pr[q] = P0[q]
-    for j in range(n + 1):
-        pr = prod[m - 1 + j]
-        Pj = P[j]
-        for q in range(L):
-            pr[q] = Pj[q]
-    if sa or sb:
-        pr = prod[n + m - 1]
-        for q in range(L):
-            pr[q] = ~pr[q]
+                tog += _fa_cell(A[j], Bi, bit_word(cmask, j), orw, P[j + 1], P[j], cy, mask)
+            P[n, :] = cy
     return tog
+
+
+@njit(cache=True, nogil=True)
+def time_planes(V, bits, nw):
+    """Bit planes over time of the patterns ``V[i, :]`` (already masked): int64 [rows, bits, nw].
+    Position ``p`` = step + 1 (position 0: the warm step, left 0) sits at bit ``63 − (p − 63 w)``
+    of word ``w`` for every word that covers it (63 w <= p <= 63 w + 63); positions past the
+    stream's end repeat its last step."""
+    n, K = V.shape
+    P = np.zeros((n, bits, nw), dtype=np.int64)
+    pos = np.zeros(STEP * nw + 1, dtype=np.int64)
+    for i in range(n):
+        for p in range(1, pos.shape[0]):
+            pos[p] = V[i, min(p, K) - 1]
+        for w in range(nw):
+            o = STEP * w
+            for j in range(bits):
+                word = 0
+                for b in range(64):  # an OR reduction LLVM vectorizes
+                    word |= ((pos[o + b] >> j) & 1) << (63 - b)
+                P[i, j, w] = word
+    return P
+
+
+@njit(cache=True, nogil=True)
+def _pp_lanes(Aj, Bi, cm, Pj):
+    """Row 0 of the multiplier, one bit: partial products ``(Aj & Bi) ^ cm`` into ``Pj``;
+    returns their toggles. A separate (not inlined) function: LLVM vectorizes it as a whole."""
+    tog = 0
+    for q in range(Aj.shape[0]):
+        bi = (Aj[q] & Bi[q]) ^ cm
+        Pj[q] = bi
+        tog += popcount(bi ^ (bi >> 1))
+    return tog
+
+
+@njit(cache=True, nogil=True)
+def _fa_lanes(Aj, Bi, cm, Pj, Pj1, cy):
+    """Rows >= 1, one bit: partial product, full adder of ``aa`` = ``Pj1`` (P_(i-1) >> 1), the
+    partial product and the carry ``cy``; sum into ``Pj``, carry out into ``cy``. Returns the
+    toggles of the three nodes (not inlined, so LLVM vectorizes it as a whole)."""
+    tog = 0
+    for q in range(Aj.shape[0]):
+        bi = (Aj[q] & Bi[q]) ^ cm
+        aa = Pj1[q]
+        c = cy[q]
+        t = aa ^ bi
+        s = t ^ c
+        co = (aa & bi) | (c & t)
+        Pj[q] = s
+        cy[q] = co
+        tog += popcount(bi ^ (bi >> 1)) + popcount(s ^ (s >> 1)) + popcount(co ^ (co >> 1))
+    return tog
+
+
+@njit(cache=True, nogil=True)
+def mult_lanes(A, B, P, cy, n, m, sa, sb):
+    """Node toggles of the n×m multiplier (datapath.md §2, ``bits._mult_row``) over all lanes:
+    ``A`` int64 [n, L] column-operand planes, ``B`` [m, L] row-select planes (steps beyond a
+    stream's end repeat its last operand pair, so they toggle nothing); ``P`` [n + 1, L] and
+    ``cy`` [L] scratch."""
+    both_eq = sa and sb and n == m
+    tog = 0
+    for i in range(m):
+        cmask, cin = mult_row_constants(i, n, m, sa, sb)
+        Bi = B[i]
+        if i == 0:
+            for j in range(n):
+                tog += _pp_lanes(A[j], Bi, -((cmask >> j) & 1), P[j])
+            P[n, :] = -1 if both_eq else 0
+            continue
+        cy[:] = -cin
+        for j in range(n):
+            tog += _fa_lanes(A[j], Bi, -((cmask >> j) & 1), P[j], P[j + 1], cy)
+        P[n, :] = cy
+    return tog
+
+
+@njit(cache=True, nogil=True)
+def rows_per_pass(r_act, c_act, nw):
+    """Rows whose multipliers one pass evaluates together: at most about :data:`LANES` lanes,
+    the r_act active rows split evenly over the fewest passes (a pass evaluates all its row
+    slots)."""
+    most = max(1, min(r_act, LANES // max(1, c_act * nw)))
+    passes = max(1, (r_act + most - 1) // most)
+    return max(1, (r_act + passes - 1) // passes)

@@ -35,10 +35,10 @@ tile alone (:func:`w_inputs`) is computed once for the row tiles that stream pas
 from __future__ import annotations
 
 import numpy as np
-from numba import get_num_threads, njit, prange, types
-from numba.extending import intrinsic
+from numba import get_num_threads, njit, prange
 
-from accelsim.kernels.bits import mult_row_constants, popcount
+from accelsim.kernels.bits import popcount, popcount32
+from accelsim.kernels.sliced import STEP, mult_lanes, rows_per_pass, time_planes
 from accelsim.pe.base import counter_layout
 from accelsim.pe.mac import CLASSES
 
@@ -48,97 +48,6 @@ MULT, ADDER, OVERFLOWS = _L["mult"], _L["adder"], _L["overflows"]
 
 #: Widest accumulator the packed tallies of :func:`_acc_wrap` hold (the configuration's limit).
 MAX_ACC_BITS = 48
-#: Lanes (64-step words) a multiplier pass aims at: rows are grouped up to it for short streams.
-LANES = 768
-#: Steps a word advances (its 64th bit repeats the previous word's last step).
-STEP = 63
-
-
-@intrinsic
-def popcount32(typingctx, v):
-    """Set bits of a uint32 (``llvm.ctpop`` on 32 bits: vectorizes to 16 lanes per 512 bits)."""
-    sig = types.uint32(types.uint32)
-
-    def codegen(context, builder, signature, args):
-        return builder.ctpop(args[0])
-
-    return sig, codegen
-
-
-@njit(cache=True, nogil=True)
-def time_planes(V, bits, nw):
-    """Bit planes over time of the patterns ``V[i, :]`` (already masked): int64 [rows, bits, nw].
-    Position ``p`` = step + 1 (position 0: the warm step, left 0) sits at bit ``63 − (p − 63 w)``
-    of word ``w`` for every word that covers it (63 w <= p <= 63 w + 63); positions past the
-    stream's end repeat its last step."""
-    n, K = V.shape
-    P = np.zeros((n, bits, nw), dtype=np.int64)
-    pos = np.zeros(STEP * nw + 1, dtype=np.int64)
-    for i in range(n):
-        for p in range(1, pos.shape[0]):
-            pos[p] = V[i, min(p, K) - 1]
-        for w in range(nw):
-            o = STEP * w
-            for j in range(bits):
-                word = 0
-                for b in range(64):  # an OR reduction LLVM vectorizes
-                    word |= ((pos[o + b] >> j) & 1) << (63 - b)
-                P[i, j, w] = word
-    return P
-
-
-@njit(cache=True, nogil=True)
-def _pp_lanes(Aj, Bi, cm, Pj):
-    """Row 0 of the multiplier, one bit: partial products ``(Aj & Bi) ^ cm`` into ``Pj``;
-    returns their toggles. A separate (not inlined) function: LLVM vectorizes it as a whole."""
-    tog = 0
-    for q in range(Aj.shape[0]):
-        bi = (Aj[q] & Bi[q]) ^ cm
-        Pj[q] = bi
-        tog += popcount(bi ^ (bi >> 1))
-    return tog
-
-
-@njit(cache=True, nogil=True)
-def _fa_lanes(Aj, Bi, cm, Pj, Pj1, cy):
-    """Rows >= 1, one bit: partial product, full adder of ``aa`` = ``Pj1`` (P_(i-1) >> 1), the
-    partial product and the carry ``cy``; sum into ``Pj``, carry out into ``cy``. Returns the
-    toggles of the three nodes (not inlined, so LLVM vectorizes it as a whole)."""
-    tog = 0
-    for q in range(Aj.shape[0]):
-        bi = (Aj[q] & Bi[q]) ^ cm
-        aa = Pj1[q]
-        c = cy[q]
-        t = aa ^ bi
-        s = t ^ c
-        co = (aa & bi) | (c & t)
-        Pj[q] = s
-        cy[q] = co
-        tog += popcount(bi ^ (bi >> 1)) + popcount(s ^ (s >> 1)) + popcount(co ^ (co >> 1))
-    return tog
-
-
-@njit(cache=True, nogil=True)
-def _mult_lanes(A, B, P, cy, n, m, sa, sb):
-    """Node toggles of the n×m multiplier (datapath.md §2, ``bits._mult_row``) over all lanes:
-    ``A`` int64 [n, L] column-operand planes, ``B`` [m, L] row-select planes (steps beyond a
-    stream's end repeat its last operand pair, so they toggle nothing); ``P`` [n + 1, L] and
-    ``cy`` [L] scratch."""
-    both_eq = sa and sb and n == m
-    tog = 0
-    for i in range(m):
-        cmask, cin = mult_row_constants(i, n, m, sa, sb)
-        Bi = B[i]
-        if i == 0:
-            for j in range(n):
-                tog += _pp_lanes(A[j], Bi, -((cmask >> j) & 1), P[j])
-            P[n, :] = -1 if both_eq else 0
-            continue
-        cy[:] = -cin
-        for j in range(n):
-            tog += _fa_lanes(A[j], Bi, -((cmask >> j) & 1), P[j], P[j + 1], cy)
-        P[n, :] = cy
-    return tog
 
 
 @njit(cache=True, nogil=True)
@@ -409,7 +318,7 @@ def _rows(r0, r1, k, X, Wt, Wk, X32, Wk32, Xpl, WL, out, R, C, idle_zero, x_tog,
                 Xd[j, o + c * nw] |= ((px >> j) & 1) << 63
             for i in range(k.w_bits):
                 Wd[i, o + c * nw] |= ((pw >> i) & 1) << 63
-    counts[MULT] += _mult_lanes(A, B, P, cy, k.n, k.m, k.sa, k.sb)
+    counts[MULT] += mult_lanes(A, B, P, cy, k.n, k.m, k.sa, k.sb)
     for r in range(r0, ra1):
         _accumulate(r, k, X, Wt, Wk, X32, Wk32, out, acc_reg, state, counts, S, S32)
 
@@ -458,16 +367,6 @@ def _x_inputs(k, X, nw):
         for s in range(1, K):
             x_tog[i] += popcount(Xp[i, s - 1] ^ Xp[i, s])
     return X.astype(np.int32), time_planes(Xp, k.x_bits, nw), x_tog
-
-
-@njit(cache=True, nogil=True)
-def rows_per_pass(r_act, c_act, nw):
-    """Rows whose multipliers one pass evaluates together: at most about :data:`LANES` lanes,
-    the r_act active rows split evenly over the fewest passes (a pass evaluates all its row
-    slots)."""
-    most = max(1, min(r_act, LANES // max(1, c_act * nw)))
-    passes = max(1, (r_act + most - 1) // most)
-    return max(1, (r_act + passes - 1) // passes)
 
 
 @njit(cache=True, nogil=True)

@@ -2,17 +2,16 @@
 ``accelsim.kernels.drivers.fold_stationary`` with identical outputs, toggles and overflows.
 
 A PE's T multiplier evaluations are independent except for the comparison with the previous
-cycle, so its multiplier is evaluated 64 cycles per word (``accelsim.kernels.sliced``): a row's
-PEs lie side by side, each its warm operand bit (the operands its multiplier holds) then its
-cycles; the moving operand is sliced once per row and shared by its columns, the stationary
-operand gives constant planes. Rows go through the multiplier in groups (a row's PEs fill whole
-words), so a short stream still makes long word loops. The adder and the psum register are
-evaluated per PE and cycle with the scalar ``adder_step``, down one column at a time (partial
-sums as integers): per MAC that is as fast as bit-sliced adders, whose width is the
-accumulator's (measured: benchmarks/RESULTS.md). Preload, idle loads, moving-register toggles
-and the edge reuse the scalar drivers' functions. The schedule (one step per cycle) is the
-drivers'; no trace; serial (one core). Numba's on-disk cache does not notice edits of
-``accelsim.kernels.sliced`` here: clear ``NUMBA_CACHE_DIR`` after changing it.
+cycle, so its multiplier is evaluated 64 cycles per word (``accelsim.kernels.sliced``). Streams
+of at least :data:`SHORT_T` cycles use the os driver's layout (``sliced.time_planes``): whole
+words per PE, lanes (row, word, column), the moving operand's planes computed once per row and
+copied to its columns, the stationary operand as constant words, the warm operands in the first
+word's top bit; shorter streams pack a row's PEs side by side (``T + 1`` bits each) so their
+words are not mostly empty. The adders and psum registers run row by row with one SIMD lane per
+column (``accelsim.kernels.column_lanes``). Preload, idle loads, moving-register toggles and the
+edge reuse the scalar drivers' functions. The schedule (one step per cycle) is the drivers'; no
+trace; serial (one core). Numba's on-disk cache does not notice edits of the modules imported
+here: clear ``NUMBA_CACHE_DIR`` after changing them.
 """
 
 from __future__ import annotations
@@ -20,12 +19,17 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from accelsim.kernels.bits import adder_step, popcount, zero_load
-from accelsim.kernels.drivers import column_edge, stream_toggles
+from accelsim.kernels.bits import popcount, zero_load
+from accelsim.kernels.column_lanes import column_adders, column_edges
+from accelsim.kernels.drivers import stream_toggles
 from accelsim.kernels.preload import preload_stationary
 from accelsim.kernels.sliced import (
+    STEP,
     fill_bits,
+    mult_lanes,
     mult_planes,
+    rows_per_pass,
+    time_planes,
     to_planes,
 )
 from accelsim.pe.base import counter_layout
@@ -35,9 +39,10 @@ X_REG, W_REG, PSUM_REG = _L["x_reg"], _L["w_reg"], _L["psum_reg"]
 MULT, ADDER, OVERFLOWS = _L["mult"], _L["adder"], _L["overflows"]
 #: Plane words per multiplier group (rows evaluated together: fewer, longer word loops).
 GROUP_WORDS = 256
-#: Streams shorter than this build their planes word by word (several PEs a word), longer ones
-#: PE by PE (whichever is faster, measured on 32×32 arrays: benchmarks/RESULTS.md).
-SHORT_T = 28
+#: Streams shorter than this pack several PEs into a word (:func:`_mult_packed`), longer ones
+#: take whole words per PE (:func:`_mult_long`; whichever is faster, measured on 32×32 arrays:
+#: benchmarks/RESULTS.md).
+SHORT_T = 16
 
 
 @njit(cache=True, nogil=True)
@@ -83,22 +88,119 @@ def stream_stationary_sliced(k, Ht, S, out, first, R, mov_is_x, mov_bits, sta_bi
     r_act, T = Ht.shape
     if T > 0 and S.shape[1] > 0:  # (an empty stream leaves the edge as it is)
         tog = stream_toggles(Ht, (1 << mov_bits) - 1)
-        _stream(k, Ht, S, out, first, R, r_act, S.shape[1], mov_is_x, mov_bits, sta_bits, starts,
-                tog, mov_reg, psum_reg, state, edge_s, edge_c, counts, trace)
+        _stream(k, Ht, S, out, first, r_act, S.shape[1], mov_is_x, mov_bits, sta_bits, tog,
+                mov_reg, psum_reg, state, edge_s, edge_c, counts)
 
 
 @njit(cache=True, nogil=True)
-def _stream(k, Ht, S, out, first, R, r_act, c_act, mov_is_x, mov_bits, sta_bits, starts, tog,
-            mov_reg, psum_reg, state, edge_s, edge_c, counts, trace):
+def _stream(k, Ht, S, out, first, r_act, c_act, mov_is_x, mov_bits, sta_bits, tog, mov_reg,
+            psum_reg, state, edge_s, edge_c, counts):
     """The stream phase (T > 0) of the active PEs and the column edges: the multipliers
-    bit-sliced, rows in groups (a row's PEs fill whole words, the group's rows follow each
-    other); then column by column the adders and psum registers per PE and cycle, and the edge."""
+    bit-sliced over time (:func:`_mult_long`, or :func:`_mult_packed` for streams shorter than
+    :data:`SHORT_T`); the moving registers; then row by row the adders and psum
+    registers of all columns at once, and the edges (``column_lanes``)."""
     T = Ht.shape[1]
     mov_cls = X_REG if mov_is_x else W_REG
     mov_mask = (1 << mov_bits) - 1
     sta_mask = (1 << sta_bits) - 1
+    if T >= SHORT_T:
+        counts[MULT] += _mult_long(k, Ht, S, state, mov_is_x, mov_bits, sta_bits)
+    else:
+        counts[MULT] += _mult_packed(k, Ht, S, state, mov_is_x, mov_bits, sta_bits)
+    n_mov = 0
+    for r in range(r_act):  # the moving registers; the operands the multipliers keep
+        m_first = Ht[r, 0] & mov_mask
+        m_last = Ht[r, T - 1] & mov_mask
+        for c in range(c_act):
+            n_mov += popcount(mov_reg[r, c] ^ m_first) + tog[r]
+            mov_reg[r, c] = m_last
+            s_pat = S[r, c] & sta_mask
+            state[r, c, 0] = m_last if mov_is_x else s_pat
+            state[r, c, 1] = s_pat if mov_is_x else m_last
+    counts[mov_cls] += n_mov
+    col = np.zeros((T, c_act), dtype=np.int64)
+    tally = np.zeros(3, dtype=np.int64)
+    column_adders(k, Ht, S, col, psum_reg, state, tally)
+    column_edges(k, col, out, first, edge_s, edge_c, tally)
+    counts[PSUM_REG] += tally[0]
+    counts[ADDER] += tally[1]
+    counts[OVERFLOWS] += tally[2]
+
+
+@njit(cache=True, nogil=True)
+def _mult_long(k, Ht, S, state, mov_is_x, mov_bits, sta_bits):
+    """Multiplier toggles of the active PEs in the os driver's layout (``sliced.time_planes``:
+    63 cycles per word, the top bit of a PE's first word its warm operands), lanes (row, word,
+    column), rows grouped to about ``sliced.LANES`` lanes per ``sliced.mult_lanes`` pass."""
+    r_act, T = Ht.shape
+    c_act = S.shape[1]
+    nw = (T + STEP - 1) // STEP
+    Mpl = time_planes(Ht & ((1 << mov_bits) - 1), mov_bits, nw)
+    Lr = c_act * nw
+    G = rows_per_pass(r_act, c_act, nw)
     n, m = k.n, k.m
-    seg = T + 1  # bits per PE: its warm bit, then cycles 0..T-1
+    A = np.empty((n, G * Lr), dtype=np.int64)
+    B = np.empty((m, G * Lr), dtype=np.int64)
+    P = np.empty((n + 1, G * Lr), dtype=np.int64)
+    cy = np.empty(G * Lr, dtype=np.int64)
+    Md = A if (mov_is_x == k.x_is_a) else B
+    Sd = B if (mov_is_x == k.x_is_a) else A
+    mi = 0 if mov_is_x else 1
+    pe = np.empty((4, c_act), dtype=np.int64)  # per column: warm moving, warm and new stationary
+    low = np.int64(0x7FFFFFFFFFFFFFFF)
+    tog = 0
+    for r0 in range(0, r_act, G):
+        for g in range(G):  # every row slot: stale lanes would count
+            r = r0 + g
+            o = g * Lr
+            if r >= r_act:
+                Md[:, o:o + Lr] = 0
+                Sd[:, o:o + Lr] = 0
+                continue
+            for c in range(c_act):
+                pe[0, c] = state[r, c, mi]
+                pe[1, c] = state[r, c, 1 - mi]
+                pe[2, c] = S[r, c]
+            _row_lanes(Mpl[r], pe, Md, Sd, o, nw, c_act, mov_bits, sta_bits, low)
+        tog += mult_lanes(A, B, P, cy, n, m, k.sa, k.sb)
+    return tog
+
+
+@njit(cache=True, nogil=True)
+def _row_lanes(Mr, pe, Md, Sd, o, nw, c_act, mov_bits, sta_bits, low):
+    """One row's operand planes from lane ``o`` on, lane ``o + w·c_act + c`` = word w of column
+    c: the moving stream's planes ``Mr`` [mov_bits, nw] in every column, the stationary operand
+    ``pe[2]`` as constant words, the warm operands ``pe[0]``, ``pe[1]`` in the first word's top
+    bit (``low``: all bits but the top)."""
+    on = pe[3]
+    for j in range(mov_bits):
+        for w in range(nw):
+            v = Mr[j, w]
+            q = o + w * c_act
+            for c in range(c_act):
+                Md[j, q + c] = v
+        for c in range(c_act):
+            Md[j, o + c] |= ((pe[0, c] >> j) & 1) << 63
+    for i in range(sta_bits):
+        for c in range(c_act):
+            on[c] = -((pe[2, c] >> i) & 1)
+        for w in range(1, nw):
+            q = o + w * c_act
+            for c in range(c_act):
+                Sd[i, q + c] = on[c]
+        for c in range(c_act):
+            Sd[i, o + c] = (on[c] & low) | (((pe[1, c] >> i) & 1) << 63)
+
+
+@njit(cache=True, nogil=True)
+def _mult_packed(k, Ht, S, state, mov_is_x, mov_bits, sta_bits):
+    """Multiplier toggles of the active PEs for a short stream (``T`` < :data:`SHORT_T`): a row's
+    PEs side by side in its words (``T + 1`` bits each: its warm operand bit, then its cycles;
+    ``sliced.mult_planes``), rows in groups of about :data:`GROUP_WORDS` words."""
+    r_act, T = Ht.shape
+    c_act = S.shape[1]
+    n, m = k.n, k.m
+    seg = T + 1
     Lr = (c_act * seg + 63) >> 6  # words per row
     G = max(1, min(r_act, GROUP_WORDS // Lr))  # rows per multiplier group
     Lg = G * Lr
@@ -107,89 +209,29 @@ def _stream(k, Ht, S, out, first, R, r_act, c_act, mov_is_x, mov_bits, sta_bits,
         fill_bits(mask, c * seg + 1, T)
     for q in range(Lr, Lg):
         mask[q] = mask[q - Lr]
-    nw = (T + 63) >> 6
-    row_pl = np.zeros((mov_bits, nw), dtype=np.int64)
-    ext = np.zeros((mov_bits, nw + 2), dtype=np.int64)  # the long layout's padded stream
+    row_pl = np.zeros((mov_bits, 1), dtype=np.int64)
     mov_pl = np.zeros((mov_bits, Lg), dtype=np.int64)
     sta_pl = np.zeros((sta_bits, Lg), dtype=np.int64)
-    P = np.zeros((n + 1, Lg), dtype=np.int64)
-    nodes = np.zeros((2, Lg), dtype=np.int64)
-    prod = np.zeros((n + m, Lg), dtype=np.int64)
-    short = T < SHORT_T
-    g = (max(mov_bits, sta_bits) + seg - 1) // seg if short else 1
-    c0, ps, comb, combg = _word_layout(c_act, seg if short else 64, g)
+    P = np.empty((n + 1, Lg), dtype=np.int64)
+    cy = np.empty(Lg, dtype=np.int64)
+    g = (max(mov_bits, sta_bits) + seg - 1) // seg
+    c0, ps, comb, combg = _word_layout(c_act, seg, g)
     ys = np.zeros((3, 2, g), dtype=np.int64)
+    xp_pl = mov_pl if mov_is_x else sta_pl
+    wp_pl = sta_pl if mov_is_x else mov_pl
+    tog = 0
     for r0 in range(0, r_act, G):
         r1 = min(r_act, r0 + G)
         for r in range(r0, r1):
             to_planes(Ht[r], mov_bits, row_pl)
-            if short:
-                _short_row_planes(S, state, r, (r - r0) * Lr, c_act, T, mov_is_x, mov_bits,
-                                  sta_bits, row_pl, mov_pl, sta_pl, c0, ps, comb, combg, ys)
-            else:
-                ext[:, 1:nw + 1] = row_pl
-                _long_row_planes(S, state, r, (r - r0) * Lr, c_act, T, mov_is_x, mov_bits,
-                                 sta_bits, ext, mov_pl, sta_pl)
-        Lq = (r1 - r0) * Lr
-        xp_pl = mov_pl if mov_is_x else sta_pl
-        wp_pl = sta_pl if mov_is_x else mov_pl
+            _short_row_planes(S, state, r, (r - r0) * Lr, c_act, T, mov_is_x, mov_bits, sta_bits,
+                              row_pl, mov_pl, sta_pl, c0, ps, comb, combg, ys)
+        mask[(r1 - r0) * Lr:] = 0  # a last, smaller group: its stale row slots count nothing
         if k.x_is_a:
-            counts[MULT] += mult_planes(xp_pl, wp_pl, n, m, k.sa, k.sb, Lq, mask, P, nodes, prod)
+            tog += mult_planes(xp_pl, wp_pl, n, m, k.sa, k.sb, mask, P, cy)
         else:
-            counts[MULT] += mult_planes(wp_pl, xp_pl, n, m, k.sa, k.sb, Lq, mask, P, nodes, prod)
-        n_mov = 0
-        for r in range(r0, r1):  # the moving registers; the operands the multipliers keep
-            m_first = Ht[r, 0] & mov_mask
-            m_last = Ht[r, T - 1] & mov_mask
-            for c in range(c_act):
-                n_mov += popcount(mov_reg[r, c] ^ m_first) + tog[r]
-                mov_reg[r, c] = m_last
-                s_pat = S[r, c] & sta_mask
-                state[r, c, 0] = m_last if mov_is_x else s_pat
-                state[r, c, 1] = s_pat if mov_is_x else m_last
-        counts[mov_cls] += n_mov
-    colbuf = np.zeros(T, dtype=np.int64)
-    for c in range(c_act):
-        colbuf[:] = 0
-        tp = 0
-        ta = 0
-        n_ovf = 0
-        for r in range(r_act):
-            p, a, o = _adder_pe(k, Ht, r, S[r, c], colbuf, psum_reg, state, c)
-            tp += p
-            ta += a
-            n_ovf += o
-        counts[PSUM_REG] += tp
-        counts[ADDER] += ta
-        counts[OVERFLOWS] += n_ovf
-        column_edge(colbuf, out, c, first, R + r_act - 1 + c, k.acc_bits, k.saturate, ADDER,
-                    OVERFLOWS, starts, edge_s, edge_c, counts, trace)
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _adder_pe(k, Ht, r, s_val, col, psum_reg, state, c):
-    """The adder and psum register of PE (r, c) cycle by cycle on its column's partial sums
-    ``col`` (int64 [T], replaced by its outputs); its adder nodes are kept in ``state``. Returns
-    (psum register toggles, adder toggles, overflows)."""
-    acc_mask = k.acc_mask
-    a_s = state[r, c, 2]
-    a_c = state[r, c, 3]
-    preg = psum_reg[r, c]
-    tp = 0
-    ta = 0
-    n_ovf = 0
-    for t in range(Ht.shape[1]):
-        res, t_add, o, a_s, a_c = adder_step(col[t], (Ht[r, t] * s_val) & acc_mask, 0, acc_mask,
-                                             k.acc_sign, k.saturate, a_s, a_c)
-        tp += popcount(preg ^ res)
-        ta += t_add
-        n_ovf += o
-        preg = res
-        col[t] = res
-    psum_reg[r, c] = preg
-    state[r, c, 2] = a_s
-    state[r, c, 3] = a_c
-    return tp, ta, n_ovf
+            tog += mult_planes(wp_pl, xp_pl, n, m, k.sa, k.sb, mask, P, cy)
+    return tog
 
 
 @njit(cache=True, nogil=True)
@@ -278,40 +320,3 @@ def _short_row_planes(S, state, r, o, c_act, T, mov_is_x, mov_bits, sta_bits, ro
             if p_s < 0:
                 word |= (ones & -((S[r, cq - 1] >> b) & 1)) >> -p_s
             sta_pl[b, o + q] = word
-
-
-@njit(cache=True, nogil=True)
-def _long_row_planes(S, state, r, o, c_act, T, mov_is_x, mov_bits, sta_bits, ext, mov_pl,
-                     sta_pl):
-    """:func:`_short_row_planes` PE by PE (any ``T``; faster for long PEs): its first
-    word (ORed onto the previous PE's end unless it starts a word), then whole words: the stream
-    ``ext`` (row b: a zero word, the row's stream planes, zero words) shifted, or all-ones."""
-    mi = 0 if mov_is_x else 1
-    si = 1 - mi
-    seg = T + 1
-    tmask = np.int64(-1) if T >= 63 else (np.int64(1) << T) - 1
-    for c in range(c_act):
-        P = 64 * o + c * seg
-        q0 = P >> 6
-        p0 = P & 63
-        q1 = (P + seg - 1) >> 6
-        sh = 63 - p0  # word q0 + k of the PE: ext bits from 64·k + sh
-        last = (np.int64(1) << ((P + seg - 1) & 63) << 1) - 1  # its bits of word q1
-        for b in range(mov_bits):
-            eb = ext[b]
-            first = ((eb[1] << 1) | ((state[r, c, mi] >> b) & 1)) << p0
-            mov_pl[b, q0] = (mov_pl[b, q0] | first) if p0 else first
-            for q in range(q0 + 1, q1 + 1):
-                k = q - q0
-                mov_pl[b, q] = (((eb[k] >> sh) & ((np.int64(1) << (63 - sh) << 1) - 1))
-                                | ((eb[k + 1] << 1) << (63 - sh)))
-        for b in range(sta_bits):
-            on = -((S[r, c] >> b) & 1)
-            first = (((on & tmask) << 1) | ((state[r, c, si] >> b) & 1)) << p0
-            sta_pl[b, q0] = (sta_pl[b, q0] | first) if p0 else first
-            for q in range(q0 + 1, q1):
-                sta_pl[b, q] = on
-            if q1 > q0:
-                sta_pl[b, q1] = on & last
-
-

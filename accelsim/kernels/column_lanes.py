@@ -1,0 +1,200 @@
+"""The partial-sum chain of an untraced stationary fold (ws, is) of mac PEs, one SIMD lane per
+column: the adders and psum registers of the active PEs row by row, then the column edges.
+
+PE (r, c) adds its product to the partial sum PE (r − 1, c) passed down at the same stream
+step, so a row's T steps depend on the row above only, and its columns are independent: for each
+row the loops run over the steps, the columns innermost and contiguous (``col`` [T, c_act]),
+which LLVM vectorizes (AVX-512 ``vpopcnt`` where the CPU has it). Same adders as
+``accelsim.kernels.bits.ripple_add`` (datapath.md §3): sum and carry nodes, overflows,
+saturation. A wrapping accumulator of at most 32 bits runs on uint32 lanes (twice as many per
+vector); there the psum register after a PE's first step holds its sum nodes, so one popcount
+counts both.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from accelsim.kernels.bits import adder_step, popcount, popcount32
+
+#: Steps per call of :func:`_adder_lanes32`: its packed 16-bit tallies hold 2^10 steps of at most
+#: 32 toggles.
+CHUNK32 = 1 << 10
+
+
+@njit(cache=True, nogil=True)
+def column_adders(k, Ht, S, col, psum_reg, state, tally):
+    """The adders and psum registers of a stationary fold's active PEs (``k``: ``MacConsts``),
+    row by row: PE (r, c) adds ``Ht[r, t] · S[r, c]`` to the partial sum from above. ``col``
+    int64 [T, c_act] holds zeros (the sums entering row 0) and is left holding the last row's
+    results (the column results). Adder nodes (``state[r, c, 2:4]``) and ``psum_reg`` carry the
+    warm state; ``tally`` [3] adds psum-register toggles, adder toggles and overflows."""
+    r_act, T = Ht.shape
+    c_act = S.shape[1]
+    if k.saturate or k.acc_bits > 32:
+        lanes = np.zeros((7, c_act), dtype=np.int64)
+        sv, sp, cp, rp, per = lanes[0], lanes[1], lanes[2], lanes[3], lanes[4:7]
+        for r in range(r_act):
+            for c in range(c_act):
+                sv[c] = S[r, c]
+                sp[c] = state[r, c, 2]
+                cp[c] = state[r, c, 3]
+                rp[c] = psum_reg[r, c]
+            _adder_lanes(Ht[r], sv, col, sp, cp, rp, per, k.acc_mask, k.acc_sign, k.saturate)
+            for c in range(c_act):
+                state[r, c, 2] = sp[c]
+                state[r, c, 3] = cp[c]
+                psum_reg[r, c] = rp[c]
+        for i in range(3):
+            tally[i] += per[i].sum()
+        return
+    col32 = np.zeros((T, c_act), dtype=np.uint32)
+    H32 = Ht.astype(np.int32)  # operand values: at most 16 bits
+    lanes = np.empty((5, c_act), dtype=np.uint32)
+    sv, sp, cp, packed, ovf = lanes[0], lanes[1], lanes[2], lanes[3], lanes[4]
+    mask = np.uint32(k.acc_mask)
+    top = np.uint32(k.acc_sign)
+    low = np.uint32(mask >> np.uint32(1))
+    for r in range(r_act):
+        for c in range(c_act):  # step 0: the psum register may differ from the sum nodes
+            res, t_add, o, s, cr = adder_step(np.int64(col32[0, c]),
+                                              (Ht[r, 0] * S[r, c]) & k.acc_mask, 0, k.acc_mask,
+                                              k.acc_sign, False, state[r, c, 2], state[r, c, 3])
+            tally[0] += popcount(psum_reg[r, c] ^ res)
+            tally[1] += t_add
+            tally[2] += o
+            sv[c] = np.uint32(S[r, c])
+            sp[c] = np.uint32(s)
+            cp[c] = np.uint32(cr)
+            col32[0, c] = np.uint32(res)
+        for t0 in range(1, T, CHUNK32):
+            packed[:] = 0
+            ovf[:] = 0
+            _adder_lanes32(H32[r], sv, col32, sp, cp, packed, ovf, t0, min(T, t0 + CHUNK32),
+                           mask, low, top)
+            for c in range(c_act):
+                shared = np.int64(packed[c] & np.uint32(0xFFFF))
+                tally[0] += shared
+                tally[1] += shared + np.int64(packed[c] >> np.uint32(16))
+                tally[2] += np.int64(ovf[c])
+        for c in range(c_act):
+            state[r, c, 2] = np.int64(sp[c])
+            state[r, c, 3] = np.int64(cp[c])
+            psum_reg[r, c] = np.int64(sp[c])
+    for t in range(T):
+        for c in range(c_act):
+            col[t, c] = np.int64(col32[t, c])
+
+
+@njit(cache=True, nogil=True)
+def _adder_lanes(h, sv, col, sp, cp, rp, tally, mask, sign, saturate):
+    """One row's adders over its stream ``h``, one lane per column: PE c adds ``h[t] · sv[c]``
+    to ``col[t, c]`` and leaves its result there; ``sp``/``cp`` its sum and carry nodes, ``rp``
+    its psum register; ``tally`` [3, c_act] adds psum-register toggles, adder toggles and
+    overflows. Not inlined, so LLVM vectorizes it as a whole."""
+    T, c_act = col.shape
+    t_p = tally[0]
+    t_a = tally[1]
+    t_o = tally[2]
+    for t in range(T):
+        xv = h[t]
+        row = col[t]
+        for c in range(c_act):
+            b = (xv * sv[c]) & mask
+            a = row[c]
+            s = a + b
+            sums = s & mask
+            car = ((s ^ a ^ b) >> 1) & mask
+            ovf = (~(a ^ b) & (a ^ sums) & sign) != 0
+            res = sums
+            if saturate:
+                clamp = sign if (a & sign) != 0 else sign - 1
+                res = clamp if ovf else sums
+            t_p[c] += popcount(rp[c] ^ res)
+            t_a[c] += popcount(sp[c] ^ sums) + popcount(cp[c] ^ car)
+            t_o[c] += ovf
+            sp[c] = sums
+            cp[c] = car
+            rp[c] = res
+            row[c] = res
+
+
+@njit(cache=True, nogil=True)
+def _adder_lanes32(h, sv, col, sp, cp, packed, ovf, t0, t1, mask, low, top):
+    """Steps ``t0 .. t1 − 1`` (t0 >= 1, at most :data:`CHUNK32`) of one row's wrapping adders
+    of at most 32 bits on uint32 lanes (``h``, ``sv`` int32 / uint32 values; ``low``: the mask
+    without its top bit ``top``): as :func:`_adder_lanes`, the psum register being the sum nodes.
+    ``packed`` adds sum-node toggles (bits 0–15) and carry-node toggles (16–31), ``ovf`` the
+    overflows. The carry out of bit 31, lost to uint32, is the majority of a, b and not-sum."""
+    c_act = col.shape[1]
+    for t in range(t0, t1):
+        xv = h[t]
+        row = col[t]
+        for c in range(c_act):
+            b = np.uint32(np.uint32(xv * sv[c]) & mask)
+            a = row[c]
+            s = np.uint32(a + b)
+            sums = np.uint32(s & mask)
+            up = np.uint32(np.uint32(np.uint32(s ^ a) ^ b) >> np.uint32(1))
+            out = np.uint32(np.uint32(a & b) | np.uint32(np.uint32(a | b) & ~sums))
+            car = np.uint32(np.uint32(up & low) | np.uint32(out & top))
+            packed[c] += np.uint32(popcount32(np.uint32(sums ^ sp[c]))
+                                   + np.uint32(popcount32(np.uint32(car ^ cp[c])) << np.uint32(16)))
+            ovf[c] += np.uint32(np.uint32(np.uint32(a ^ sums) & np.uint32(b ^ sums)) & top != 0)
+            sp[c] = sums
+            cp[c] = car
+            row[c] = sums
+
+
+@njit(cache=True, nogil=True)
+def column_edges(k, col, out, first, edge_s, edge_c, tally):
+    """The bottom-edge accumulators of all active columns (``drivers.column_edge``, untraced), t
+    ascending, one lane per column: the first K-fold writes the column results ``col`` [T, c_act]
+    into ``out``, later ones add them to it (an acc_bits adder whose nodes ``edge_s``/``edge_c``
+    [C] carry across folds); ``tally`` [3] adds the adder toggles at [1], overflows at [2]."""
+    T, c_act = col.shape
+    if first:
+        for t in range(T):
+            for c in range(c_act):
+                out[t, c] = col[t, c]
+        return
+    lanes = np.empty((4, c_act), dtype=np.int64)
+    es, ec, per = lanes[0], lanes[1], lanes[2:4]
+    per[:, :] = 0
+    for c in range(c_act):
+        es[c] = edge_s[c]
+        ec[c] = edge_c[c]
+    _edge_lanes(col, out, es, ec, per, k.acc_mask, k.acc_sign, k.saturate)
+    for c in range(c_act):
+        edge_s[c] = es[c]
+        edge_c[c] = ec[c]
+    tally[1] += per[0].sum()
+    tally[2] += per[1].sum()
+
+
+@njit(cache=True, nogil=True)
+def _edge_lanes(col, out, es, ec, tally, mask, sign, saturate):
+    """:func:`column_edges`' adders after the first K-fold: ``out[t, c] += col[t, c]`` through
+    the adder of column c (nodes ``es``/``ec``); ``tally`` [2, c_act] adds adder toggles and
+    overflows. Not inlined, so LLVM vectorizes it as a whole."""
+    T, c_act = col.shape
+    t_a = tally[0]
+    t_o = tally[1]
+    for t in range(T):
+        for c in range(c_act):
+            a = out[t, c]
+            b = col[t, c]
+            s = a + b
+            sums = s & mask
+            car = ((s ^ a ^ b) >> 1) & mask
+            ovf = (~(a ^ b) & (a ^ sums) & sign) != 0
+            res = sums
+            if saturate:
+                clamp = sign if (a & sign) != 0 else sign - 1
+                res = clamp if ovf else sums
+            t_a[c] += popcount(es[c] ^ sums) + popcount(ec[c] ^ car)
+            t_o[c] += ovf
+            es[c] = sums
+            ec[c] = car
+            out[t, c] = res
