@@ -14,7 +14,8 @@ instruction where the CPU has them).
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.extending import overload
 
 from accelsim.kernels.bits import _ctpop64, mult_row_constants, popcount
 
@@ -166,23 +167,38 @@ def time_planes(V, bits, nw):
     return P
 
 
+def lane_mask(mask, q):
+    """``mask[q]``, or all ones when ``mask`` is None (then a compile-time constant under njit:
+    an unmasked pass carries no mask loads)."""
+    return -1 if mask is None else mask[q]
+
+
+@overload(lane_mask, inline="always")
+def _lane_mask_njit(mask, q):
+    if isinstance(mask, types.NoneType):
+        return lambda mask, q: np.int64(-1)
+    return lambda mask, q: mask[q]
+
+
 @njit(cache=True, nogil=True)
-def _pp_lanes(Aj, Bi, cm, Pj):
+def _pp_lanes(Aj, Bi, cm, Pj, mask):
     """Row 0 of the multiplier, one bit: partial products ``(Aj & Bi) ^ cm`` into ``Pj``;
-    returns their toggles. A separate (not inlined) function: LLVM vectorizes it as a whole."""
+    returns their toggles where ``mask`` is set (None: everywhere). A separate (not inlined)
+    function: LLVM vectorizes it as a whole."""
     tog = 0
     for q in range(Aj.shape[0]):
         bi = (Aj[q] & Bi[q]) ^ cm
         Pj[q] = bi
-        tog += popcount(bi ^ (bi >> 1))
+        tog += popcount((bi ^ (bi >> 1)) & lane_mask(mask, q))
     return tog
 
 
 @njit(cache=True, nogil=True)
-def _fa_lanes(Aj, Bi, cm, Pj, Pj1, cy):
+def _fa_lanes(Aj, Bi, cm, Pj, Pj1, cy, mask):
     """Rows >= 1, one bit: partial product, full adder of ``aa`` = ``Pj1`` (P_(i-1) >> 1), the
     partial product and the carry ``cy``; sum into ``Pj``, carry out into ``cy``. Returns the
-    toggles of the three nodes (not inlined, so LLVM vectorizes it as a whole)."""
+    toggles of the three nodes where ``mask`` is set (not inlined, so LLVM vectorizes it as a
+    whole)."""
     tog = 0
     for q in range(Aj.shape[0]):
         bi = (Aj[q] & Bi[q]) ^ cm
@@ -193,16 +209,18 @@ def _fa_lanes(Aj, Bi, cm, Pj, Pj1, cy):
         co = (aa & bi) | (c & t)
         Pj[q] = s
         cy[q] = co
-        tog += popcount(bi ^ (bi >> 1)) + popcount(s ^ (s >> 1)) + popcount(co ^ (co >> 1))
+        mq = lane_mask(mask, q)
+        tog += (popcount((bi ^ (bi >> 1)) & mq) + popcount((s ^ (s >> 1)) & mq)
+                + popcount((co ^ (co >> 1)) & mq))
     return tog
 
 
 @njit(cache=True, nogil=True)
-def mult_lanes(A, B, P, cy, n, m, sa, sb):
+def mult_lanes(A, B, P, cy, n, m, sa, sb, mask):
     """Node toggles of the n×m multiplier (datapath.md §2, ``bits._mult_row``) over all lanes:
     ``A`` int64 [n, L] column-operand planes, ``B`` [m, L] row-select planes (steps beyond a
     stream's end repeat its last operand pair, so they toggle nothing); ``P`` [n + 1, L] and
-    ``cy`` [L] scratch."""
+    ``cy`` [L] scratch. Only bits where ``mask`` (int64 [L], or None: all) is set count."""
     both_eq = sa and sb and n == m
     tog = 0
     for i in range(m):
@@ -210,12 +228,12 @@ def mult_lanes(A, B, P, cy, n, m, sa, sb):
         Bi = B[i]
         if i == 0:
             for j in range(n):
-                tog += _pp_lanes(A[j], Bi, -((cmask >> j) & 1), P[j])
+                tog += _pp_lanes(A[j], Bi, -((cmask >> j) & 1), P[j], mask)
             P[n, :] = -1 if both_eq else 0
             continue
         cy[:] = -cin
         for j in range(n):
-            tog += _fa_lanes(A[j], Bi, -((cmask >> j) & 1), P[j], P[j + 1], cy)
+            tog += _fa_lanes(A[j], Bi, -((cmask >> j) & 1), P[j], P[j + 1], cy, mask)
         P[n, :] = cy
     return tog
 

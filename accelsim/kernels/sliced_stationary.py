@@ -24,11 +24,11 @@ from accelsim.kernels.column_lanes import column_adders, column_edges
 from accelsim.kernels.drivers import stream_toggles
 from accelsim.kernels.preload import preload_stationary
 from accelsim.kernels.sliced import (
+    LANES,
     STEP,
     fill_bits,
     mult_lanes,
     mult_planes,
-    rows_per_pass,
     time_planes,
     to_planes,
 )
@@ -40,7 +40,7 @@ MULT, ADDER, OVERFLOWS = _L["mult"], _L["adder"], _L["overflows"]
 #: Plane words per multiplier group (rows evaluated together: fewer, longer word loops).
 GROUP_WORDS = 256
 #: Streams shorter than this pack several PEs into a word (:func:`_mult_packed`), longer ones
-#: take whole words per PE (:func:`_mult_long`; whichever is faster, measured on 32×32 arrays:
+#: take whole words per PE (:func:`_mult_stream`; whichever is faster, measured on 32×32 arrays:
 #: benchmarks/RESULTS.md).
 SHORT_T = 16
 
@@ -96,7 +96,7 @@ def stream_stationary_sliced(k, Ht, S, out, first, R, mov_is_x, mov_bits, sta_bi
 def _stream(k, Ht, S, out, first, r_act, c_act, mov_is_x, mov_bits, sta_bits, tog, mov_reg,
             psum_reg, state, edge_s, edge_c, counts):
     """The stream phase (T > 0) of the active PEs and the column edges: the multipliers
-    bit-sliced over time (:func:`_mult_long`, or :func:`_mult_packed` for streams shorter than
+    bit-sliced over time (:func:`_mult_stream`, or :func:`_mult_packed` for streams shorter than
     :data:`SHORT_T`); the moving registers; then row by row the adders and psum
     registers of all columns at once, and the edges (``column_lanes``)."""
     T = Ht.shape[1]
@@ -104,7 +104,7 @@ def _stream(k, Ht, S, out, first, r_act, c_act, mov_is_x, mov_bits, sta_bits, to
     mov_mask = (1 << mov_bits) - 1
     sta_mask = (1 << sta_bits) - 1
     if T >= SHORT_T:
-        counts[MULT] += _mult_long(k, Ht, S, state, mov_is_x, mov_bits, sta_bits)
+        counts[MULT] += _mult_stream(k, Ht, S, state, mov_is_x, mov_bits, sta_bits)
     else:
         counts[MULT] += _mult_packed(k, Ht, S, state, mov_is_x, mov_bits, sta_bits)
     n_mov = 0
@@ -128,68 +128,121 @@ def _stream(k, Ht, S, out, first, r_act, c_act, mov_is_x, mov_bits, sta_bits, to
 
 
 @njit(cache=True, nogil=True)
-def _mult_long(k, Ht, S, state, mov_is_x, mov_bits, sta_bits):
-    """Multiplier toggles of the active PEs in the os driver's layout (``sliced.time_planes``:
-    63 cycles per word, the top bit of a PE's first word its warm operands), lanes (row, word,
-    column), rows grouped to about ``sliced.LANES`` lanes per ``sliced.mult_lanes`` pass."""
+def _mult_stream(k, Ht, S, state, mov_is_x, mov_bits, sta_bits):
+    """Multiplier toggles of the active PEs for streams of at least :data:`SHORT_T` cycles, in
+    the layout of ``sliced.time_planes`` (63 new positions per word, its top bit repeating the
+    previous word's last). A pass takes G rows; per column one position stream: row by row, a
+    row's warm operands (the pair its multiplier holds) then its T cycles. Lanes are (word,
+    column), so the moving operand's planes are computed once per pass and copied to every
+    column; only the cycles' positions count (``sliced.mult_lanes``' mask)."""
     r_act, T = Ht.shape
     c_act = S.shape[1]
-    nw = (T + STEP - 1) // STEP
-    Mpl = time_planes(Ht & ((1 << mov_bits) - 1), mov_bits, nw)
-    Lr = c_act * nw
-    G = rows_per_pass(r_act, c_act, nw)
+    seg = T + 1
+    G = max(1, min(r_act, (LANES * STEP) // (seg * c_act)))
+    passes = (r_act + G - 1) // G
+    G = (r_act + passes - 1) // passes
+    nw = max(1, (G * seg + STEP - 2) // STEP)  # positions 0 .. G·seg − 1
+    rk, mk, wk = _stream_words(G, seg, nw)
+    L = nw * c_act
     n, m = k.n, k.m
-    A = np.empty((n, G * Lr), dtype=np.int64)
-    B = np.empty((m, G * Lr), dtype=np.int64)
-    P = np.empty((n + 1, G * Lr), dtype=np.int64)
-    cy = np.empty(G * Lr, dtype=np.int64)
+    A = np.empty((n, L), dtype=np.int64)
+    B = np.empty((m, L), dtype=np.int64)
+    P = np.empty((n + 1, L), dtype=np.int64)
+    cy = np.empty(L, dtype=np.int64)
+    lmask = np.empty(L, dtype=np.int64)
     Md = A if (mov_is_x == k.x_is_a) else B
     Sd = B if (mov_is_x == k.x_is_a) else A
     mi = 0 if mov_is_x else 1
-    pe = np.empty((4, c_act), dtype=np.int64)  # per column: warm moving, warm and new stationary
-    low = np.int64(0x7FFFFFFFFFFFFFFF)
+    mov_mask = (1 << mov_bits) - 1
+    V = np.zeros((1, G * seg), dtype=np.int64)
+    pe = np.zeros((3, G, c_act), dtype=np.int64)  # warm moving, warm stationary, stationary
     tog = 0
     for r0 in range(0, r_act, G):
-        for g in range(G):  # every row slot: stale lanes would count
-            r = r0 + g
-            o = g * Lr
-            if r >= r_act:
-                Md[:, o:o + Lr] = 0
-                Sd[:, o:o + Lr] = 0
-                continue
+        g_act = min(G, r_act - r0)
+        for g in range(G):
+            for t in range(T):  # position p holds V[p − 1] (time_planes)
+                V[0, g * seg + t] = Ht[r0 + g, t] & mov_mask if g < g_act else 0
             for c in range(c_act):
-                pe[0, c] = state[r, c, mi]
-                pe[1, c] = state[r, c, 1 - mi]
-                pe[2, c] = S[r, c]
-            _row_lanes(Mpl[r], pe, Md, Sd, o, nw, c_act, mov_bits, sta_bits, low)
-        tog += mult_lanes(A, B, P, cy, n, m, k.sa, k.sb)
+                if g < g_act:
+                    pe[0, g, c] = state[r0 + g, c, mi]
+                    pe[1, g, c] = state[r0 + g, c, 1 - mi]
+                    pe[2, g, c] = S[r0 + g, c]
+                else:
+                    pe[0, g, c] = 0
+                    pe[1, g, c] = 0
+                    pe[2, g, c] = 0
+        Mpl = time_planes(V, mov_bits, nw)[0]
+        _stream_lanes(Mpl, pe, rk, mk, wk, g_act, Md, Sd, lmask, c_act, mov_bits, sta_bits)
+        tog += mult_lanes(A, B, P, cy, n, m, k.sa, k.sb, lmask)
     return tog
 
 
 @njit(cache=True, nogil=True)
-def _row_lanes(Mr, pe, Md, Sd, o, nw, c_act, mov_bits, sta_bits, low):
-    """One row's operand planes from lane ``o`` on, lane ``o + w·c_act + c`` = word w of column
-    c: the moving stream's planes ``Mr`` [mov_bits, nw] in every column, the stationary operand
-    ``pe[2]`` as constant words, the warm operands ``pe[0]``, ``pe[1]`` in the first word's top
-    bit (``low``: all bits but the top)."""
-    on = pe[3]
-    for j in range(mov_bits):
-        for w in range(nw):
-            v = Mr[j, w]
-            q = o + w * c_act
+def _stream_words(G, seg, nw):
+    """Where G segments of ``seg`` positions (a row's warm position, then its cycles) lie in
+    ``nw`` words of 63 new positions (position 63·w + b at bit 63 − b of word w): per word w
+    and slot s (at most 64 // seg + 2 segments meet a word), the segment ``rk[s, w]`` (−1:
+    none), its bits ``mk[s, w]`` and its warm bit ``wk[s, w]`` (0 if it starts elsewhere)."""
+    K = 64 // seg + 2
+    rk = np.full((K, nw), -1, dtype=np.int64)
+    mk = np.zeros((K, nw), dtype=np.int64)
+    wk = np.zeros((K, nw), dtype=np.int64)
+    for w in range(nw):
+        p0 = STEP * w
+        r = p0 // seg
+        s = 0
+        while r < G and r * seg <= p0 + 63:
+            lo = max(r * seg, p0) - p0  # the segment's first and last offsets in the word
+            hi = min(r * seg + seg - 1, p0 + 63) - p0
+            width = hi - lo + 1
+            ones = np.int64(-1) if width == 64 else (np.int64(1) << width) - 1
+            rk[s, w] = r
+            mk[s, w] = ones << (63 - hi)
+            if r * seg >= p0:
+                wk[s, w] = np.int64(1) << (63 - lo)
+            s += 1
+            r += 1
+    return rk, mk, wk
+
+
+@njit(cache=True, nogil=True)
+def _stream_lanes(Mpl, pe, rk, mk, wk, g_act, Md, Sd, lmask, c_act, mov_bits, sta_bits):
+    """A pass's operand planes and toggle mask (lane w·c_act + c: word w of column c, words as
+    :func:`_stream_words`): the moving planes ``Mpl`` [mov_bits, nw] in every column with each
+    segment's warm bit from ``pe[0]``; the stationary ``pe[2]`` as constant runs, its warm bit
+    from ``pe[1]``; the mask: the cycles of the first ``g_act`` segments."""
+    K, nw = rk.shape
+    for w in range(nw):
+        q = w * c_act
+        warm = np.int64(0)
+        live = np.int64(0)
+        for s in range(K):
+            warm |= wk[s, w]
+            if 0 <= rk[s, w] < g_act:
+                live |= mk[s, w] & ~wk[s, w]
+        for c in range(c_act):
+            lmask[q + c] = live
+        for j in range(mov_bits):
+            base = Mpl[j, w] & ~warm
             for c in range(c_act):
-                Md[j, q + c] = v
-        for c in range(c_act):
-            Md[j, o + c] |= ((pe[0, c] >> j) & 1) << 63
-    for i in range(sta_bits):
-        for c in range(c_act):
-            on[c] = -((pe[2, c] >> i) & 1)
-        for w in range(1, nw):
-            q = o + w * c_act
+                Md[j, q + c] = base
+        for i in range(sta_bits):
             for c in range(c_act):
-                Sd[i, q + c] = on[c]
-        for c in range(c_act):
-            Sd[i, o + c] = (on[c] & low) | (((pe[1, c] >> i) & 1) << 63)
+                Sd[i, q + c] = 0
+        for s in range(K):
+            r = rk[s, w]
+            if r < 0:
+                continue
+            wb = wk[s, w]
+            run = mk[s, w] & ~wb
+            if wb != 0:
+                for j in range(mov_bits):
+                    for c in range(c_act):
+                        Md[j, q + c] |= wb & -((pe[0, r, c] >> j) & 1)
+            for i in range(sta_bits):
+                for c in range(c_act):
+                    Sd[i, q + c] |= ((run & -((pe[2, r, c] >> i) & 1))
+                                     | (wb & -((pe[1, r, c] >> i) & 1)))
 
 
 @njit(cache=True, nogil=True)
