@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from accelsim.kernels.bits import adder_step, popcount, popcount32
+from accelsim.kernels.bits import popcount, popcount32
 
 #: Steps per call of :func:`_adder_lanes32`: its packed 16-bit tallies hold 2^10 steps of at most
 #: 32 toggles.
@@ -51,24 +51,18 @@ def column_adders(k, Ht, S, col, psum_reg, state, tally):
         return
     col32 = np.zeros((T, c_act), dtype=np.uint32)
     H32 = Ht.astype(np.int32)  # operand values: at most 16 bits
-    lanes = np.empty((5, c_act), dtype=np.uint32)
-    sv, sp, cp, packed, ovf = lanes[0], lanes[1], lanes[2], lanes[3], lanes[4]
+    lanes = np.empty((6, c_act), dtype=np.uint32)
+    sv, sp, cp, packed, ovf, sp0 = lanes[0], lanes[1], lanes[2], lanes[3], lanes[4], lanes[5]
     mask = np.uint32(k.acc_mask)
     top = np.uint32(k.acc_sign)
     low = np.uint32(mask >> np.uint32(1))
     for r in range(r_act):
-        for c in range(c_act):  # step 0: the psum register may differ from the sum nodes
-            res, t_add, o, s, cr = adder_step(np.int64(col32[0, c]),
-                                              (Ht[r, 0] * S[r, c]) & k.acc_mask, 0, k.acc_mask,
-                                              k.acc_sign, False, state[r, c, 2], state[r, c, 3])
-            tally[0] += popcount(psum_reg[r, c] ^ res)
-            tally[1] += t_add
-            tally[2] += o
+        for c in range(c_act):
             sv[c] = np.uint32(S[r, c])
-            sp[c] = np.uint32(s)
-            cp[c] = np.uint32(cr)
-            col32[0, c] = np.uint32(res)
-        for t0 in range(1, T, CHUNK32):
+            sp[c] = np.uint32(state[r, c, 2])
+            cp[c] = np.uint32(state[r, c, 3])
+            sp0[c] = sp[c]
+        for t0 in range(0, T, CHUNK32):
             packed[:] = 0
             ovf[:] = 0
             _adder_lanes32(H32[r], sv, col32, sp, cp, packed, ovf, t0, min(T, t0 + CHUNK32),
@@ -78,7 +72,9 @@ def column_adders(k, Ht, S, col, psum_reg, state, tally):
                 tally[0] += shared
                 tally[1] += shared + np.int64(packed[c] >> np.uint32(16))
                 tally[2] += np.int64(ovf[c])
-        for c in range(c_act):
+        for c in range(c_act):  # step 0's psum register toggles: from the register, not the sums
+            res0 = np.int64(col32[0, c])
+            tally[0] += popcount(psum_reg[r, c] ^ res0) - popcount(np.int64(sp0[c]) ^ res0)
             state[r, c, 2] = np.int64(sp[c])
             state[r, c, 3] = np.int64(cp[c])
             psum_reg[r, c] = np.int64(sp[c])
@@ -120,31 +116,59 @@ def _adder_lanes(h, sv, col, sp, cp, rp, tally, mask, sign, saturate):
             row[c] = res
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _wrap32(a, b, mask, low, top):
+    """A wrapping adder of at most 32 bits on uint32 patterns (``ripple_add``): (sum nodes =
+    result, carry nodes, overflowed as 0/1). The carry out of bit 31, lost to uint32, is the
+    majority of a, b and not-sum."""
+    s = np.uint32(a + b)
+    sums = np.uint32(s & mask)
+    up = np.uint32(np.uint32(np.uint32(s ^ a) ^ b) >> np.uint32(1))
+    out = np.uint32(np.uint32(a & b) | np.uint32(np.uint32(a | b) & ~sums))
+    car = np.uint32(np.uint32(up & low) | np.uint32(out & top))
+    ovf = np.uint32(np.uint32(np.uint32(a ^ sums) & np.uint32(b ^ sums)) & top != 0)
+    return sums, car, ovf
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _tog32(sums, car, ps, pc):
+    """Sum-node toggles (bits 0–15) and carry-node toggles (16–31) against the nodes before."""
+    return np.uint32(popcount32(np.uint32(sums ^ ps))
+                     + np.uint32(popcount32(np.uint32(car ^ pc)) << np.uint32(16)))
+
+
 @njit(cache=True, nogil=True)
 def _adder_lanes32(h, sv, col, sp, cp, packed, ovf, t0, t1, mask, low, top):
-    """Steps ``t0 .. t1 − 1`` (t0 >= 1, at most :data:`CHUNK32`) of one row's wrapping adders
-    of at most 32 bits on uint32 lanes (``h``, ``sv`` int32 / uint32 values; ``low``: the mask
-    without its top bit ``top``): as :func:`_adder_lanes`, the psum register being the sum nodes.
-    ``packed`` adds sum-node toggles (bits 0–15) and carry-node toggles (16–31), ``ovf`` the
-    overflows. The carry out of bit 31, lost to uint32, is the majority of a, b and not-sum."""
+    """Steps ``t0 .. t1 − 1`` (at most :data:`CHUNK32`) of one row's wrapping adders of at most
+    32 bits on uint32 lanes (``h`` int32 values, ``sv`` uint32; ``low``: the mask without its
+    top bit ``top``), two steps per pass over the columns: as :func:`_adder_lanes`, the psum
+    register being the sum nodes. ``packed`` adds sum-node toggles (bits 0–15) and carry-node
+    toggles (16–31), ``ovf`` the overflows."""
     c_act = col.shape[1]
-    for t in range(t0, t1):
-        xv = h[t]
-        row = col[t]
+    for t in range(t0, t1 - 1, 2):
+        x0 = h[t]
+        x1 = h[t + 1]
+        row0 = col[t]
+        row1 = col[t + 1]
         for c in range(c_act):
-            b = np.uint32(np.uint32(xv * sv[c]) & mask)
-            a = row[c]
-            s = np.uint32(a + b)
-            sums = np.uint32(s & mask)
-            up = np.uint32(np.uint32(np.uint32(s ^ a) ^ b) >> np.uint32(1))
-            out = np.uint32(np.uint32(a & b) | np.uint32(np.uint32(a | b) & ~sums))
-            car = np.uint32(np.uint32(up & low) | np.uint32(out & top))
-            packed[c] += np.uint32(popcount32(np.uint32(sums ^ sp[c]))
-                                   + np.uint32(popcount32(np.uint32(car ^ cp[c])) << np.uint32(16)))
-            ovf[c] += np.uint32(np.uint32(np.uint32(a ^ sums) & np.uint32(b ^ sums)) & top != 0)
-            sp[c] = sums
-            cp[c] = car
-            row[c] = sums
+            s0, c0, o0 = _wrap32(row0[c], np.uint32(np.uint32(x0 * sv[c]) & mask), mask, low, top)
+            s1, c1, o1 = _wrap32(row1[c], np.uint32(np.uint32(x1 * sv[c]) & mask), mask, low, top)
+            packed[c] += np.uint32(_tog32(s0, c0, sp[c], cp[c]) + _tog32(s1, c1, s0, c0))
+            ovf[c] += np.uint32(o0 + o1)
+            sp[c] = s1
+            cp[c] = c1
+            row0[c] = s0
+            row1[c] = s1
+    if (t1 - t0) % 2:
+        xv = h[t1 - 1]
+        row = col[t1 - 1]
+        for c in range(c_act):
+            s0, c0, o0 = _wrap32(row[c], np.uint32(np.uint32(xv * sv[c]) & mask), mask, low, top)
+            packed[c] += _tog32(s0, c0, sp[c], cp[c])
+            ovf[c] += o0
+            sp[c] = s0
+            cp[c] = c0
+            row[c] = s0
 
 
 @njit(cache=True, nogil=True)
