@@ -193,25 +193,49 @@ def _pp_lanes(Aj, Bi, cm, Pj, mask):
     return tog
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _fa_cell_word(a, b, cm, aa, c, mq):
+    """One word of a full-adder cell: partial product ``(a & b) ^ cm``, the full adder of
+    ``aa`` (P_(i-1) >> 1), the partial product and the carry ``c``. Returns (sum, carry out,
+    the three nodes' toggles where ``mq`` is set)."""
+    bi = (a & b) ^ cm
+    t = aa ^ bi
+    s = t ^ c
+    co = (aa & bi) | (c & t)
+    tog = (popcount((bi ^ (bi >> 1)) & mq) + popcount((s ^ (s >> 1)) & mq)
+           + popcount((co ^ (co >> 1)) & mq))
+    return s, co, tog
+
+
 @njit(cache=True, nogil=True)
 def _fa_lanes(Aj, Bi, cm, Pj, Pj1, cy, mask):
-    """Rows >= 1, one bit: partial product, full adder of ``aa`` = ``Pj1`` (P_(i-1) >> 1), the
-    partial product and the carry ``cy``; sum into ``Pj``, carry out into ``cy``. Returns the
-    toggles of the three nodes where ``mask`` is set (not inlined, so LLVM vectorizes it as a
-    whole)."""
+    """Rows >= 1, one bit: :func:`_fa_cell_word` of ``aa`` = ``Pj1`` and the carry ``cy``; sum
+    into ``Pj``, carry out into ``cy``. Returns the toggles where ``mask`` is set (not inlined,
+    so LLVM vectorizes it as a whole)."""
     tog = 0
     for q in range(Aj.shape[0]):
-        bi = (Aj[q] & Bi[q]) ^ cm
-        aa = Pj1[q]
-        c = cy[q]
-        t = aa ^ bi
-        s = t ^ c
-        co = (aa & bi) | (c & t)
+        s, co, t = _fa_cell_word(Aj[q], Bi[q], cm, Pj1[q], cy[q], lane_mask(mask, q))
         Pj[q] = s
         cy[q] = co
+        tog += t
+    return tog
+
+
+@njit(cache=True, nogil=True)
+def _fa2_lanes(Aj, Ak, Bi, cmj, cmk, Pj, Pk, Pl, cy, mask):
+    """Two adjacent cells j, k = j + 1 of a row in one pass (the carry between them stays in a
+    register): sums into ``Pj``, ``Pk`` (``Pk`` is read as cell j's ``aa`` first), carry out into
+    ``cy``. Returns the toggles where ``mask`` is set."""
+    tog = 0
+    for q in range(Aj.shape[0]):
+        b = Bi[q]
         mq = lane_mask(mask, q)
-        tog += (popcount((bi ^ (bi >> 1)) & mq) + popcount((s ^ (s >> 1)) & mq)
-                + popcount((co ^ (co >> 1)) & mq))
+        s, co, t = _fa_cell_word(Aj[q], b, cmj, Pk[q], cy[q], mq)
+        Pj[q] = s
+        s, co, u = _fa_cell_word(Ak[q], b, cmk, Pl[q], co, mq)
+        Pk[q] = s
+        cy[q] = co
+        tog += t + u
     return tog
 
 
@@ -232,8 +256,11 @@ def mult_lanes(A, B, P, cy, n, m, sa, sb, mask):
             P[n, :] = -1 if both_eq else 0
             continue
         cy[:] = -cin
-        for j in range(n):
-            tog += _fa_lanes(A[j], Bi, -((cmask >> j) & 1), P[j], P[j + 1], cy, mask)
+        for j in range(0, n - 1, 2):  # cells in pairs (fewer loads and stores), then the odd one
+            tog += _fa2_lanes(A[j], A[j + 1], Bi, -((cmask >> j) & 1), -((cmask >> (j + 1)) & 1),
+                              P[j], P[j + 1], P[j + 2], cy, mask)
+        if n % 2:
+            tog += _fa_lanes(A[n - 1], Bi, -((cmask >> (n - 1)) & 1), P[n - 1], P[n], cy, mask)
         P[n, :] = cy
     return tog
 

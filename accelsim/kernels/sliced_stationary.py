@@ -226,13 +226,10 @@ def _stream_lanes(Mpl, pe, rk, mk, wk, g_act, Md, Sd, lmask, c_act, mov_bits, st
             base = Mpl[j, w] & ~warm
             for c in range(c_act):
                 Md[j, q + c] = base
-        for i in range(sta_bits):
-            for c in range(c_act):
-                Sd[i, q + c] = 0
-        for s in range(K):
+        for s in range(K):  # the segments meeting the word, in order (then −1)
             r = rk[s, w]
             if r < 0:
-                continue
+                break
             wb = wk[s, w]
             run = mk[s, w] & ~wb
             if wb != 0:
@@ -240,9 +237,14 @@ def _stream_lanes(Mpl, pe, rk, mk, wk, g_act, Md, Sd, lmask, c_act, mov_bits, st
                     for c in range(c_act):
                         Md[j, q + c] |= wb & -((pe[0, r, c] >> j) & 1)
             for i in range(sta_bits):
-                for c in range(c_act):
-                    Sd[i, q + c] |= ((run & -((pe[2, r, c] >> i) & 1))
-                                     | (wb & -((pe[1, r, c] >> i) & 1)))
+                if s == 0:
+                    for c in range(c_act):
+                        Sd[i, q + c] = ((run & -((pe[2, r, c] >> i) & 1))
+                                        | (wb & -((pe[1, r, c] >> i) & 1)))
+                else:
+                    for c in range(c_act):
+                        Sd[i, q + c] |= ((run & -((pe[2, r, c] >> i) & 1))
+                                         | (wb & -((pe[1, r, c] >> i) & 1)))
 
 
 @njit(cache=True, nogil=True)
