@@ -18,9 +18,10 @@ from numba import njit
 
 from accelsim.kernels.bits import popcount, popcount32
 
-#: Steps per call of :func:`_adder_lanes32`: its packed 16-bit tallies hold 2^10 steps of at most
-#: 32 toggles.
-CHUNK32 = 1 << 10
+#: Steps per call of :func:`_adder_lanes32`: all rows run on one block of steps before the next
+#: (its partial sums, [BLOCK32, c_act] uint32, stay in the L1 cache), and its packed 16-bit
+#: tallies hold at most 2^10 steps of at most 32 toggles.
+BLOCK32 = 1 << 8
 
 
 @njit(cache=True, nogil=True)
@@ -51,33 +52,40 @@ def column_adders(k, Ht, S, col, psum_reg, state, tally):
         return
     col32 = np.zeros((T, c_act), dtype=np.uint32)
     H32 = Ht.astype(np.int32)  # operand values: at most 16 bits
-    lanes = np.empty((6, c_act), dtype=np.uint32)
-    sv, sp, cp, packed, ovf, sp0 = lanes[0], lanes[1], lanes[2], lanes[3], lanes[4], lanes[5]
+    rows = np.empty((4, r_act, c_act), dtype=np.uint32)  # per PE: stationary, sum and carry nodes
+    sv, sp, cp, sp0 = rows[0], rows[1], rows[2], rows[3]
+    lanes = np.empty((2, c_act), dtype=np.uint32)
+    packed, ovf = lanes[0], lanes[1]
     mask = np.uint32(k.acc_mask)
     top = np.uint32(k.acc_sign)
     low = np.uint32(mask >> np.uint32(1))
     for r in range(r_act):
         for c in range(c_act):
-            sv[c] = np.uint32(S[r, c])
-            sp[c] = np.uint32(state[r, c, 2])
-            cp[c] = np.uint32(state[r, c, 3])
-            sp0[c] = sp[c]
-        for t0 in range(0, T, CHUNK32):
+            sv[r, c] = np.uint32(S[r, c])
+            sp[r, c] = np.uint32(state[r, c, 2])
+            cp[r, c] = np.uint32(state[r, c, 3])
+            sp0[r, c] = sp[r, c]
+    for t0 in range(0, T, BLOCK32):  # all rows on a block of steps: the block stays in cache
+        t1 = min(T, t0 + BLOCK32)
+        for r in range(r_act):
             packed[:] = 0
             ovf[:] = 0
-            _adder_lanes32(H32[r], sv, col32, sp, cp, packed, ovf, t0, min(T, t0 + CHUNK32),
-                           mask, low, top)
+            _adder_lanes32(H32[r], sv[r], col32, sp[r], cp[r], packed, ovf, t0, t1, mask, low, top)
             for c in range(c_act):
                 shared = np.int64(packed[c] & np.uint32(0xFFFF))
                 tally[0] += shared
                 tally[1] += shared + np.int64(packed[c] >> np.uint32(16))
                 tally[2] += np.int64(ovf[c])
-        for c in range(c_act):  # step 0's psum register toggles: from the register, not the sums
-            res0 = np.int64(col32[0, c])
-            tally[0] += popcount(psum_reg[r, c] ^ res0) - popcount(np.int64(sp0[c]) ^ res0)
-            state[r, c, 2] = np.int64(sp[c])
-            state[r, c, 3] = np.int64(cp[c])
-            psum_reg[r, c] = np.int64(sp[c])
+            if t0 == 0:
+                for c in range(c_act):  # step 0's psum register toggles: from the register
+                    res0 = np.int64(col32[0, c])
+                    tally[0] += (popcount(psum_reg[r, c] ^ res0)
+                                 - popcount(np.int64(sp0[r, c]) ^ res0))
+    for r in range(r_act):
+        for c in range(c_act):
+            state[r, c, 2] = np.int64(sp[r, c])
+            state[r, c, 3] = np.int64(cp[r, c])
+            psum_reg[r, c] = np.int64(sp[r, c])
     for t in range(T):
         for c in range(c_act):
             col[t, c] = np.int64(col32[t, c])
@@ -139,7 +147,7 @@ def _tog32(sums, car, ps, pc):
 
 @njit(cache=True, nogil=True)
 def _adder_lanes32(h, sv, col, sp, cp, packed, ovf, t0, t1, mask, low, top):
-    """Steps ``t0 .. t1 − 1`` (at most :data:`CHUNK32`) of one row's wrapping adders of at most
+    """Steps ``t0 .. t1 − 1`` (at most :data:`BLOCK32`) of one row's wrapping adders of at most
     32 bits on uint32 lanes (``h`` int32 values, ``sv`` uint32; ``low``: the mask without its
     top bit ``top``), two steps per pass over the columns: as :func:`_adder_lanes`, the psum
     register being the sum nodes. ``packed`` adds sum-node toggles (bits 0–15) and carry-node

@@ -148,9 +148,9 @@ def mult_planes(A, B, n, m, sa, sb, mask, P, cy):
 @njit(cache=True, nogil=True)
 def time_planes(V, bits, nw):
     """Bit planes over time of the patterns ``V[i, :]`` (already masked): int64 [rows, bits, nw].
-    Position ``p`` = step + 1 (position 0: the warm step, left 0) sits at bit ``63 − (p − 63 w)``
-    of word ``w`` for every word that covers it (63 w <= p <= 63 w + 63); positions past the
-    stream's end repeat its last step."""
+    Position ``p`` = step + 1 (position 0: the warm step, left 0) sits at bit
+    ``63 − (p − 63 w)`` of word ``w`` for every word that covers it (63 w <= p <= 63 w + 63);
+    positions past the stream's end repeat its last step."""
     n, K = V.shape
     P = np.zeros((n, bits, nw), dtype=np.int64)
     pos = np.zeros(STEP * nw + 1, dtype=np.int64)

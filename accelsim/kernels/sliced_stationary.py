@@ -43,6 +43,9 @@ GROUP_WORDS = 256
 #: take whole words per PE (:func:`_mult_stream`; whichever is faster, measured on 32×32 arrays:
 #: benchmarks/RESULTS.md).
 SHORT_T = 16
+#: Lanes (words) a multiplier pass of :func:`_mult_stream` aims at (measured on 32×32 arrays:
+#: twice ``sliced.LANES`` is 5–7 % faster at T = 49 and 64, the same for longer streams).
+PASS_LANES = 2 * LANES
 
 
 @njit(cache=True, nogil=True)
@@ -138,43 +141,47 @@ def _mult_stream(k, Ht, S, state, mov_is_x, mov_bits, sta_bits):
     r_act, T = Ht.shape
     c_act = S.shape[1]
     seg = T + 1
-    G = max(1, min(r_act, (LANES * STEP) // (seg * c_act)))
-    passes = (r_act + G - 1) // G
-    G = (r_act + passes - 1) // passes
+    passes = -(-r_act // max(1, min(r_act, (PASS_LANES * STEP) // (seg * c_act))))
+    tog = 0
+    r0 = 0
+    for i in range(passes):  # the rows split as evenly as the passes allow
+        g = r_act // passes + (1 if i < r_act % passes else 0)
+        tog += _mult_pass(k, Ht[r0:r0 + g], S[r0:r0 + g], state[r0:r0 + g], mov_is_x, mov_bits,
+                          sta_bits)
+        r0 += g
+    return tog
+
+
+@njit(cache=True, nogil=True)
+def _mult_pass(k, Ht, S, state, mov_is_x, mov_bits, sta_bits):
+    """:func:`_mult_stream` of the G rows of ``Ht`` in one ``sliced.mult_lanes`` pass."""
+    G, T = Ht.shape
+    c_act = S.shape[1]
+    seg = T + 1
     nw = max(1, (G * seg + STEP - 2) // STEP)  # positions 0 .. G·seg − 1
     rk, mk, wk = _stream_words(G, seg, nw)
     L = nw * c_act
     n, m = k.n, k.m
     A = np.empty((n, L), dtype=np.int64)
     B = np.empty((m, L), dtype=np.int64)
-    P = np.empty((n + 1, L), dtype=np.int64)
-    cy = np.empty(L, dtype=np.int64)
-    lmask = np.empty(L, dtype=np.int64)
     Md = A if (mov_is_x == k.x_is_a) else B
     Sd = B if (mov_is_x == k.x_is_a) else A
     mi = 0 if mov_is_x else 1
     mov_mask = (1 << mov_bits) - 1
     V = np.zeros((1, G * seg), dtype=np.int64)
-    pe = np.zeros((3, G, c_act), dtype=np.int64)  # warm moving, warm stationary, stationary
-    tog = 0
-    for r0 in range(0, r_act, G):
-        g_act = min(G, r_act - r0)
-        for g in range(G):
-            for t in range(T):  # position p holds V[p − 1] (time_planes)
-                V[0, g * seg + t] = Ht[r0 + g, t] & mov_mask if g < g_act else 0
-            for c in range(c_act):
-                if g < g_act:
-                    pe[0, g, c] = state[r0 + g, c, mi]
-                    pe[1, g, c] = state[r0 + g, c, 1 - mi]
-                    pe[2, g, c] = S[r0 + g, c]
-                else:
-                    pe[0, g, c] = 0
-                    pe[1, g, c] = 0
-                    pe[2, g, c] = 0
-        Mpl = time_planes(V, mov_bits, nw)[0]
-        _stream_lanes(Mpl, pe, rk, mk, wk, g_act, Md, Sd, lmask, c_act, mov_bits, sta_bits)
-        tog += mult_lanes(A, B, P, cy, n, m, k.sa, k.sb, lmask)
-    return tog
+    pe = np.empty((3, G, c_act), dtype=np.int64)  # warm moving, warm stationary, stationary
+    for g in range(G):
+        for t in range(T):  # position p holds V[p − 1] (time_planes)
+            V[0, g * seg + t] = Ht[g, t] & mov_mask
+        for c in range(c_act):
+            pe[0, g, c] = state[g, c, mi]
+            pe[1, g, c] = state[g, c, 1 - mi]
+            pe[2, g, c] = S[g, c]
+    lmask = np.empty(L, dtype=np.int64)
+    _stream_lanes(time_planes(V, mov_bits, nw)[0], pe, rk, mk, wk, Md, Sd, lmask, c_act,
+                  mov_bits, sta_bits)
+    return mult_lanes(A, B, np.empty((n + 1, L), dtype=np.int64), np.empty(L, dtype=np.int64),
+                      n, m, k.sa, k.sb, lmask)
 
 
 @njit(cache=True, nogil=True)
@@ -206,11 +213,11 @@ def _stream_words(G, seg, nw):
 
 
 @njit(cache=True, nogil=True)
-def _stream_lanes(Mpl, pe, rk, mk, wk, g_act, Md, Sd, lmask, c_act, mov_bits, sta_bits):
+def _stream_lanes(Mpl, pe, rk, mk, wk, Md, Sd, lmask, c_act, mov_bits, sta_bits):
     """A pass's operand planes and toggle mask (lane w·c_act + c: word w of column c, words as
     :func:`_stream_words`): the moving planes ``Mpl`` [mov_bits, nw] in every column with each
     segment's warm bit from ``pe[0]``; the stationary ``pe[2]`` as constant runs, its warm bit
-    from ``pe[1]``; the mask: the cycles of the first ``g_act`` segments."""
+    from ``pe[1]``; the mask: the segments' cycles."""
     K, nw = rk.shape
     for w in range(nw):
         q = w * c_act
@@ -218,7 +225,7 @@ def _stream_lanes(Mpl, pe, rk, mk, wk, g_act, Md, Sd, lmask, c_act, mov_bits, st
         live = np.int64(0)
         for s in range(K):
             warm |= wk[s, w]
-            if 0 <= rk[s, w] < g_act:
+            if rk[s, w] >= 0:
                 live |= mk[s, w] & ~wk[s, w]
         for c in range(c_act):
             lmask[q + c] = live

@@ -1,7 +1,7 @@
-"""The bit-sliced stationary driver on long streams: the uint32 adder lanes' tallies cross their
-chunk boundary (odd and even remainders), the multiplier takes several passes of rows (the last
-one with fewer rows than the others); outputs, every toggle class and overflows identical to the
-scalar drivers'."""
+"""The bit-sliced stationary driver on long streams: the uint32 adder lanes cross their block
+boundaries (odd and even remainders), the multiplier takes several passes of rows (split as
+evenly as they go); outputs, every toggle class and overflows identical to the scalar
+drivers'."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from accelsim.kernels.column_lanes import CHUNK32
+from accelsim.kernels.column_lanes import BLOCK32
 from accelsim.kernels.run import run_gemm
 from accelsim.kernels.sliced_stationary import fold_stationary_sliced
 from accelsim.pe.mac import mac_step_kind
@@ -22,7 +22,7 @@ CONFIGS = [
     (13, 8, 8, 8, True, True, 20, False, True),  # uint32 lanes, narrower accumulator
     (13, 8, 8, 8, True, True, 18, True, False),  # saturating: int64 lanes
 ]
-STREAMS = (CHUNK32 + 2, 2 * CHUNK32 + 1)
+STREAMS = (BLOCK32 + 2, 4 * BLOCK32 + 1)
 
 
 def _draw(rng, bits, signed, shape):
