@@ -19,10 +19,7 @@ from accelsim.kernels.drivers import (
     fold_stationary,
     fold_stationary_parallel,
 )
-from accelsim.kernels.heap import keep_heap
 from accelsim.types import ArraySpec, GemmOperands
-
-keep_heap()  # the kernels' per-fold work arrays: no fresh pages every fold
 
 
 @dataclass(frozen=True)
