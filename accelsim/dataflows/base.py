@@ -10,26 +10,11 @@ toggle-class name); the clock-enable window of a fold; and the memory tile polic
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Iterator
+from typing import Iterator
 
 import numpy as np
 
-from accelsim.types import DenseGemm, GemmOperands
-
-
-#: Largest x operand (int64 bytes over all groups) a GEMM's folds take as slices of one copy
-#: gathered up front (:meth:`Dataflow.block_source`); above it every fold gathers its own block.
-SHARED_OPERAND_BYTES = 64 << 20
-
-
-def shared_operands(ops: GemmOperands) -> GemmOperands:
-    """``ops`` with its x gathered once into memory (a ``DenseGemm``) when x has at most
-    :data:`SHARED_OPERAND_BYTES` as int64, else ``ops`` itself."""
-    if isinstance(ops, DenseGemm) or 8 * ops.groups * ops.M * ops.K > SHARED_OPERAND_BYTES:
-        return ops
-    x = np.stack([ops.x_block(g, 0, ops.M, 0, ops.K) for g in range(ops.groups)])
-    w = np.stack([ops.w_block(g, 0, ops.K, 0, ops.N) for g in range(ops.groups)])
-    return DenseGemm(x, w)
+from accelsim.types import GemmOperands
 
 
 @dataclass(frozen=True)
@@ -112,13 +97,6 @@ class Dataflow:
         ``Wt`` [c_act, K] columns of w).
         """
         raise NotImplementedError
-
-    def block_source(self, ops: GemmOperands) -> Callable[[Fold], tuple[np.ndarray, np.ndarray]]:
-        """Every fold's :meth:`fold_operands` of one GEMM, as a function of the fold. Operands of
-        at most :data:`SHARED_OPERAND_BYTES` are gathered once (a convolution's im2col rows are
-        then sliced, not gathered again for every fold); larger ones fold by fold."""
-        whole = shared_operands(ops)
-        return lambda f: self.fold_operands(whole, f)
 
     def out_shape(self, f: Fold, T: int) -> tuple[int, int]:
         """Shape of a fold's output patterns: [r_act, c_act] (os) or [T, c_act] (stationary)."""

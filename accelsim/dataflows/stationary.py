@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
-from accelsim.dataflows.base import Dataflow, Fold, shared_operands
-from accelsim.types import DenseGemm, GemmOperands
+from accelsim.dataflows.base import Dataflow
 
 
 @dataclass(frozen=True)
@@ -22,26 +20,6 @@ class Stationary(Dataflow):
         operand [rows-dim, T], row i's stream; the stationary one [rows-dim, cols-dim]): every
         fold's :meth:`fold_operands` are blocks of them."""
         raise NotImplementedError
-
-    def block_source(self, ops: GemmOperands) -> Callable[[Fold], tuple[np.ndarray, np.ndarray]]:
-        """Every fold's operand blocks: within the size limit of ``Dataflow.block_source``, rows
-        of each group's moving and stationary operands (:meth:`operand_views`, made contiguous
-        once), so a fold's moving block is a view; else fold by fold."""
-        whole = shared_operands(ops)
-        if whole is ops and not isinstance(ops, DenseGemm):
-            return lambda f: self.fold_operands(ops, f)
-        views: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-
-        def blocks(f: Fold) -> tuple[np.ndarray, np.ndarray]:
-            if f.g not in views:
-                views.clear()  # groups run one after the other
-                mov, sta = self.operand_views(whole.x[f.g], whole.w[f.g])
-                views[f.g] = (np.ascontiguousarray(mov, dtype=np.int64),
-                              np.ascontiguousarray(sta, dtype=np.int64))
-            mov, sta = views[f.g]
-            return mov[f.r0:f.r1], np.ascontiguousarray(sta[f.r0:f.r1, f.c0:f.c1])
-
-        return blocks
 
     def enabled_bits(self, R: int, C: int, T: int, ra: int, ca: int, x_bits: int, w_bits: int,
                      acc_bits: int, idle_zero: bool) -> np.ndarray:

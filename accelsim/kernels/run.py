@@ -95,9 +95,8 @@ def run_gemm(kind: StepKind, ops: GemmOperands, spec: ArraySpec, trace: bool = F
     compute = active = 0
     folds: set = set()
     tiles: dict = {}  # output tile -> its patterns (shaped as df.out_shape), while incomplete
-    blocks = df.block_source(ops)
     for i, (f, t0, t1) in enumerate(runs(df, mapping, G, M, K, N, R, C)):
-        A, B = blocks(f)
+        A, B = df.fold_operands(ops, f)
         t = t1 - t0
         if t != T:  # a run streams a chunk of the stationary family's T
             A = np.ascontiguousarray(A[:, t0:t1])
