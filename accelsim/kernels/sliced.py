@@ -181,40 +181,43 @@ def _lane_mask_njit(mask, q):
 
 
 @njit(cache=True, nogil=True)
-def _pp_lanes(Aj, Bi, cm, Pj, mask):
+def _pp_lanes(Aj, Bi, cm, Pj, mask, pp):
     """Row 0 of the multiplier, one bit: partial products ``(Aj & Bi) ^ cm`` into ``Pj``;
-    returns their toggles where ``mask`` is set (None: everywhere). A separate (not inlined)
-    function: LLVM vectorizes it as a whole."""
+    returns their toggles where ``mask`` is set (None: everywhere), or 0 unless ``pp``. A
+    separate (not inlined) function: LLVM vectorizes it as a whole."""
     tog = 0
     for q in range(Aj.shape[0]):
         bi = (Aj[q] & Bi[q]) ^ cm
         Pj[q] = bi
-        tog += popcount((bi ^ (bi >> 1)) & lane_mask(mask, q))
+        if pp:
+            tog += popcount((bi ^ (bi >> 1)) & lane_mask(mask, q))
     return tog
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _fa_cell_word(a, b, cm, aa, c, mq):
+def _fa_cell_word(a, b, cm, aa, c, mq, pp):
     """One word of a full-adder cell: partial product ``(a & b) ^ cm``, the full adder of
     ``aa`` (P_(i-1) >> 1), the partial product and the carry ``c``. Returns (sum, carry out,
-    the three nodes' toggles where ``mq`` is set)."""
+    the toggles where ``mq`` is set of the sum and carry nodes, and of the partial product if
+    ``pp``)."""
     bi = (a & b) ^ cm
     t = aa ^ bi
     s = t ^ c
     co = (aa & bi) | (c & t)
-    tog = (popcount((bi ^ (bi >> 1)) & mq) + popcount((s ^ (s >> 1)) & mq)
-           + popcount((co ^ (co >> 1)) & mq))
+    tog = popcount((s ^ (s >> 1)) & mq) + popcount((co ^ (co >> 1)) & mq)
+    if pp:
+        tog += popcount((bi ^ (bi >> 1)) & mq)
     return s, co, tog
 
 
 @njit(cache=True, nogil=True)
-def _fa_lanes(Aj, Bi, cm, Pj, Pj1, cy, mask):
+def _fa_lanes(Aj, Bi, cm, Pj, Pj1, cy, mask, pp):
     """Rows >= 1, one bit: :func:`_fa_cell_word` of ``aa`` = ``Pj1`` and the carry ``cy``; sum
     into ``Pj``, carry out into ``cy``. Returns the toggles where ``mask`` is set (not inlined,
     so LLVM vectorizes it as a whole)."""
     tog = 0
     for q in range(Aj.shape[0]):
-        s, co, t = _fa_cell_word(Aj[q], Bi[q], cm, Pj1[q], cy[q], lane_mask(mask, q))
+        s, co, t = _fa_cell_word(Aj[q], Bi[q], cm, Pj1[q], cy[q], lane_mask(mask, q), pp)
         Pj[q] = s
         cy[q] = co
         tog += t
@@ -222,7 +225,7 @@ def _fa_lanes(Aj, Bi, cm, Pj, Pj1, cy, mask):
 
 
 @njit(cache=True, nogil=True)
-def _fa2_lanes(Aj, Ak, Bi, cmj, cmk, Pj, Pk, Pl, cy, mask):
+def _fa2_lanes(Aj, Ak, Bi, cmj, cmk, Pj, Pk, Pl, cy, mask, pp):
     """Two adjacent cells j, k = j + 1 of a row in one pass (the carry between them stays in a
     register): sums into ``Pj``, ``Pk`` (``Pk`` is read as cell j's ``aa`` first), carry out into
     ``cy``. Returns the toggles where ``mask`` is set."""
@@ -230,9 +233,9 @@ def _fa2_lanes(Aj, Ak, Bi, cmj, cmk, Pj, Pk, Pl, cy, mask):
     for q in range(Aj.shape[0]):
         b = Bi[q]
         mq = lane_mask(mask, q)
-        s, co, t = _fa_cell_word(Aj[q], b, cmj, Pk[q], cy[q], mq)
+        s, co, t = _fa_cell_word(Aj[q], b, cmj, Pk[q], cy[q], mq, pp)
         Pj[q] = s
-        s, co, u = _fa_cell_word(Ak[q], b, cmk, Pl[q], co, mq)
+        s, co, u = _fa_cell_word(Ak[q], b, cmk, Pl[q], co, mq, pp)
         Pk[q] = s
         cy[q] = co
         tog += t + u
@@ -240,11 +243,12 @@ def _fa2_lanes(Aj, Ak, Bi, cmj, cmk, Pj, Pk, Pl, cy, mask):
 
 
 @njit(cache=True, nogil=True)
-def mult_lanes(A, B, P, cy, n, m, sa, sb, mask):
+def mult_lanes(A, B, P, cy, n, m, sa, sb, mask, pp):
     """Node toggles of the n×m multiplier (datapath.md §2, ``bits._mult_row``) over all lanes:
     ``A`` int64 [n, L] column-operand planes, ``B`` [m, L] row-select planes (steps beyond a
     stream's end repeat its last operand pair, so they toggle nothing); ``P`` [n + 1, L] and
-    ``cy`` [L] scratch. Only bits where ``mask`` (int64 [L], or None: all) is set count."""
+    ``cy`` [L] scratch. Only bits where ``mask`` (int64 [L], or None: all) is set count; the
+    partial products' toggles only if ``pp`` (a caller that knows them otherwise)."""
     both_eq = sa and sb and n == m
     tog = 0
     for i in range(m):
@@ -252,15 +256,16 @@ def mult_lanes(A, B, P, cy, n, m, sa, sb, mask):
         Bi = B[i]
         if i == 0:
             for j in range(n):
-                tog += _pp_lanes(A[j], Bi, -((cmask >> j) & 1), P[j], mask)
+                tog += _pp_lanes(A[j], Bi, -((cmask >> j) & 1), P[j], mask, pp)
             P[n, :] = -1 if both_eq else 0
             continue
         cy[:] = -cin
         for j in range(0, n - 1, 2):  # cells in pairs (fewer loads and stores), then the odd one
             tog += _fa2_lanes(A[j], A[j + 1], Bi, -((cmask >> j) & 1), -((cmask >> (j + 1)) & 1),
-                              P[j], P[j + 1], P[j + 2], cy, mask)
+                              P[j], P[j + 1], P[j + 2], cy, mask, pp)
         if n % 2:
-            tog += _fa_lanes(A[n - 1], Bi, -((cmask >> (n - 1)) & 1), P[n - 1], P[n], cy, mask)
+            tog += _fa_lanes(A[n - 1], Bi, -((cmask >> (n - 1)) & 1), P[n - 1], P[n], cy, mask,
+                             pp)
         P[n, :] = cy
     return tog
 

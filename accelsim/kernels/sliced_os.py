@@ -318,7 +318,7 @@ def _rows(r0, r1, k, X, Wt, Wk, X32, Wk32, Xpl, WL, out, R, C, idle_zero, x_tog,
                 Xd[j, o + c * nw] |= ((px >> j) & 1) << 63
             for i in range(k.w_bits):
                 Wd[i, o + c * nw] |= ((pw >> i) & 1) << 63
-    counts[MULT] += mult_lanes(A, B, P, cy, k.n, k.m, k.sa, k.sb, None)
+    counts[MULT] += mult_lanes(A, B, P, cy, k.n, k.m, k.sa, k.sb, None, True)
     for r in range(r0, ra1):
         _accumulate(r, k, X, Wt, Wk, X32, Wk32, out, acc_reg, state, counts, S, S32)
 

@@ -107,7 +107,7 @@ def _stream(k, Ht, S, out, first, r_act, c_act, mov_is_x, mov_bits, sta_bits, to
     mov_mask = (1 << mov_bits) - 1
     sta_mask = (1 << sta_bits) - 1
     if T >= SHORT_T:
-        counts[MULT] += _mult_stream(k, Ht, S, state, mov_is_x, mov_bits, sta_bits)
+        counts[MULT] += _mult_stream(k, Ht, S, state, mov_is_x, mov_bits, sta_bits, tog)
     else:
         counts[MULT] += _mult_packed(k, Ht, S, state, mov_is_x, mov_bits, sta_bits)
     n_mov = 0
@@ -131,25 +131,56 @@ def _stream(k, Ht, S, out, first, r_act, c_act, mov_is_x, mov_bits, sta_bits, to
 
 
 @njit(cache=True, nogil=True)
-def _mult_stream(k, Ht, S, state, mov_is_x, mov_bits, sta_bits):
+def _mult_stream(k, Ht, S, state, mov_is_x, mov_bits, sta_bits, tog):
     """Multiplier toggles of the active PEs for streams of at least :data:`SHORT_T` cycles, in
     the layout of ``sliced.time_planes`` (63 new positions per word, its top bit repeating the
     previous word's last). A pass takes G rows; per column one position stream: row by row, a
     row's warm operands (the pair its multiplier holds) then its T cycles. Lanes are (word,
     column), so the moving operand's planes are computed once per pass and copied to every
-    column; only the cycles' positions count (``sliced.mult_lanes``' mask)."""
+    column; only the cycles' positions count (``sliced.mult_lanes``' mask). The partial
+    products' toggles are not evaluated there but counted from the streams
+    (:func:`_pp_toggles`; ``tog`` [r_act]: the moving streams' toggles after their first
+    element)."""
     r_act, T = Ht.shape
     c_act = S.shape[1]
     seg = T + 1
     passes = -(-r_act // max(1, min(r_act, (PASS_LANES * STEP) // (seg * c_act))))
-    tog = 0
+    n_tog = _pp_toggles(k, Ht, S, state, mov_is_x, mov_bits, sta_bits, tog)
     r0 = 0
     for i in range(passes):  # the rows split as evenly as the passes allow
         g = r_act // passes + (1 if i < r_act % passes else 0)
-        tog += _mult_pass(k, Ht[r0:r0 + g], S[r0:r0 + g], state[r0:r0 + g], mov_is_x, mov_bits,
-                          sta_bits)
+        n_tog += _mult_pass(k, Ht[r0:r0 + g], S[r0:r0 + g], state[r0:r0 + g], mov_is_x,
+                            mov_bits, sta_bits)
         r0 += g
-    return tog
+    return n_tog
+
+
+@njit(cache=True, nogil=True)
+def _pp_toggles(k, Ht, S, state, mov_is_x, mov_bits, sta_bits, tog):
+    """The toggles of the multipliers' partial products ``a_j & b_i`` (the complement masks
+    flip no toggles) over a stationary stream: with one operand constant, cell (i, j) toggles
+    with the moving operand's bit wherever the constant bit is 1, so after the first cycle a
+    PE's total is popcount(stationary) · its row's stream toggles ``tog[r]``; the first cycle
+    against the warm operand pair is counted cell by cell."""
+    r_act = Ht.shape[0]
+    c_act = S.shape[1]
+    mov_mask = (1 << mov_bits) - 1
+    sta_mask = (1 << sta_bits) - 1
+    n_tog = 0
+    for r in range(r_act):
+        m0 = Ht[r, 0] & mov_mask
+        for c in range(c_act):
+            s_pat = S[r, c] & sta_mask
+            n_tog += popcount(s_pat) * tog[r]
+            x0 = m0 if mov_is_x else s_pat
+            w0 = s_pat if mov_is_x else m0
+            a0, b0 = (x0, w0) if k.x_is_a else (w0, x0)
+            aw, bw = ((state[r, c, 0], state[r, c, 1]) if k.x_is_a
+                      else (state[r, c, 1], state[r, c, 0]))
+            # row i: a_w·bw_i against a_0·b0_i, by the four cases of (bw_i, b0_i)
+            n_tog += (popcount(bw & ~b0) * popcount(aw) + popcount(b0 & ~bw) * popcount(a0)
+                      + popcount(bw & b0) * popcount(aw ^ a0))
+    return n_tog
 
 
 @njit(cache=True, nogil=True)
@@ -181,7 +212,7 @@ def _mult_pass(k, Ht, S, state, mov_is_x, mov_bits, sta_bits):
     _stream_lanes(time_planes(V, mov_bits, nw)[0], pe, rk, mk, wk, Md, Sd, lmask, c_act,
                   mov_bits, sta_bits)
     return mult_lanes(A, B, np.empty((n + 1, L), dtype=np.int64), np.empty(L, dtype=np.int64),
-                      n, m, k.sa, k.sb, lmask)
+                      n, m, k.sa, k.sb, lmask, False)
 
 
 @njit(cache=True, nogil=True)
