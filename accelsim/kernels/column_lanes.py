@@ -28,35 +28,56 @@ PAD_FROM = 16
 
 
 @njit(cache=True, nogil=True)
-def column_adders(k, Ht, S, col, psum_reg, state, tally):
+def column_chain(k, Ht, S, out, first, psum_reg, state, edge_s, edge_c, tally):
     """The adders and psum registers of a stationary fold's active PEs (``k``: ``MacConsts``),
-    row by row: PE (r, c) adds ``Ht[r, t] · S[r, c]`` to the partial sum from above. ``col``
-    int64 [T, c_act] holds zeros (the sums entering row 0) and is left holding the last row's
-    results (the column results). Adder nodes (``state[r, c, 2:4]``) and ``psum_reg`` carry the
-    warm state; ``tally`` [3] adds psum-register toggles, adder toggles and overflows."""
-    r_act, T = Ht.shape
+    row by row (PE (r, c) adds ``Ht[r, t] · S[r, c]`` to the partial sum from above), then the
+    column edges into ``out`` (:func:`column_edges`). Adder nodes (``state[r, c, 2:4]``),
+    ``psum_reg`` and the edges' nodes carry the warm state; ``tally`` [3] adds psum-register
+    toggles, adder toggles and overflows."""
     c_act = S.shape[1]
     if k.saturate or k.acc_bits > 32:
-        lanes = np.zeros((7, c_act), dtype=np.int64)
-        sv, sp, cp, rp, per = lanes[0], lanes[1], lanes[2], lanes[3], lanes[4:7]
-        for r in range(r_act):
-            for c in range(c_act):
-                sv[c] = S[r, c]
-                sp[c] = state[r, c, 2]
-                cp[c] = state[r, c, 3]
-                rp[c] = psum_reg[r, c]
-            _adder_lanes(Ht[r], sv, col, sp, cp, rp, per, k.acc_mask, k.acc_sign, k.saturate)
-            for c in range(c_act):
-                state[r, c, 2] = sp[c]
-                state[r, c, 3] = cp[c]
-                psum_reg[r, c] = rp[c]
-        for i in range(3):
-            tally[i] += per[i].sum()
-        return
-    # whole vectors: lanes past c_act add 0 to 0 and toggle nothing (LLVM's vector loop takes
-    # 32 lanes at a time here; fewer would all go through its scalar remainder)
+        column_edges(k, _adders64(k, Ht, S, psum_reg, state, tally), c_act, out, first, edge_s,
+                     edge_c, tally)
+    else:
+        column_edges(k, _adders32(k, Ht, S, psum_reg, state, tally), c_act, out, first, edge_s,
+                     edge_c, tally)
+
+
+@njit(cache=True, nogil=True)
+def _adders64(k, Ht, S, psum_reg, state, tally):
+    """:func:`column_chain`'s adders on int64 lanes (any accumulator, wrapping or saturating):
+    the column results, int64 [T, c_act]."""
+    r_act, T = Ht.shape
+    c_act = S.shape[1]
+    col = np.zeros((T, c_act), dtype=np.int64)  # the sums entering row 0
+    lanes = np.zeros((7, c_act), dtype=np.int64)
+    sv, sp, cp, rp, per = lanes[0], lanes[1], lanes[2], lanes[3], lanes[4:7]
+    for r in range(r_act):
+        for c in range(c_act):
+            sv[c] = S[r, c]
+            sp[c] = state[r, c, 2]
+            cp[c] = state[r, c, 3]
+            rp[c] = psum_reg[r, c]
+        _adder_lanes(Ht[r], sv, col, sp, cp, rp, per, k.acc_mask, k.acc_sign, k.saturate)
+        for c in range(c_act):
+            state[r, c, 2] = sp[c]
+            state[r, c, 3] = cp[c]
+            psum_reg[r, c] = rp[c]
+    for i in range(3):
+        tally[i] += per[i].sum()
+    return col
+
+
+@njit(cache=True, nogil=True)
+def _adders32(k, Ht, S, psum_reg, state, tally):
+    """:func:`column_chain`'s adders for a wrapping accumulator of at most 32 bits, on uint32
+    lanes: the column results, uint32 [T, >= c_act] (more than :data:`PAD_FROM` − 1 columns
+    padded to whole vectors: lanes past c_act add 0 to 0 and toggle nothing; LLVM's vector loop
+    takes 32 lanes at a time here, fewer would all go through its scalar remainder)."""
+    r_act, T = Ht.shape
+    c_act = S.shape[1]
     c_pad = c_act if c_act < PAD_FROM else -(-c_act // 32) * 32
-    col32 = np.zeros((T, c_pad), dtype=np.uint32)
+    col32 = np.zeros((T, c_pad), dtype=np.uint32)  # the sums entering row 0
     H32 = Ht.astype(np.int32)  # operand values: at most 16 bits
     rows = np.zeros((4, r_act, c_pad), dtype=np.uint32)  # per PE: stationary, sum and carry nodes
     sv, sp, cp, sp0 = rows[0], rows[1], rows[2], rows[3]
@@ -92,9 +113,7 @@ def column_adders(k, Ht, S, col, psum_reg, state, tally):
             state[r, c, 2] = np.int64(sp[r, c])
             state[r, c, 3] = np.int64(cp[r, c])
             psum_reg[r, c] = np.int64(sp[r, c])
-    for t in range(T):
-        for c in range(c_act):
-            col[t, c] = np.int64(col32[t, c])
+    return col32
 
 
 @njit(cache=True, nogil=True)
@@ -186,12 +205,13 @@ def _adder_lanes32(h, sv, col, sp, cp, packed, ovf, t0, t1, mask, low, top):
 
 
 @njit(cache=True, nogil=True)
-def column_edges(k, col, out, first, edge_s, edge_c, tally):
-    """The bottom-edge accumulators of all active columns (``drivers.column_edge``, untraced), t
-    ascending, one lane per column: the first K-fold writes the column results ``col`` [T, c_act]
-    into ``out``, later ones add them to it (an acc_bits adder whose nodes ``edge_s``/``edge_c``
-    [C] carry across folds); ``tally`` [3] adds the adder toggles at [1], overflows at [2]."""
-    T, c_act = col.shape
+def column_edges(k, col, c_act, out, first, edge_s, edge_c, tally):
+    """The bottom-edge accumulators of the active columns (``drivers.column_edge``, untraced), t
+    ascending, one lane per column: the first K-fold writes the column results ``col`` [T,
+    >= c_act] (patterns) into ``out``, later ones add them to it (an acc_bits adder whose nodes
+    ``edge_s``/``edge_c`` [C] carry across folds); ``tally`` [3] adds the adder toggles at [1],
+    overflows at [2]."""
+    T = col.shape[0]
     if first:
         for t in range(T):
             for c in range(c_act):
@@ -214,15 +234,16 @@ def column_edges(k, col, out, first, edge_s, edge_c, tally):
 @njit(cache=True, nogil=True)
 def _edge_lanes(col, out, es, ec, tally, mask, sign, saturate):
     """:func:`column_edges`' adders after the first K-fold: ``out[t, c] += col[t, c]`` through
-    the adder of column c (nodes ``es``/``ec``); ``tally`` [2, c_act] adds adder toggles and
-    overflows. Not inlined, so LLVM vectorizes it as a whole."""
-    T, c_act = col.shape
+    the adder of column c < es.shape[0] (nodes ``es``/``ec``); ``tally`` [2, c_act] adds adder
+    toggles and overflows. Not inlined, so LLVM vectorizes it as a whole."""
+    T = col.shape[0]
+    c_act = es.shape[0]
     t_a = tally[0]
     t_o = tally[1]
     for t in range(T):
         for c in range(c_act):
             a = out[t, c]
-            b = col[t, c]
+            b = np.int64(col[t, c])
             s = a + b
             sums = s & mask
             car = ((s ^ a ^ b) >> 1) & mask

@@ -20,7 +20,7 @@ import numpy as np
 from numba import njit
 
 from accelsim.kernels.bits import popcount, zero_load
-from accelsim.kernels.column_lanes import column_adders, column_edges
+from accelsim.kernels.column_lanes import column_chain
 from accelsim.kernels.drivers import stream_toggles
 from accelsim.kernels.preload import preload_stationary
 from accelsim.kernels.sliced import (
@@ -121,10 +121,8 @@ def _stream(k, Ht, S, out, first, r_act, c_act, mov_is_x, mov_bits, sta_bits, to
             state[r, c, 0] = m_last if mov_is_x else s_pat
             state[r, c, 1] = s_pat if mov_is_x else m_last
     counts[mov_cls] += n_mov
-    col = np.zeros((T, c_act), dtype=np.int64)
     tally = np.zeros(3, dtype=np.int64)
-    column_adders(k, Ht, S, col, psum_reg, state, tally)
-    column_edges(k, col, out, first, edge_s, edge_c, tally)
+    column_chain(k, Ht, S, out, first, psum_reg, state, edge_s, edge_c, tally)
     counts[PSUM_REG] += tally[0]
     counts[ADDER] += tally[1]
     counts[OVERFLOWS] += tally[2]
