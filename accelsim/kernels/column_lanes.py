@@ -78,7 +78,6 @@ def _adders32(k, Ht, S, psum_reg, state, tally):
     c_act = S.shape[1]
     c_pad = c_act if c_act < PAD_FROM else -(-c_act // 32) * 32
     col32 = np.zeros((T, c_pad), dtype=np.uint32)  # the sums entering row 0
-    H32 = Ht.astype(np.int32)  # operand values: at most 16 bits
     rows = np.zeros((4, r_act, c_pad), dtype=np.uint32)  # per PE: stationary, sum and carry nodes
     sv, sp, cp, sp0 = rows[0], rows[1], rows[2], rows[3]
     lanes = np.empty((2, c_pad), dtype=np.uint32)
@@ -97,7 +96,7 @@ def _adders32(k, Ht, S, psum_reg, state, tally):
         for r in range(r_act):
             packed[:] = 0
             ovf[:] = 0
-            _adder_lanes32(H32[r], sv[r], col32, sp[r], cp[r], packed, ovf, t0, t1, mask, low, top)
+            _adder_lanes32(Ht[r], sv[r], col32, sp[r], cp[r], packed, ovf, t0, t1, mask, low, top)
             for c in range(c_act):
                 shared = np.int64(packed[c] & np.uint32(0xFFFF))
                 tally[0] += shared
@@ -173,14 +172,14 @@ def _tog32(sums, car, ps, pc):
 @njit(cache=True, nogil=True)
 def _adder_lanes32(h, sv, col, sp, cp, packed, ovf, t0, t1, mask, low, top):
     """Steps ``t0 .. t1 − 1`` (at most :data:`BLOCK32`) of one row's wrapping adders of at most
-    32 bits on uint32 lanes (``h`` int32 values, ``sv`` uint32; ``low``: the mask without its
+    32 bits on uint32 lanes (``h`` int64 values, ``sv`` uint32; ``low``: the mask without its
     top bit ``top``), two steps per pass over the columns: as :func:`_adder_lanes`, the psum
     register being the sum nodes. ``packed`` adds sum-node toggles (bits 0–15) and carry-node
     toggles (16–31), ``ovf`` the overflows."""
     c_act = col.shape[1]
     for t in range(t0, t1 - 1, 2):
-        x0 = h[t]
-        x1 = h[t + 1]
+        x0 = np.uint32(h[t])  # only the product's low 32 bits count
+        x1 = np.uint32(h[t + 1])
         row0 = col[t]
         row1 = col[t + 1]
         for c in range(c_act):
@@ -193,7 +192,7 @@ def _adder_lanes32(h, sv, col, sp, cp, packed, ovf, t0, t1, mask, low, top):
             row0[c] = s0
             row1[c] = s1
     if (t1 - t0) % 2:
-        xv = h[t1 - 1]
+        xv = np.uint32(h[t1 - 1])
         row = col[t1 - 1]
         for c in range(c_act):
             s0, c0, o0 = _wrap32(row[c], np.uint32(np.uint32(xv * sv[c]) & mask), mask, low, top)
