@@ -19,10 +19,11 @@ class InputStationary(Stationary):
     def moving_is_x(self) -> bool:
         return False
 
-    def fold_operands(self, ops: GemmOperands, f: Fold) -> tuple[np.ndarray, np.ndarray]:
-        Ht = np.ascontiguousarray(ops.w_block(f.g, f.r0, f.r1, 0, ops.N))
-        S = np.ascontiguousarray(ops.x_block(f.g, f.c0, f.c1, f.r0, f.r1).T)
-        return Ht, S
+    def moving_block(self, ops: GemmOperands, f: Fold) -> np.ndarray:
+        return np.ascontiguousarray(ops.w_block(f.g, f.r0, f.r1, 0, ops.N))
+
+    def stationary_block(self, ops: GemmOperands, f: Fold) -> np.ndarray:
+        return np.ascontiguousarray(ops.x_block(f.g, f.c0, f.c1, f.r0, f.r1).T)
 
     def operand_views(self, x: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return w, x.T

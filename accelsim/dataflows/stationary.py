@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from accelsim.dataflows.base import Dataflow
+from accelsim.dataflows.base import Dataflow, Fold
+from accelsim.types import GemmOperands
 
 
 @dataclass(frozen=True)
@@ -14,6 +15,18 @@ class Stationary(Dataflow):
     """One operand is shifted into the PEs (fold cycles 0..R-1), the other streams along the
     rows; PE (r, c) handles stream element t at step R + t + r + c; partial sums move down and
     the bottom edge of each column accumulates them over the K-folds of an output tile."""
+
+    def fold_operands(self, ops: GemmOperands, f: Fold) -> tuple[np.ndarray, np.ndarray]:
+        return self.moving_block(ops, f), self.stationary_block(ops, f)
+
+    def moving_block(self, ops: GemmOperands, f: Fold) -> np.ndarray:
+        """A fold's moving operand ``Ht`` [r_act, T] (row r's stream): the same for every
+        column tile of its rows."""
+        raise NotImplementedError
+
+    def stationary_block(self, ops: GemmOperands, f: Fold) -> np.ndarray:
+        """A fold's stationary operand ``S`` [r_act, c_act]."""
+        raise NotImplementedError
 
     def operand_views(self, x: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Views of one group's whole operands ``x`` [M, K] and ``w`` [K, N] as (the moving

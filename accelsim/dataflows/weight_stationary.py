@@ -15,10 +15,11 @@ from accelsim.types import GemmOperands
 class WeightStationary(Stationary):
     """Moving operand x (row r streams X[:, k0 + r]); stationary W[k0:k1, n0:n1]."""
 
-    def fold_operands(self, ops: GemmOperands, f: Fold) -> tuple[np.ndarray, np.ndarray]:
-        Ht = np.ascontiguousarray(ops.x_block(f.g, 0, ops.M, f.r0, f.r1).T)
-        S = np.ascontiguousarray(ops.w_block(f.g, f.r0, f.r1, f.c0, f.c1))
-        return Ht, S
+    def moving_block(self, ops: GemmOperands, f: Fold) -> np.ndarray:
+        return np.ascontiguousarray(ops.x_block(f.g, 0, ops.M, f.r0, f.r1).T)
+
+    def stationary_block(self, ops: GemmOperands, f: Fold) -> np.ndarray:
+        return np.ascontiguousarray(ops.w_block(f.g, f.r0, f.r1, f.c0, f.c1))
 
     def operand_views(self, x: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return x.T, w
