@@ -91,6 +91,10 @@ def _adders32(k, Ht, S, psum_reg, state, tally):
             sp[r, c] = np.uint32(state[r, c, 2])
             cp[r, c] = np.uint32(state[r, c, 3])
             sp0[r, c] = sp[r, c]
+    n_sum = 0  # sum-node toggles (= the psum register's after a PE's first step)
+    n_car = 0
+    n_ovf = 0
+    n_reg = 0  # the psum register's first-step toggles beyond its sum nodes'
     for t0 in range(0, T, BLOCK32):  # all rows on a block of steps: the block stays in cache
         t1 = min(T, t0 + BLOCK32)
         for r in range(r_act):
@@ -98,15 +102,17 @@ def _adders32(k, Ht, S, psum_reg, state, tally):
             ovf[:] = 0
             _adder_lanes32(Ht[r], sv[r], col32, sp[r], cp[r], packed, ovf, t0, t1, mask, low, top)
             for c in range(c_act):
-                shared = np.int64(packed[c] & np.uint32(0xFFFF))
-                tally[0] += shared
-                tally[1] += shared + np.int64(packed[c] >> np.uint32(16))
-                tally[2] += np.int64(ovf[c])
+                n_sum += np.int64(packed[c] & np.uint32(0xFFFF))
+                n_car += np.int64(packed[c] >> np.uint32(16))
+                n_ovf += np.int64(ovf[c])
             if t0 == 0:
                 for c in range(c_act):  # step 0's psum register toggles: from the register
                     res0 = np.int64(col32[0, c])
-                    tally[0] += (popcount(psum_reg[r, c] ^ res0)
-                                 - popcount(np.int64(sp0[r, c]) ^ res0))
+                    n_reg += (popcount(psum_reg[r, c] ^ res0)
+                              - popcount(np.int64(sp0[r, c]) ^ res0))
+    tally[0] += n_sum + n_reg
+    tally[1] += n_sum + n_car
+    tally[2] += n_ovf
     for r in range(r_act):
         for c in range(c_act):
             state[r, c, 2] = np.int64(sp[r, c])
