@@ -102,14 +102,20 @@ def run_gemm(kind: StepKind, ops: GemmOperands, spec: ArraySpec, trace: bool = F
     folds: set = set()
     tiles: dict = {}  # output tile -> its patterns (shaped as df.out_shape), while incomplete
     operands = _operand_source(df, ops, rdim, T)
+    run_fold = _fold_runner(kind, df, spec, regs, state, edge_s, edge_c, trace)
+    steps: dict[int, np.ndarray] = {}  # one cycle per step: the starts of a fold of L cycles
     for i, (f, t0, t1) in enumerate(runs(df, mapping, G, M, K, N, R, C)):
         A, B = operands(f)
         t = t1 - t0
         if t != T:  # a run streams a chunk of the stationary family's T
             A = np.ascontiguousarray(A[:, t0:t1])
         L = df.fold_cycles(R, C, t)
-        starts = (np.arange(L + 1, dtype=np.int64) if kind.starts is None
-                  else kind.starts(df, f, R, C, t, A, B))
+        if kind.starts is None:
+            if L not in steps:
+                steps[L] = np.arange(L + 1, dtype=np.int64)
+            starts = steps[L]
+        else:
+            starts = kind.starts(df, f, R, C, t, A, B)
         tr = np.zeros((int(starts[L]), kind.classes), dtype=np.int64) if trace else no_trace
         parallel = (not trace and parallel_min_macs is not None
                     and (f.r1 - f.r0) * (f.c1 - f.c0) * t >= parallel_min_macs)
@@ -117,14 +123,14 @@ def run_gemm(kind: StepKind, ops: GemmOperands, spec: ArraySpec, trace: bool = F
         if key not in tiles:
             tiles[key] = np.zeros(df.out_shape(f, T), dtype=np.int64)
         out = tiles[key]
-        _fold(kind.consts, kind.aux, df, f, A, B, out[t0:t1] if t != T else out, spec, starts,
-              regs, state, edge_s, edge_c, warmup if i < discard else counts, tr, parallel,
-              None if trace else kind)
+        run_fold(f, A, B, out[t0:t1] if t != T else out, starts,
+                 warmup if i < discard else counts, tr, parallel)
         if df.completes(f, rdim) and t1 == T:
             df.scatter(y, f, signed(tiles.pop(key), spec.acc_bits))
-        if progress is not None and f not in folds:
-            progress(1)
-        folds.add(f)
+        if f not in folds:
+            folds.add(f)
+            if progress is not None:
+                progress(1)
         compute += int(starts[L])
         active += int(starts[df.last_step(R, f.r1 - f.r0, f.c1 - f.c0, t)])
         if trace:
@@ -151,25 +157,39 @@ def _operand_source(df: Dataflow, ops: GemmOperands, rdim: int,
     return operands
 
 
-def _fold(k: Any, aux: np.ndarray, df: Dataflow, f: Fold, A: np.ndarray, B: np.ndarray,
-          out: np.ndarray, spec: ArraySpec, starts: np.ndarray, regs: dict[str, np.ndarray],
-          state: np.ndarray, edge_s: np.ndarray, edge_c: np.ndarray, counts: np.ndarray,
-          tr: np.ndarray, parallel: bool, untraced: StepKind | None = None) -> None:
-    """Run one fold through its dataflow family's driver, or through ``untraced``'s faster
-    driver for the family when it has one (untraced folds only)."""
-    R, C = spec.rows, spec.cols
+def _fold_runner(kind: StepKind, df: Dataflow, spec: ArraySpec, regs: dict[str, np.ndarray],
+                 state: np.ndarray, edge_s: np.ndarray, edge_c: np.ndarray,
+                 trace: bool) -> Callable[..., None]:
+    """``run(f, A, B, out, starts, counts, tr, parallel)``: one fold through its dataflow
+    family's driver, or through the kind's faster driver for the family when it has one
+    (untraced folds only); what is the same for every fold is looked up once."""
+    k, aux, R, C, idle_zero = kind.consts, kind.aux, spec.rows, spec.cols, spec.idle_zero
     if df.preload:
-        driver = ((untraced and untraced.stationary_untraced)
-                  or (fold_stationary_parallel if parallel else fold_stationary))
+        fast = None if trace else kind.stationary_untraced
         mov_is_x = df.moving_is_x
         mov, sta = (regs["x"], regs["w"]) if mov_is_x else (regs["w"], regs["x"])
+        psum = regs["psum"]
         mov_bits, sta_bits = df.operand_bits(spec.x_bits, spec.w_bits)
-        driver(k, aux, A, B, out, df.first_of_tile(f), R, C, mov_is_x, mov_bits, sta_bits,
-               spec.idle_zero, starts, mov, sta, regs["psum"], state, edge_s, edge_c, counts, tr)
-    elif untraced is not None and untraced.output_stationary_untraced is not None:
-        untraced.output_stationary_untraced(k, A, B, out, R, C, spec.idle_zero, regs["x"],
-                                            regs["w"], regs["psum"], state, counts, parallel)
-    else:
+
+        def stationary(f: Fold, A: np.ndarray, B: np.ndarray, out: np.ndarray,
+                       starts: np.ndarray, counts: np.ndarray, tr: np.ndarray,
+                       parallel: bool) -> None:
+            driver = fast or (fold_stationary_parallel if parallel else fold_stationary)
+            driver(k, aux, A, B, out, df.first_of_tile(f), R, C, mov_is_x, mov_bits, sta_bits,
+                   idle_zero, starts, mov, sta, psum, state, edge_s, edge_c, counts, tr)
+
+        return stationary
+    fast_os = None if trace else kind.output_stationary_untraced
+
+    def output_stationary(f: Fold, A: np.ndarray, B: np.ndarray, out: np.ndarray,
+                          starts: np.ndarray, counts: np.ndarray, tr: np.ndarray,
+                          parallel: bool) -> None:
+        if fast_os is not None:
+            fast_os(k, A, B, out, R, C, idle_zero, regs["x"], regs["w"], regs["psum"], state,
+                    counts, parallel)
+            return
         driver = fold_output_stationary_parallel if parallel else fold_output_stationary
-        driver(k, aux, A, B, out, R, C, spec.x_bits, spec.w_bits, spec.idle_zero, starts, regs["x"],
+        driver(k, aux, A, B, out, R, C, spec.x_bits, spec.w_bits, idle_zero, starts, regs["x"],
                regs["w"], regs["psum"], state, counts, tr)
+
+    return output_stationary
