@@ -1,14 +1,18 @@
-"""Bit-sliced evaluation over time: 64 consecutive cycles of one node in one int64 word (a plane).
+"""Bit-sliced evaluation over time: consecutive cycles of one node in one int64 word (a plane).
 
-Several PEs lie side by side in one bit stream (a row of words, bit p = bit p % 64 of word
-p // 64): PE i owns the ``T + 1`` bits from ``i·(T + 1)``, its state before cycle 0 (its warm
-node value) then cycles 0..T-1. Gates are bitwise ops on whole rows, so a PE's warm bit is
-evaluated like its cycles when the operand planes carry the warm operands (the multiplier); nodes
-whose warm value does not follow from the planes (the adder's, the registers') count their first
-cycle elsewhere. A node's toggles compare every bit with the one before, where a ``mask`` is set
-(e.g. the valid cycles: not a warm bit, not past the last PE). The word loops are plain loops
-over the word index so that LLVM vectorizes them (AVX-512: 8 words and ``vpopcntq`` per
-instruction where the CPU has them).
+Two layouts. **Packed** (:func:`to_planes`, :func:`mult_planes`): several PEs lie side by side
+in one bit stream (a row of words, bit p = bit p % 64 of word p // 64); PE i owns the ``T + 1``
+bits from ``i·(T + 1)``, its state before cycle 0 (its warm node value) then cycles 0..T-1, and
+a node's toggles compare every bit with the one before (the previous word's top bit carried in)
+where a ``mask`` is set (e.g. not a warm bit, not past the last PE). **63 steps per word**
+(:func:`time_planes`, :func:`mult_lanes`): bit ``63 − b`` of word w is position ``63 w + b``, so
+a word's top bit repeats the previous word's last position and its toggles are
+``popcount(v ^ (v >> 1))`` with nothing carried between words; a lane is any such word (the os
+driver: one PE's stream; ws/is: a column's stream of PEs back to back, with a mask). Gates are
+bitwise ops on whole rows of words, so a PE's warm position is evaluated like its cycles when the
+operand planes carry the warm operands. The word loops are plain loops over the word index in
+separate, non-inlined functions so that LLVM vectorizes them (AVX-512: 8 words and ``vpopcntq``
+per instruction where the CPU has them).
 """
 
 from __future__ import annotations
