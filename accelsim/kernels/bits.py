@@ -17,19 +17,12 @@ def popcount(v):
 
 
 @intrinsic
-def _ctpop64(typingctx, v):
-    sig = types.int64(types.int64)
-
-    def codegen(context, builder, signature, args):
-        return builder.ctpop(args[0])
-
-    return sig, codegen
-
-
-@intrinsic
-def popcount32(typingctx, v):
-    """Set bits of a uint32 (``llvm.ctpop`` on 32 bits: vectorizes to 16 lanes per 512 bits)."""
-    sig = types.uint32(types.uint32)
+def ctpop(typingctx, v):
+    """Set bits of an integer, in its own type (``llvm.ctpop``: on uint32 it vectorizes to 16
+    lanes per 512 bits, on int64 to 8)."""
+    if not isinstance(v, types.Integer):
+        return None
+    sig = v(v)
 
     def codegen(context, builder, signature, args):
         return builder.ctpop(args[0])
@@ -40,7 +33,7 @@ def popcount32(typingctx, v):
 @overload(popcount)
 def _popcount_njit(v):
     def impl(v):
-        return _ctpop64(np.int64(v))
+        return ctpop(np.int64(v))
 
     return impl
 
@@ -58,6 +51,26 @@ def ripple_add(a, b, cin, mask, sign, saturate):
     if saturate and overflow:
         res = sign if a & sign else sign - 1
     return res, sums, carries, overflow
+
+
+@njit(cache=True, nogil=True, inline="always")
+def wrap32(a, b, mask, low, top):
+    """:func:`ripple_add` wrapping, at most 32 bits, on uint32 patterns ``a + b`` (``low``: the
+    mask without its top bit ``top``): (sum nodes = result, carry nodes, overflowed). The
+    carry out of bit 31, lost to uint32, is the majority of a, b and not-sum."""
+    s = np.uint32(a + b)
+    sums = np.uint32(s & mask)
+    up = np.uint32(np.uint32(np.uint32(s ^ a) ^ b) >> np.uint32(1))
+    out = np.uint32(np.uint32(a & b) | np.uint32(np.uint32(a | b) & ~sums))
+    car = np.uint32(np.uint32(up & low) | np.uint32(out & top))
+    return sums, car, np.uint32(np.uint32(np.uint32(a ^ sums) & np.uint32(b ^ sums)) & top) != 0
+
+
+@njit(cache=True, nogil=True, inline="always")
+def tog32(sums, car, ps, pc):
+    """:func:`wrap32`'s node toggles against the nodes before (``ps``, ``pc``), packed: sum
+    nodes in bits 0–15, carry nodes in 16–31."""
+    return np.uint32(ctpop(np.uint32(sums ^ ps)) + np.uint32(ctpop(np.uint32(car ^ pc)) << 16))
 
 
 @njit(cache=True, nogil=True, inline="always")

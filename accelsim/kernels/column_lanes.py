@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from accelsim.kernels.bits import popcount, popcount32
+from accelsim.kernels.bits import popcount, ripple_add, tog32, wrap32
 
 #: Steps per call of :func:`_adder_lanes32`: all rows run on one block of steps before the next
 #: (its partial sums, [BLOCK32, c_act] uint32, stay in the L1 cache), and its packed 16-bit
@@ -135,16 +135,8 @@ def _adder_lanes(h, sv, col, sp, cp, rp, tally, mask, sign, saturate):
         xv = h[t]
         row = col[t]
         for c in range(c_act):
-            b = (xv * sv[c]) & mask
-            a = row[c]
-            s = a + b
-            sums = s & mask
-            car = ((s ^ a ^ b) >> 1) & mask
-            ovf = (~(a ^ b) & (a ^ sums) & sign) != 0
-            res = sums
-            if saturate:
-                clamp = sign if (a & sign) != 0 else sign - 1
-                res = clamp if ovf else sums
+            res, sums, car, ovf = ripple_add(row[c], (xv * sv[c]) & mask, 0, mask, sign,
+                                             saturate)
             t_p[c] += popcount(rp[c] ^ res)
             t_a[c] += popcount(sp[c] ^ sums) + popcount(cp[c] ^ car)
             t_o[c] += ovf
@@ -152,27 +144,6 @@ def _adder_lanes(h, sv, col, sp, cp, rp, tally, mask, sign, saturate):
             cp[c] = car
             rp[c] = res
             row[c] = res
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _wrap32(a, b, mask, low, top):
-    """A wrapping adder of at most 32 bits on uint32 patterns (``ripple_add``): (sum nodes =
-    result, carry nodes, overflowed as 0/1). The carry out of bit 31, lost to uint32, is the
-    majority of a, b and not-sum."""
-    s = np.uint32(a + b)
-    sums = np.uint32(s & mask)
-    up = np.uint32(np.uint32(np.uint32(s ^ a) ^ b) >> np.uint32(1))
-    out = np.uint32(np.uint32(a & b) | np.uint32(np.uint32(a | b) & ~sums))
-    car = np.uint32(np.uint32(up & low) | np.uint32(out & top))
-    ovf = np.uint32(np.uint32(np.uint32(a ^ sums) & np.uint32(b ^ sums)) & top != 0)
-    return sums, car, ovf
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _tog32(sums, car, ps, pc):
-    """Sum-node toggles (bits 0–15) and carry-node toggles (16–31) against the nodes before."""
-    return np.uint32(popcount32(np.uint32(sums ^ ps))
-                     + np.uint32(popcount32(np.uint32(car ^ pc)) << np.uint32(16)))
 
 
 @njit(cache=True, nogil=True)
@@ -189,9 +160,9 @@ def _adder_lanes32(h, sv, col, sp, cp, packed, ovf, t0, t1, mask, low, top):
         row0 = col[t]
         row1 = col[t + 1]
         for c in range(c_act):
-            s0, c0, o0 = _wrap32(row0[c], np.uint32(np.uint32(x0 * sv[c]) & mask), mask, low, top)
-            s1, c1, o1 = _wrap32(row1[c], np.uint32(np.uint32(x1 * sv[c]) & mask), mask, low, top)
-            packed[c] += np.uint32(_tog32(s0, c0, sp[c], cp[c]) + _tog32(s1, c1, s0, c0))
+            s0, c0, o0 = wrap32(row0[c], np.uint32(np.uint32(x0 * sv[c]) & mask), mask, low, top)
+            s1, c1, o1 = wrap32(row1[c], np.uint32(np.uint32(x1 * sv[c]) & mask), mask, low, top)
+            packed[c] += np.uint32(tog32(s0, c0, sp[c], cp[c]) + tog32(s1, c1, s0, c0))
             ovf[c] += np.uint32(o0 + o1)
             sp[c] = s1
             cp[c] = c1
@@ -201,9 +172,9 @@ def _adder_lanes32(h, sv, col, sp, cp, packed, ovf, t0, t1, mask, low, top):
         xv = np.uint32(h[t1 - 1])
         row = col[t1 - 1]
         for c in range(c_act):
-            s0, c0, o0 = _wrap32(row[c], np.uint32(np.uint32(xv * sv[c]) & mask), mask, low, top)
-            packed[c] += _tog32(s0, c0, sp[c], cp[c])
-            ovf[c] += o0
+            s0, c0, o0 = wrap32(row[c], np.uint32(np.uint32(xv * sv[c]) & mask), mask, low, top)
+            packed[c] += tog32(s0, c0, sp[c], cp[c])
+            ovf[c] += np.uint32(o0)
             sp[c] = s0
             cp[c] = c0
             row[c] = s0
@@ -247,16 +218,8 @@ def _edge_lanes(col, out, es, ec, tally, mask, sign, saturate):
     t_o = tally[1]
     for t in range(T):
         for c in range(c_act):
-            a = out[t, c]
-            b = np.int64(col[t, c])
-            s = a + b
-            sums = s & mask
-            car = ((s ^ a ^ b) >> 1) & mask
-            ovf = (~(a ^ b) & (a ^ sums) & sign) != 0
-            res = sums
-            if saturate:
-                clamp = sign if (a & sign) != 0 else sign - 1
-                res = clamp if ovf else sums
+            res, sums, car, ovf = ripple_add(out[t, c], np.int64(col[t, c]), 0, mask, sign,
+                                             saturate)
             t_a[c] += popcount(es[c] ^ sums) + popcount(ec[c] ^ car)
             t_o[c] += ovf
             es[c] = sums

@@ -21,7 +21,7 @@ import numpy as np
 from numba import njit, types
 from numba.extending import overload
 
-from accelsim.kernels.bits import _ctpop64, mult_row_constants, popcount
+from accelsim.kernels.bits import mult_row_constants, popcount
 
 #: Steps a word advances in the layout of :func:`time_planes` (its 64th bit repeats the previous
 #: word's last step).
@@ -92,7 +92,7 @@ def _pp_cell(Aj, Bi, cw, Pj, mask):
     for q in range(Aj.shape[0]):
         bi = (Aj[q] & Bi[q]) ^ cw
         Pj[q] = bi
-        tog += _ctpop64((bi ^ ((bi << 1) | ((pb >> 63) & 1))) & mask[q])
+        tog += popcount((bi ^ ((bi << 1) | ((pb >> 63) & 1))) & mask[q])
         pb = bi
     return tog
 
@@ -116,9 +116,9 @@ def _fa_cell(Aj, Bi, cw, orw, Pa, Pj, cy, mask):
         Pj[q] = s
         cy[q] = co
         m = mask[q]
-        tog += (_ctpop64((bi ^ ((bi << 1) | ((pb >> 63) & 1))) & m)
-                + _ctpop64((s ^ ((s << 1) | ((ps >> 63) & 1))) & m)
-                + _ctpop64((co ^ ((co << 1) | ((pc >> 63) & 1))) & m))
+        tog += (popcount((bi ^ ((bi << 1) | ((pb >> 63) & 1))) & m)
+                + popcount((s ^ ((s << 1) | ((ps >> 63) & 1))) & m)
+                + popcount((co ^ ((co << 1) | ((pc >> 63) & 1))) & m))
         pb = bi
         ps = s
         pc = co

@@ -54,7 +54,7 @@ def fold_stationary_sliced(k, aux, Ht, S, out, first, R, C, mov_is_x, mov_bits, 
                            counts, trace):
     """One stationary fold of a mac array, bit-sliced; arguments as
     ``accelsim.kernels.drivers.fold_stationary`` (``k``: ``MacConsts``; ``aux`` unused; ``trace``
-    must be empty). A row's active PEs are evaluated together: their planes lie side by side."""
+    must be empty)."""
     sta_cls = W_REG if mov_is_x else X_REG
     mov_cls = X_REG if mov_is_x else W_REG
     sta_mask = (1 << sta_bits) - 1
@@ -159,7 +159,7 @@ def _pp_toggles(k, Ht, S, state, mov_is_x, mov_bits, sta_bits, tog):
     flip no toggles) over a stationary stream: with one operand constant, cell (i, j) toggles
     with the moving operand's bit wherever the constant bit is 1, so after the first cycle a
     PE's total is popcount(stationary) · its row's stream toggles ``tog[r]``; the first cycle
-    against the warm operand pair is counted cell by cell."""
+    against the warm operand pair by the four cases of a row's two select bits."""
     r_act = Ht.shape[0]
     c_act = S.shape[1]
     mov_mask = (1 << mov_bits) - 1
