@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -39,8 +39,11 @@ class StepKind:
     start cycles (int64 [L + 1], ``L`` = ``df.fold_cycles``; ``A``, ``B`` the fold's operand
     blocks), or None for one cycle per step. Optional faster drivers that untraced folds use
     instead of the generic ones (None: the generic driver): ``stationary_untraced`` with
-    ``fold_stationary``'s arguments (serial), ``output_stationary_untraced(k, A, B, out, R, C,
-    idle_zero, x_reg, w_reg, acc_reg, state, counts, parallel)``.
+    ``fold_stationary``'s arguments (serial); ``stationary_folds``, its form for consecutive
+    K-folds of one output tile in one call (used only with ``stationary_untraced``; arguments
+    as ``fold_stationary`` with the rows of all of them and ``bounds``, their row offsets, after
+    ``out``); ``output_stationary_untraced(k, A, B, out, R, C, idle_zero, x_reg, w_reg,
+    acc_reg, state, counts, parallel)``.
     """
 
     consts: Any
@@ -50,6 +53,7 @@ class StepKind:
     classes: int
     starts: Callable[..., np.ndarray] | None = None
     stationary_untraced: Callable[..., None] | None = None
+    stationary_folds: Callable[..., None] | None = None
     output_stationary_untraced: Callable[..., None] | None = None
 
 
@@ -103,8 +107,14 @@ def run_gemm(kind: StepKind, ops: GemmOperands, spec: ArraySpec, trace: bool = F
     tiles: dict = {}  # output tile -> its patterns (shaped as df.out_shape), while incomplete
     operands = _operand_source(df, ops, rdim, T)
     run_fold = _fold_runner(kind, df, spec, regs, state, edge_s, edge_c, trace)
+    batched = (df.preload and not trace and kind.starts is None
+               and kind.stationary_untraced is not None and kind.stationary_folds is not None)
     steps: dict[int, np.ndarray] = {}  # one cycle per step: the starts of a fold of L cycles
-    for i, (f, t0, t1) in enumerate(runs(df, mapping, G, M, K, N, R, C)):
+    i = 0  # runs so far
+    for batch in _batches(runs(df, mapping, G, M, K, N, R, C), batched, discard):
+        f, t0, t1 = batch[0]
+        if len(batch) > 1:  # the batch's K-folds as one fold of all their rows
+            f = Fold(f.g, f.r0, batch[-1][0].r1, f.c0, f.c1)
         A, B = operands(f)
         t = t1 - t0
         if t != T:  # a run streams a chunk of the stationary family's T
@@ -123,20 +133,47 @@ def run_gemm(kind: StepKind, ops: GemmOperands, spec: ArraySpec, trace: bool = F
         if key not in tiles:
             tiles[key] = np.zeros(df.out_shape(f, T), dtype=np.int64)
         out = tiles[key]
-        run_fold(f, A, B, out[t0:t1] if t != T else out, starts,
+        bounds = np.array([b.r0 - f.r0 for b, _, _ in batch] + [f.r1 - f.r0], dtype=np.int64)
+        run_fold(f, A, B, out[t0:t1] if t != T else out, starts, bounds,
                  warmup if i < discard else counts, tr, parallel)
-        if df.completes(f, rdim) and t1 == T:
+        if df.completes(batch[-1][0], rdim) and t1 == T:
             df.scatter(y, f, signed(tiles.pop(key), spec.acc_bits))
-        if f not in folds:
-            folds.add(f)
-            if progress is not None:
-                progress(1)
-        compute += int(starts[L])
-        active += int(starts[df.last_step(R, f.r1 - f.r0, f.c1 - f.c0, t)])
+        new = 0
+        for b, _, _ in batch:
+            if b not in folds:
+                folds.add(b)
+                new += 1
+            active += int(starts[df.last_step(R, b.r1 - b.r0, b.c1 - b.c0, t)])
+        if new and progress is not None:
+            progress(new)
+        compute += len(batch) * int(starts[L])
+        i += len(batch)
         if trace:
             traces.append(tr)
     full = (np.concatenate(traces) if traces else no_trace) if trace else None
     return Run(y, counts, full, len(folds), compute, active)
+
+
+def _batches(steps: Iterator[tuple[Fold, int, int]], batched: bool,
+             discard: int) -> Iterator[list[tuple[Fold, int, int]]]:
+    """The runs ``(fold, t0, t1)`` in order, grouped for one driver call each: with ``batched``,
+    consecutive K-folds of one output tile (one group, column tile and chunk; each run's rows
+    following the last's) while their moving block is at most :data:`MOVING_KEPT_BYTES` (int64),
+    never across the end of the ``discard`` warm-up runs; otherwise one run each."""
+    batch: list[tuple[Fold, int, int]] = []
+    n = 0
+    for f, t0, t1 in steps:
+        if batch:
+            first, (last, a, b) = batch[0][0], batch[-1]
+            if not (batched and n != discard and (f.g, f.c0, f.c1, t0, t1) == (last.g, last.c0,
+                    last.c1, a, b) and f.r0 == last.r1
+                    and 8 * (f.r1 - first.r0) * (t1 - t0) <= MOVING_KEPT_BYTES):
+                yield batch
+                batch = []
+        batch.append((f, t0, t1))
+        n += 1
+    if batch:
+        yield batch
 
 
 def _operand_source(df: Dataflow, ops: GemmOperands, rdim: int,
@@ -160,9 +197,11 @@ def _operand_source(df: Dataflow, ops: GemmOperands, rdim: int,
 def _fold_runner(kind: StepKind, df: Dataflow, spec: ArraySpec, regs: dict[str, np.ndarray],
                  state: np.ndarray, edge_s: np.ndarray, edge_c: np.ndarray,
                  trace: bool) -> Callable[..., None]:
-    """``run(f, A, B, out, starts, counts, tr, parallel)``: one fold through its dataflow
-    family's driver, or through the kind's faster driver for the family when it has one
-    (untraced folds only); what is the same for every fold is looked up once."""
+    """``run(f, A, B, out, starts, bounds, counts, tr, parallel)``: one fold through its
+    dataflow family's driver, or through the kind's faster driver for the family when it has one
+    (untraced folds only); a stationary fold may be consecutive K-folds, their rows starting at
+    ``bounds`` (int64, relative to ``f.r0``, then ``f.r1 − f.r0``; one fold: ``[0, r_act]``),
+    for the kind's ``stationary_folds``. What is the same for every fold is looked up once."""
     k, aux, R, C, idle_zero = kind.consts, kind.aux, spec.rows, spec.cols, spec.idle_zero
     if df.preload:
         fast = None if trace else kind.stationary_untraced
@@ -171,9 +210,16 @@ def _fold_runner(kind: StepKind, df: Dataflow, spec: ArraySpec, regs: dict[str, 
         psum = regs["psum"]
         mov_bits, sta_bits = df.operand_bits(spec.x_bits, spec.w_bits)
 
+        folds = None if fast is None else kind.stationary_folds
+
         def stationary(f: Fold, A: np.ndarray, B: np.ndarray, out: np.ndarray,
-                       starts: np.ndarray, counts: np.ndarray, tr: np.ndarray,
-                       parallel: bool) -> None:
+                       starts: np.ndarray, bounds: np.ndarray, counts: np.ndarray,
+                       tr: np.ndarray, parallel: bool) -> None:
+            if folds is not None:
+                folds(k, aux, A, B, out, bounds, df.first_of_tile(f), R, C, mov_is_x, mov_bits,
+                      sta_bits, idle_zero, starts, mov, sta, psum, state, edge_s, edge_c, counts,
+                      tr)
+                return
             driver = fast or (fold_stationary_parallel if parallel else fold_stationary)
             driver(k, aux, A, B, out, df.first_of_tile(f), R, C, mov_is_x, mov_bits, sta_bits,
                    idle_zero, starts, mov, sta, psum, state, edge_s, edge_c, counts, tr)
@@ -182,8 +228,8 @@ def _fold_runner(kind: StepKind, df: Dataflow, spec: ArraySpec, regs: dict[str, 
     fast_os = None if trace else kind.output_stationary_untraced
 
     def output_stationary(f: Fold, A: np.ndarray, B: np.ndarray, out: np.ndarray,
-                          starts: np.ndarray, counts: np.ndarray, tr: np.ndarray,
-                          parallel: bool) -> None:
+                          starts: np.ndarray, bounds: np.ndarray, counts: np.ndarray,
+                          tr: np.ndarray, parallel: bool) -> None:
         if fast_os is not None:
             fast_os(k, A, B, out, R, C, idle_zero, regs["x"], regs["w"], regs["psum"], state,
                     counts, parallel)

@@ -82,6 +82,21 @@ def fold_stationary_sliced(k, aux, Ht, S, out, first, R, C, mov_is_x, mov_bits, 
 
 
 @njit(cache=True, nogil=True)
+def folds_stationary_sliced(k, aux, H, S, out, bounds, first, R, C, mov_is_x, mov_bits,
+                            sta_bits, idle_zero, starts, mov_reg, sta_reg, psum_reg, state,
+                            edge_s, edge_c, counts, trace):
+    """Consecutive K-folds of one output tile in one call (no dispatch per fold): fold i takes
+    rows ``bounds[i] .. bounds[i + 1] − 1`` of the moving operand ``H`` [rows, T] and the
+    stationary ``S`` [rows, c_act]; each runs as :func:`fold_stationary_sliced` (``first``: the
+    first of them is the tile's first K-fold)."""
+    for i in range(bounds.shape[0] - 1):
+        r0, r1 = bounds[i], bounds[i + 1]
+        fold_stationary_sliced(k, aux, H[r0:r1], S[r0:r1], out, first and i == 0, R, C,
+                               mov_is_x, mov_bits, sta_bits, idle_zero, starts, mov_reg, sta_reg,
+                               psum_reg, state, edge_s, edge_c, counts, trace)
+
+
+@njit(cache=True, nogil=True)
 def stream_stationary_sliced(k, Ht, S, out, first, R, mov_is_x, mov_bits, sta_bits, starts,
                              mov_reg, psum_reg, state, edge_s, edge_c, counts, trace):
     """The stream phase and the column edges of a stationary fold whose stationary operand ``S``

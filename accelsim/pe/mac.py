@@ -62,11 +62,12 @@ def mac_step_kind(spec: ArraySpec):
     acc = spec.acc_bits
     k = MacConsts(acc, (1 << acc) - 1, 1 << (acc - 1), spec.saturate, w_major, xb, wb, n, m, sa,
                   sb, x_is_a)
-    stationary = None
+    stationary = folds = None
     if acc <= SLICED_MAX_ACC_BITS:
         from accelsim.kernels.sliced_stationary import fold_stationary_sliced as stationary
+        from accelsim.kernels.sliced_stationary import folds_stationary_sliced as folds
     return StepKind(k, table, STATE_WORDS, len(MAC.layout), len(CLASSES),
-                    stationary_untraced=stationary,
+                    stationary_untraced=stationary, stationary_folds=folds,
                     output_stationary_untraced=OsDriver() if acc <= MAX_ACC_BITS else None)
 
 
