@@ -61,12 +61,13 @@ def steps(df: Dataflow, mapping: Mapping, groups: int, M: int, K: int, N: int, r
         df.time_dim: [(a, min(a + mapping.chunk, T)) for a in range(0, T, mapping.chunk)],
     }
     outer, mid, inner = mapping.order
+    ri, ci, ti = (mapping.order.index(d) for d in (df.rows_dim, df.cols_dim, df.time_dim))
     for g in range(groups):
         for a in ranges[outer]:
             for b in ranges[mid]:
                 for c in ranges[inner]:
-                    at = {outer: a, mid: b, inner: c}
-                    r, s, t = at[df.rows_dim], at[df.cols_dim], at[df.time_dim]
+                    at = (a, b, c)
+                    r, s, t = at[ri], at[ci], at[ti]
                     yield Fold(g, r[0], r[1], s[0], s[1]), t[0], t[1]
 
 

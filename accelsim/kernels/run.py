@@ -137,7 +137,7 @@ def run_gemm(kind: StepKind, ops: GemmOperands, spec: ArraySpec, trace: bool = F
         run_fold(f, A, B, out[t0:t1] if t != T else out, starts, bounds,
                  warmup if i < discard else counts, tr, parallel)
         if df.completes(batch[-1][0], rdim) and t1 == T:
-            df.scatter(y, f, signed(tiles.pop(key), spec.acc_bits))
+            df.scatter(y, f, tiles.pop(key))  # patterns; their values once, at the end
         new = 0
         for b, _, _ in batch:
             if b not in folds:
@@ -151,7 +151,7 @@ def run_gemm(kind: StepKind, ops: GemmOperands, spec: ArraySpec, trace: bool = F
         if trace:
             traces.append(tr)
     full = (np.concatenate(traces) if traces else no_trace) if trace else None
-    return Run(y, counts, full, len(folds), compute, active)
+    return Run(signed(y, spec.acc_bits), counts, full, len(folds), compute, active)
 
 
 def _batches(steps: Iterator[tuple[Fold, int, int]], batched: bool,
