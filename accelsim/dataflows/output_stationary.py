@@ -16,9 +16,15 @@ class OutputStationary(Dataflow):
     """x streams along rows, w along columns; PE (r, c) meets operand k at step r + c + k."""
 
     def fold_operands(self, ops: GemmOperands, f: Fold) -> tuple[np.ndarray, np.ndarray]:
-        X = ops.x_block(f.g, f.r0, f.r1, 0, ops.K)
-        Wt = np.ascontiguousarray(ops.w_block(f.g, 0, ops.K, f.c0, f.c1).T)
-        return X, Wt
+        return self.x_rows(ops, f), self.w_columns(ops, f)
+
+    def x_rows(self, ops: GemmOperands, f: Fold) -> np.ndarray:
+        """A fold's x rows ``X`` [r_act, K]: the same for every column tile of its rows."""
+        return ops.x_block(f.g, f.r0, f.r1, 0, ops.K)
+
+    def w_columns(self, ops: GemmOperands, f: Fold) -> np.ndarray:
+        """A fold's w columns ``Wt`` [c_act, K]: the same for every row tile of its columns."""
+        return np.ascontiguousarray(ops.w_block(f.g, 0, ops.K, f.c0, f.c1).T)
 
     def scatter(self, y: np.ndarray, f: Fold, vals: np.ndarray) -> None:
         y[f.g, f.r0 : f.r1, f.c0 : f.c1] = vals

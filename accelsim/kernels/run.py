@@ -178,10 +178,15 @@ def _batches(steps: Iterator[tuple[Fold, int, int]], batched: bool,
 
 def _operand_source(df: Dataflow, ops: GemmOperands, rdim: int,
                     T: int) -> Callable[[Fold], tuple[np.ndarray, np.ndarray]]:
-    """A fold's operand blocks (``Dataflow.fold_operands``). The stationary family streams a
-    rows' moving block once per column tile: up to :data:`MOVING_KEPT_BYTES` of moving operand
-    (int64, all groups), each is gathered once and kept for the run (kernels only read it)."""
-    if not df.preload or 8 * ops.groups * rdim * T > MOVING_KEPT_BYTES:
+    """A fold's operand blocks (``Dataflow.fold_operands``), the ones that other folds read again
+    gathered once: the stationary family streams a rows' moving block once per column tile,
+    output-stationary a rows' x block once per column tile and a column tile's w block once per
+    row tile. Up to :data:`MOVING_KEPT_BYTES` of the operand that depends on the rows alone
+    (int64, all groups), each block is kept for the run; the last w block always (kernels only
+    read them)."""
+    if not df.preload:
+        return _os_operands(df, ops, rdim)
+    if 8 * ops.groups * rdim * T > MOVING_KEPT_BYTES:
         return lambda f: df.fold_operands(ops, f)
     moving: dict[tuple[int, int, int], np.ndarray] = {}
 
@@ -190,6 +195,32 @@ def _operand_source(df: Dataflow, ops: GemmOperands, rdim: int,
         if key not in moving:
             moving[key] = df.moving_block(ops, f)
         return moving[key], df.stationary_block(ops, f)
+
+    return operands
+
+
+def _os_operands(df: Dataflow, ops: GemmOperands,
+                 rdim: int) -> Callable[[Fold], tuple[np.ndarray, np.ndarray]]:
+    """:func:`_operand_source` of the output-stationary family: x rows kept (up to
+    :data:`MOVING_KEPT_BYTES`), the last w columns kept."""
+    keep_x = 8 * ops.groups * rdim * ops.K <= MOVING_KEPT_BYTES
+    xs: dict[tuple[int, int, int], np.ndarray] = {}
+    last: dict[tuple[int, int, int], np.ndarray] = {}
+
+    def operands(f: Fold) -> tuple[np.ndarray, np.ndarray]:
+        kx, kw = (f.g, f.r0, f.r1), (f.g, f.c0, f.c1)
+        if kx not in xs:
+            X = df.x_rows(ops, f)
+            if not keep_x:
+                return X, w_columns(kw, f)
+            xs[kx] = X
+        return xs[kx], w_columns(kw, f)
+
+    def w_columns(kw: tuple[int, int, int], f: Fold) -> np.ndarray:
+        if kw not in last:
+            last.clear()
+            last[kw] = df.w_columns(ops, f)
+        return last[kw]
 
     return operands
 

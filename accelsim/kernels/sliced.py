@@ -157,10 +157,14 @@ def time_planes(V, bits, nw):
     positions past the stream's end repeat its last step."""
     n, K = V.shape
     P = np.zeros((n, bits, nw), dtype=np.int64)
-    pos = np.zeros(STEP * nw + 1, dtype=np.int64)
+    npos = STEP * nw + 1
+    pos = np.zeros(npos, dtype=np.int64)
+    last = min(npos, K + 1)  # positions 1 .. last − 1 are steps; the rest repeat the last one
     for i in range(n):
-        for p in range(1, pos.shape[0]):
-            pos[p] = V[i, min(p, K) - 1]
+        for p in range(1, last):  # two plain copies (LLVM vectorizes them)
+            pos[p] = V[i, p - 1]
+        for p in range(last if K > 0 else npos, npos):  # (an empty stream: all zeros)
+            pos[p] = V[i, K - 1]
         for w in range(nw):
             o = STEP * w
             for j in range(bits):
