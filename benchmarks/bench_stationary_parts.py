@@ -57,7 +57,7 @@ def parts(T: int, mov_is_x: bool, R: int, C: int, seed: int = 0) -> dict[str, fl
     tog = stream_toggles(Ht, 255)
     macs = R * C * T
     if T >= ss.SHORT_T:
-        mult = per_mac(lambda: ss._mult_stream(k, Ht, S, state, mov_is_x, 8, 8, tog), macs)
+        mult = per_mac(lambda: ss._mult_stream(k, Ht, S, state, mov_is_x, 8, 8), macs)
     else:
         mult = per_mac(lambda: ss._mult_packed(k, Ht, S, state, mov_is_x, 8, 8), macs)
     return {

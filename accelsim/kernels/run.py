@@ -72,8 +72,12 @@ class Run:
 
 
 def signed(patterns: np.ndarray, bits: int) -> np.ndarray:
-    """Two's-complement values of ``bits``-wide patterns."""
-    return np.where(patterns >= 1 << (bits - 1), patterns - (1 << bits), patterns)
+    """Two's-complement values of ``bits``-wide patterns (int64, 0 <= p < 2^bits), as a new
+    array: ``(p ^ s) − s`` with s the sign bit."""
+    sign = np.int64(1) << (bits - 1)
+    out = patterns ^ sign
+    out -= sign
+    return out
 
 
 def run_gemm(kind: StepKind, ops: GemmOperands, spec: ArraySpec, trace: bool = False,

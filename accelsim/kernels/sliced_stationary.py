@@ -122,20 +122,13 @@ def _stream(k, Ht, S, out, first, r_act, c_act, mov_is_x, mov_bits, sta_bits, to
     mov_mask = (1 << mov_bits) - 1
     sta_mask = (1 << sta_bits) - 1
     if T >= SHORT_T:
-        counts[MULT] += _mult_stream(k, Ht, S, state, mov_is_x, mov_bits, sta_bits, tog)
+        counts[MULT] += _mult_stream(k, Ht, S, state, mov_is_x, mov_bits, sta_bits)
     else:
         counts[MULT] += _mult_packed(k, Ht, S, state, mov_is_x, mov_bits, sta_bits)
-    n_mov = 0
-    for r in range(r_act):  # the moving registers; the operands the multipliers keep
-        m_first = Ht[r, 0] & mov_mask
-        m_last = Ht[r, T - 1] & mov_mask
-        for c in range(c_act):
-            n_mov += popcount(mov_reg[r, c] ^ m_first) + tog[r]
-            mov_reg[r, c] = m_last
-            s_pat = S[r, c] & sta_mask
-            state[r, c, 0] = m_last if mov_is_x else s_pat
-            state[r, c, 1] = s_pat if mov_is_x else m_last
+    n_mov, n_pp = _registers(Ht, S, state, mov_reg, mov_is_x, mov_mask, sta_mask, tog,
+                             T >= SHORT_T)
     counts[mov_cls] += n_mov
+    counts[MULT] += n_pp
     tally = np.zeros(3, dtype=np.int64)
     column_chain(k, Ht, S, out, first, psum_reg, state, edge_s, edge_c, tally)
     counts[PSUM_REG] += tally[0]
@@ -144,21 +137,19 @@ def _stream(k, Ht, S, out, first, r_act, c_act, mov_is_x, mov_bits, sta_bits, to
 
 
 @njit(cache=True, nogil=True)
-def _mult_stream(k, Ht, S, state, mov_is_x, mov_bits, sta_bits, tog):
+def _mult_stream(k, Ht, S, state, mov_is_x, mov_bits, sta_bits):
     """Multiplier toggles of the active PEs for streams of at least :data:`SHORT_T` cycles, in
     the layout of ``sliced.time_planes`` (63 new positions per word, its top bit repeating the
     previous word's last). A pass takes G rows; per column one position stream: row by row, a
     row's warm operands (the pair its multiplier holds) then its T cycles. Lanes are (word,
     column), so the moving operand's planes are computed once per pass and copied to every
     column; only the cycles' positions count (``sliced.mult_lanes``' mask). The partial
-    products' toggles are not evaluated there but counted from the streams
-    (:func:`_pp_toggles`; ``tog`` [r_act]: the moving streams' toggles after their first
-    element)."""
+    products' toggles are not evaluated here but counted from the streams (:func:`_registers`)."""
     r_act, T = Ht.shape
     c_act = S.shape[1]
     seg = T + 1
     passes = -(-r_act // max(1, min(r_act, (PASS_LANES * STEP) // (seg * c_act))))
-    n_tog = _pp_toggles(k, Ht, S, state, mov_is_x, mov_bits, sta_bits, tog)
+    n_tog = 0
     r0 = 0
     for i in range(passes):  # the rows split as evenly as the passes allow
         g = r_act // passes + (1 if i < r_act % passes else 0)
@@ -169,31 +160,40 @@ def _mult_stream(k, Ht, S, state, mov_is_x, mov_bits, sta_bits, tog):
 
 
 @njit(cache=True, nogil=True)
-def _pp_toggles(k, Ht, S, state, mov_is_x, mov_bits, sta_bits, tog):
-    """The toggles of the multipliers' partial products ``a_j & b_i`` (the complement masks
-    flip no toggles) over a stationary stream: with one operand constant, cell (i, j) toggles
-    with the moving operand's bit wherever the constant bit is 1, so after the first cycle a
-    PE's total is popcount(stationary) · its row's stream toggles ``tog[r]``; the first cycle
-    against the warm operand pair by the four cases of a row's two select bits."""
-    r_act = Ht.shape[0]
+def _registers(Ht, S, state, mov_reg, mov_is_x, mov_mask, sta_mask, tog, pp):
+    """The moving registers' toggles over a stream and, if ``pp``, the multipliers' partial
+    products' (``a_j & b_i``; the complement masks flip no toggles); then the operand pair each
+    multiplier keeps (``state[r, c, 0:2]``) and the moving registers' last loads. ``tog``
+    [r_act]: the moving streams' toggles after their first element. Returns (register toggles,
+    partial-product toggles).
+
+    With one operand constant, cell (i, j) toggles with the moving bit wherever the constant
+    bit is 1, so after the first cycle a PE's partial products toggle popcount(stationary) ·
+    ``tog[r]`` times. The first cycle changes the outer product of the warm pair (mw, sw) to
+    that of (m0, s): |mw||sw| + |m0||s| − 2 |mw ∧ m0| |sw ∧ s| cells."""
+    r_act, T = Ht.shape
     c_act = S.shape[1]
-    mov_mask = (1 << mov_bits) - 1
-    sta_mask = (1 << sta_bits) - 1
-    n_tog = 0
+    mi = 0 if mov_is_x else 1
+    n_mov = 0
+    n_pp = 0
     for r in range(r_act):
         m0 = Ht[r, 0] & mov_mask
+        m_last = Ht[r, T - 1] & mov_mask
+        tr = tog[r]
+        p0 = popcount(m0)
         for c in range(c_act):
             s_pat = S[r, c] & sta_mask
-            n_tog += popcount(s_pat) * tog[r]
-            x0 = m0 if mov_is_x else s_pat
-            w0 = s_pat if mov_is_x else m0
-            a0, b0 = (x0, w0) if k.x_is_a else (w0, x0)
-            aw, bw = ((state[r, c, 0], state[r, c, 1]) if k.x_is_a
-                      else (state[r, c, 1], state[r, c, 0]))
-            # row i: a_w·bw_i against a_0·b0_i, by the four cases of (bw_i, b0_i)
-            n_tog += (popcount(bw & ~b0) * popcount(aw) + popcount(b0 & ~bw) * popcount(a0)
-                      + popcount(bw & b0) * popcount(aw ^ a0))
-    return n_tog
+            n_mov += popcount(mov_reg[r, c] ^ m0) + tr
+            if pp:
+                mw = state[r, c, mi]
+                sw = state[r, c, 1 - mi]
+                ps = popcount(s_pat)
+                n_pp += (ps * (tr + p0) + popcount(mw) * popcount(sw)
+                         - 2 * popcount(mw & m0) * popcount(sw & s_pat))
+            mov_reg[r, c] = m_last
+            state[r, c, mi] = m_last
+            state[r, c, 1 - mi] = s_pat
+    return n_mov, n_pp
 
 
 @njit(cache=True, nogil=True)
