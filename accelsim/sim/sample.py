@@ -38,6 +38,7 @@ from accelsim.sim.estimate import (Estimate, collapse, combine, sample_sizes, st
                                    systematic)
 from accelsim.types import DenseGemm, GemmOperands, GemmResult, LayerSim
 from accelsim.workload import Layer, lower
+from accelsim.workload.exact import F32_MIN_CHUNK, fast_gemm, magnitude  # noqa: F401
 
 #: Variables estimated per unit after the toggle classes (docs/sampling.md).
 EXTRA_VARIABLES = ("overflows", "additions", "clock_bits_extra", "energy_pj")
@@ -542,39 +543,6 @@ def _references(kind: Any, low: Any, layer: Layer, frame: _Frame
     gemm = np.empty(index.size, dtype=np.int64)
     gemm[np.asarray(low.to_layer_shape(index)).reshape(-1)] = ref.reshape(-1)
     return ref, "numpy-int64", gemm.reshape(low.groups, low.M, low.N)
-
-
-#: Fewest K terms per float32 chunk in :func:`fast_gemm` (fewer, e.g. with 16-bit operands: one
-#: float64 GEMM instead of many small float32 ones).
-F32_MIN_CHUNK = 64
-
-
-def fast_gemm(x: np.ndarray, w: np.ndarray, magnitudes: tuple[int, int] | None = None,
-              floats: Callable[[], tuple[np.ndarray, np.ndarray]] | None = None) -> np.ndarray:
-    """The exact int64 product ``x @ w`` (int64 [M, K] @ [K, N]) through BLAS where float
-    arithmetic is exact: in float32 over chunks of K whose partial sums stay integers below
-    2^24 in magnitude (8-bit operands: 514 terms a chunk; the chunks summed in int64), else in
-    float64 when every partial sum is below 2^53, else in int64. ``magnitudes`` (the largest
-    ``|x|``, ``|w|``) and ``floats`` (their float64 copies) may be given when the caller keeps
-    them."""
-    a, b = magnitudes or (magnitude(x), magnitude(w))
-    K = x.shape[1]
-    chunk = K if a * b == 0 else ((1 << 24) - 1) // (a * b)
-    if chunk >= min(K, F32_MIN_CHUNK):
-        xs, ws = x.astype(np.float32), w.astype(np.float32)
-        out = np.zeros((x.shape[0], w.shape[1]), dtype=np.int64)
-        for k0 in range(0, K, max(1, chunk)):
-            out += (xs[:, k0:k0 + chunk] @ ws[k0:k0 + chunk]).astype(np.int64)
-        return out
-    if a * b * K < 1 << 53:
-        xf, wf = floats() if floats else (x.astype(np.float64), w.astype(np.float64))
-        return np.rint(xf @ wf).astype(np.int64)
-    return x @ w
-
-
-def magnitude(a: np.ndarray) -> int:
-    """The largest ``|value|`` of ``a`` (0 if empty), without a temporary array."""
-    return max(-int(a.min(initial=0)), int(a.max(initial=0)))
 
 
 def _result(frame: _Frame, kind: Any, aspec: Any, arch: Arch, low: Any,

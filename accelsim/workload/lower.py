@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from accelsim.workload.exact import fast_gemm
 from accelsim.workload.npz import Layer, conv_output_size
 
 
@@ -81,29 +82,30 @@ class LoweredLayer:
         return np.ascontiguousarray(self._w[g, k0:k1, n0:n1], dtype=np.int64)
 
     def reference_y(self) -> np.ndarray:
-        """The exact int64 output, shaped like the layer's ``y``, computed without im2col.
+        """The exact int64 output, shaped like the layer's ``y``, computed without im2col
+        (through BLAS where float arithmetic is exact: ``accelsim.workload.exact.fast_gemm``).
 
-        conv2d sums, per kernel tap (i, j), the strided input slice times that tap's weights.
+        conv2d sums, per kernel tap (i, j), the strided input slice times that tap's weights
+        (the groups as a stack of GEMMs).
         """
         layer = self.layer
         w = layer.w.astype(np.int64)
         if self.op != "conv2d":
-            return layer.x.astype(np.int64) @ (w.T if self.op == "linear" else w)
+            return fast_gemm(layer.x.astype(np.int64), w.T if self.op == "linear" else w)
         (sh, sw), (ph, pw), (dh, dw), g = layer.stride, layer.padding, layer.dilation, self.groups
         batch, _, h, wd = layer.x.shape
         o, cg, kh, kw = w.shape
         ho, wo = conv_output_size(h, kh, sh, ph, dh), conv_output_size(wd, kw, sw, pw, dw)
         xp = _pad(layer)
-        y = np.zeros((batch, g, o // g, ho, wo), dtype=np.int64)
+        y = np.zeros((g, batch, ho, wo, o // g), dtype=np.int64)
         for i in range(kh):
             for j in range(kw):
-                tap = xp[:, :, i * dh :: sh, j * dw :: sw][:, :, :ho, :wo].astype(np.int64)
-                y += np.einsum(
-                    "ngchw,goc->ngohw",
-                    tap.reshape(batch, g, cg, ho, wo),
-                    w[:, :, i, j].reshape(g, o // g, cg),
-                )
-        return y.reshape(batch, o, ho, wo)
+                tap = xp[:, :, i * dh :: sh, j * dw :: sw][:, :, :ho, :wo]
+                xs = tap.reshape(batch, g, cg, ho, wo).transpose(1, 0, 3, 4, 2)  # g n h w c
+                ws = w[:, :, i, j].reshape(g, o // g, cg).transpose(0, 2, 1)  # g c o
+                y += fast_gemm(xs.reshape(g, batch * ho * wo, cg).astype(np.int64),
+                               ws).reshape(y.shape)
+        return y.transpose(1, 0, 4, 2, 3).reshape(batch, o, ho, wo)
 
     def to_layer_shape(self, y_gemm: np.ndarray) -> np.ndarray:
         """Rearrange GEMM outputs [groups, M, N] into the layer's ``y`` layout.
