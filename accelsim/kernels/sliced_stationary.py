@@ -2,14 +2,16 @@
 ``accelsim.kernels.drivers.fold_stationary`` with identical outputs, toggles and overflows.
 
 A PE's T multiplier evaluations are independent except for the comparison with the previous
-cycle, so its multiplier is evaluated 64 cycles per word (``accelsim.kernels.sliced``). Streams
-of at least :data:`SHORT_T` cycles use the os driver's layout (``sliced.time_planes``): whole
-words per PE, lanes (row, word, column), the moving operand's planes computed once per row and
-copied to its columns, the stationary operand as constant words, the warm operands in the first
-word's top bit; shorter streams pack a row's PEs side by side (``T + 1`` bits each) so their
-words are not mostly empty. The adders and psum registers run row by row with one SIMD lane per
-column (``accelsim.kernels.column_lanes``). Preload, idle loads, moving-register toggles and the
-edge reuse the scalar drivers' functions. The schedule (one step per cycle) is the drivers'; no
+cycle, so its multiplier is evaluated 63 new cycles per word (``accelsim.kernels.sliced``).
+Streams of at least :data:`SHORT_T` cycles lie in one position stream per column: a pass's rows
+back to back, each its warm operand pair then its cycles, lanes (word, column) and a mask of the
+cycles' positions; the moving operand's planes are computed once per pass and copied to every
+column, the stationary operand is constant runs. Shorter streams pack a row's PEs side by side
+(``T + 1`` bits each) so their words are not mostly empty. The partial products' toggles follow
+from the streams (one operand is constant); the adders and psum registers run row by row with
+one SIMD lane per column (``accelsim.kernels.column_lanes``). Preload and idle loads reuse the
+scalar drivers' functions. A column tile's consecutive K-folds run in one call
+(:func:`folds_stationary_sliced`). The schedule (one step per cycle) is the drivers'; no
 trace; serial (one core). Numba's on-disk cache does not notice edits of the modules imported
 here: clear ``NUMBA_CACHE_DIR`` after changing them.
 """
