@@ -45,6 +45,9 @@ GROUP_WORDS = 256
 #: take whole words per PE (:func:`_mult_stream`; whichever is faster, measured on 32×32 arrays:
 #: benchmarks/RESULTS.md).
 SHORT_T = 16
+#: Largest plane cache a :class:`FoldsDriver` keeps (bytes; a moving block's planes take about
+#: one bit per operand bit of the block).
+PLANE_CACHE_BYTES = 64 << 20
 #: Lanes (words) a multiplier pass of :func:`_mult_stream` aims at (measured on 32×32 arrays:
 #: twice ``sliced.LANES`` is 5–7 % faster at T = 49 and 64, the same for longer streams).
 PASS_LANES = 2 * LANES
@@ -57,6 +60,15 @@ def fold_stationary_sliced(k, aux, Ht, S, out, first, R, C, mov_is_x, mov_bits, 
     """One stationary fold of a mac array, bit-sliced; arguments as
     ``accelsim.kernels.drivers.fold_stationary`` (``k``: ``MacConsts``; ``aux`` unused; ``trace``
     must be empty)."""
+    none = np.zeros(0, dtype=np.int64)  # no plane cache
+    _fold(k, Ht, S, out, first, R, C, mov_is_x, mov_bits, sta_bits, idle_zero, starts, mov_reg,
+          sta_reg, psum_reg, state, edge_s, edge_c, counts, trace, none, none)
+
+
+@njit(cache=True, nogil=True)
+def _fold(k, Ht, S, out, first, R, C, mov_is_x, mov_bits, sta_bits, idle_zero, starts, mov_reg,
+          sta_reg, psum_reg, state, edge_s, edge_c, counts, trace, planes, have):
+    """:func:`fold_stationary_sliced` with a cache of its moving planes (:func:`_mult_stream`)."""
     sta_cls = W_REG if mov_is_x else X_REG
     mov_cls = X_REG if mov_is_x else W_REG
     sta_mask = (1 << sta_bits) - 1
@@ -70,8 +82,8 @@ def fold_stationary_sliced(k, aux, Ht, S, out, first, R, C, mov_is_x, mov_bits, 
                 zero_load(psum_reg[r, c], PSUM_REG, 0, counts, trace)
                 mov_reg[r, c] = 0
                 psum_reg[r, c] = 0
-    stream_stationary_sliced(k, Ht, S, out, first, R, mov_is_x, mov_bits, sta_bits, starts,
-                             mov_reg, psum_reg, state, edge_s, edge_c, counts, trace)
+    _stream_phase(k, Ht, S, out, first, mov_is_x, mov_bits, sta_bits, mov_reg, psum_reg, state,
+                  edge_s, edge_c, counts, planes, have)
     if idle_zero:  # idle steps follow the stream
         for r in range(r_act):
             for c in range(c_act):
@@ -84,18 +96,49 @@ def fold_stationary_sliced(k, aux, Ht, S, out, first, R, C, mov_is_x, mov_bits, 
 
 
 @njit(cache=True, nogil=True)
-def folds_stationary_sliced(k, aux, H, S, out, bounds, first, R, C, mov_is_x, mov_bits,
-                            sta_bits, idle_zero, starts, mov_reg, sta_reg, psum_reg, state,
-                            edge_s, edge_c, counts, trace):
+def folds_stationary_sliced(k, H, S, out, bounds, first, R, C, mov_is_x, mov_bits, sta_bits,
+                            idle_zero, starts, mov_reg, sta_reg, psum_reg, state, edge_s, edge_c,
+                            counts, trace, planes, have):
     """Consecutive K-folds of one output tile in one call (no dispatch per fold): fold i takes
     rows ``bounds[i] .. bounds[i + 1] − 1`` of the moving operand ``H`` [rows, T] and the
     stationary ``S`` [rows, c_act]; each runs as :func:`fold_stationary_sliced` (``first``: the
-    first of them is the tile's first K-fold)."""
+    first of them is the tile's first K-fold), with ``planes[i]``, ``have[i:i + 1]`` as its
+    plane cache (:func:`_mult_stream`; ``planes`` int64 [folds, words], ``have`` int64
+    [folds])."""
     for i in range(bounds.shape[0] - 1):
         r0, r1 = bounds[i], bounds[i + 1]
-        fold_stationary_sliced(k, aux, H[r0:r1], S[r0:r1], out, first and i == 0, R, C,
-                               mov_is_x, mov_bits, sta_bits, idle_zero, starts, mov_reg, sta_reg,
-                               psum_reg, state, edge_s, edge_c, counts, trace)
+        _fold(k, H[r0:r1], S[r0:r1], out, first and i == 0, R, C, mov_is_x, mov_bits, sta_bits,
+              idle_zero, starts, mov_reg, sta_reg, psum_reg, state, edge_s, edge_c, counts, trace,
+              planes[i], have[i:i + 1])
+
+
+class FoldsDriver:
+    """The mac kind's ``StepKind.stationary_folds``: :func:`folds_stationary_sliced`, keeping
+    the moving operand's planes of each K-fold while the same moving block comes again (the
+    fixed loop order streams every row tile once per column tile), up to
+    :data:`PLANE_CACHE_BYTES`. One per run; the cache changes no result (the planes are a
+    function of the block's values, which kernels only read)."""
+
+    def __init__(self) -> None:
+        self._block: np.ndarray | None = None
+        self._key: tuple = ()
+        self._planes = np.zeros((0, 0), dtype=np.int64)
+        self._have = np.zeros(0, dtype=np.int64)
+
+    def __call__(self, k, aux, H, S, out, bounds, first, R, C, mov_is_x, mov_bits, sta_bits,
+                 idle_zero, starts, mov_reg, sta_reg, psum_reg, state, edge_s, edge_c, counts,
+                 trace) -> None:
+        key = (bounds.tobytes(), H.shape, mov_bits, R)
+        if self._block is not H or self._key != key:
+            n = bounds.shape[0] - 1
+            words = mov_bits * (R * (H.shape[1] + 1) // STEP + R + 1)  # >= any fold's passes
+            words = words if 8 * n * words <= PLANE_CACHE_BYTES else 0
+            self._block, self._key = H, key
+            self._planes = np.empty((n, words), dtype=np.int64)
+            self._have = np.zeros(n, dtype=np.int64)
+        folds_stationary_sliced(k, H, S, out, bounds, first, R, C, mov_is_x, mov_bits, sta_bits,
+                                idle_zero, starts, mov_reg, sta_reg, psum_reg, state, edge_s,
+                                edge_c, counts, trace, self._planes, self._have)
 
 
 @njit(cache=True, nogil=True)
@@ -105,16 +148,25 @@ def stream_stationary_sliced(k, Ht, S, out, first, R, mov_is_x, mov_bits, sta_bi
     is in place (no preload; ``idle: hold``): what :func:`fold_stationary_sliced` runs after the
     preload. A fold's stream may run as consecutive calls on chunks of ``Ht`` (and the matching
     rows of ``out``): the registers, ``state`` and the edges carry the warm state between them."""
+    none = np.zeros(0, dtype=np.int64)  # no plane cache
+    _stream_phase(k, Ht, S, out, first, mov_is_x, mov_bits, sta_bits, mov_reg, psum_reg, state,
+                  edge_s, edge_c, counts, none, none)
+
+
+@njit(cache=True, nogil=True)
+def _stream_phase(k, Ht, S, out, first, mov_is_x, mov_bits, sta_bits, mov_reg, psum_reg, state,
+                  edge_s, edge_c, counts, planes, have):
+    """:func:`stream_stationary_sliced` with a plane cache (:func:`_mult_stream`)."""
     r_act, T = Ht.shape
     if T > 0 and S.shape[1] > 0:  # (an empty stream leaves the edge as it is)
         tog = stream_toggles(Ht, (1 << mov_bits) - 1)
         _stream(k, Ht, S, out, first, r_act, S.shape[1], mov_is_x, mov_bits, sta_bits, tog,
-                mov_reg, psum_reg, state, edge_s, edge_c, counts)
+                mov_reg, psum_reg, state, edge_s, edge_c, counts, planes, have)
 
 
 @njit(cache=True, nogil=True)
 def _stream(k, Ht, S, out, first, r_act, c_act, mov_is_x, mov_bits, sta_bits, tog, mov_reg,
-            psum_reg, state, edge_s, edge_c, counts):
+            psum_reg, state, edge_s, edge_c, counts, planes, have):
     """The stream phase (T > 0) of the active PEs and the column edges: the multipliers
     bit-sliced over time (:func:`_mult_stream`, or :func:`_mult_packed` for streams shorter than
     :data:`SHORT_T`); the moving registers; then row by row the adders and psum
@@ -124,7 +176,8 @@ def _stream(k, Ht, S, out, first, r_act, c_act, mov_is_x, mov_bits, sta_bits, to
     mov_mask = (1 << mov_bits) - 1
     sta_mask = (1 << sta_bits) - 1
     if T >= SHORT_T:
-        counts[MULT] += _mult_stream(k, Ht, S, state, mov_is_x, mov_bits, sta_bits)
+        counts[MULT] += _mult_stream(k, Ht, S, state, mov_is_x, mov_bits, sta_bits, planes,
+                                     have)
     else:
         counts[MULT] += _mult_packed(k, Ht, S, state, mov_is_x, mov_bits, sta_bits)
     n_mov, n_pp = _registers(Ht, S, state, mov_reg, mov_is_x, mov_mask, sta_mask, tog,
@@ -139,26 +192,43 @@ def _stream(k, Ht, S, out, first, r_act, c_act, mov_is_x, mov_bits, sta_bits, to
 
 
 @njit(cache=True, nogil=True)
-def _mult_stream(k, Ht, S, state, mov_is_x, mov_bits, sta_bits):
+def _mult_stream(k, Ht, S, state, mov_is_x, mov_bits, sta_bits, planes, have):
     """Multiplier toggles of the active PEs for streams of at least :data:`SHORT_T` cycles, in
     the layout of ``sliced.time_planes`` (63 new positions per word, its top bit repeating the
     previous word's last). A pass takes G rows; per column one position stream: row by row, a
     row's warm operands (the pair its multiplier holds) then its T cycles. Lanes are (word,
     column), so the moving operand's planes are computed once per pass and copied to every
     column; only the cycles' positions count (``sliced.mult_lanes``' mask). The partial
-    products' toggles are not evaluated here but counted from the streams (:func:`_registers`)."""
+    products' toggles are not evaluated here but counted from the streams (:func:`_registers`).
+
+    ``planes`` (int64 [words]) caches the passes' moving planes one after the other, ``have``
+    [1] says for which layout (``c_act + 1``; 0: none): the planes depend on ``Ht`` and the
+    pass layout only. Both empty, or ``planes`` too short: no cache."""
     r_act, T = Ht.shape
     c_act = S.shape[1]
     seg = T + 1
     passes = -(-r_act // max(1, min(r_act, (PASS_LANES * STEP) // (seg * c_act))))
+    use = have.shape[0] > 0 and have[0] == c_act + 1
     n_tog = 0
     r0 = 0
+    off = 0
     for i in range(passes):  # the rows split as evenly as the passes allow
         g = r_act // passes + (1 if i < r_act % passes else 0)
+        size = mov_bits * _pass_words(g, seg)
+        slot = planes[off:off + size] if off + size <= planes.shape[0] else planes[0:0]
         n_tog += _mult_pass(k, Ht[r0:r0 + g], S[r0:r0 + g], state[r0:r0 + g], mov_is_x,
-                            mov_bits, sta_bits)
+                            mov_bits, sta_bits, slot, use and slot.shape[0] == size)
         r0 += g
+        off += size
+    if have.shape[0] > 0 and off <= planes.shape[0]:
+        have[0] = c_act + 1
     return n_tog
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _pass_words(G, seg):
+    """Words of a pass of G segments of ``seg`` positions (positions 0 .. G·seg − 1)."""
+    return max(1, (G * seg + STEP - 2) // STEP)
 
 
 @njit(cache=True, nogil=True)
@@ -199,12 +269,14 @@ def _registers(Ht, S, state, mov_reg, mov_is_x, mov_mask, sta_mask, tog, pp):
 
 
 @njit(cache=True, nogil=True)
-def _mult_pass(k, Ht, S, state, mov_is_x, mov_bits, sta_bits):
-    """:func:`_mult_stream` of the G rows of ``Ht`` in one ``sliced.mult_lanes`` pass."""
+def _mult_pass(k, Ht, S, state, mov_is_x, mov_bits, sta_bits, slot, use):
+    """:func:`_mult_stream` of the G rows of ``Ht`` in one ``sliced.mult_lanes`` pass; the
+    moving planes read from ``slot`` (int64 [mov_bits · words]) if ``use``, else computed and
+    kept there when it has their size."""
     G, T = Ht.shape
     c_act = S.shape[1]
     seg = T + 1
-    nw = max(1, (G * seg + STEP - 2) // STEP)  # positions 0 .. G·seg − 1
+    nw = _pass_words(G, seg)
     rk, mk, wk = _stream_words(G, seg, nw)
     L = nw * c_act
     n, m = k.n, k.m
@@ -214,18 +286,24 @@ def _mult_pass(k, Ht, S, state, mov_is_x, mov_bits, sta_bits):
     Sd = B if (mov_is_x == k.x_is_a) else A
     mi = 0 if mov_is_x else 1
     mov_mask = (1 << mov_bits) - 1
-    V = np.zeros((1, G * seg), dtype=np.int64)
     pe = np.empty((3, G, c_act), dtype=np.int64)  # warm moving, warm stationary, stationary
     for g in range(G):
-        for t in range(T):  # position p holds V[p − 1] (time_planes)
-            V[0, g * seg + t] = Ht[g, t] & mov_mask
         for c in range(c_act):
             pe[0, g, c] = state[g, c, mi]
             pe[1, g, c] = state[g, c, 1 - mi]
             pe[2, g, c] = S[g, c]
+    if use:
+        Mpl = slot.reshape((mov_bits, nw))
+    else:
+        V = np.zeros((1, G * seg), dtype=np.int64)
+        for g in range(G):
+            for t in range(T):  # position p holds V[p − 1] (time_planes)
+                V[0, g * seg + t] = Ht[g, t] & mov_mask
+        Mpl = time_planes(V, mov_bits, nw)[0]
+        if slot.shape[0] == mov_bits * nw:
+            slot[:] = Mpl.reshape(mov_bits * nw)
     lmask = np.empty(L, dtype=np.int64)
-    _stream_lanes(time_planes(V, mov_bits, nw)[0], pe, rk, mk, wk, Md, Sd, lmask, c_act,
-                  mov_bits, sta_bits)
+    _stream_lanes(Mpl, pe, rk, mk, wk, Md, Sd, lmask, c_act, mov_bits, sta_bits)
     return mult_lanes(A, B, np.empty((n + 1, L), dtype=np.int64), np.empty(L, dtype=np.int64),
                       n, m, k.sa, k.sb, lmask, False)
 

@@ -64,8 +64,10 @@ def mac_step_kind(spec: ArraySpec):
                   sb, x_is_a)
     stationary = folds = None
     if acc <= SLICED_MAX_ACC_BITS:
+        from accelsim.kernels.sliced_stationary import FoldsDriver
         from accelsim.kernels.sliced_stationary import fold_stationary_sliced as stationary
-        from accelsim.kernels.sliced_stationary import folds_stationary_sliced as folds
+
+        folds = FoldsDriver()
     return StepKind(k, table, STATE_WORDS, len(MAC.layout), len(CLASSES),
                     stationary_untraced=stationary, stationary_folds=folds,
                     output_stationary_untraced=OsDriver() if acc <= MAX_ACC_BITS else None)
