@@ -11,7 +11,8 @@ column, the stationary operand is constant runs. Shorter streams pack a row's PE
 from the streams (one operand is constant); the adders and psum registers run row by row with
 one SIMD lane per column (``accelsim.kernels.column_lanes``). Preload and idle loads reuse the
 scalar drivers' functions. A column tile's consecutive K-folds run in one call
-(:func:`folds_stationary_sliced`). The schedule (one step per cycle) is the drivers'; no
+(:func:`folds_stationary_sliced`), and their moving planes are kept for the next column tile
+(:class:`FoldsDriver`). The schedule (one step per cycle) is the drivers'; no
 trace; serial (one core). Numba's on-disk cache does not notice edits of the modules imported
 here: clear ``NUMBA_CACHE_DIR`` after changing them.
 """
