@@ -12,7 +12,7 @@ from accelsim.types import GemmOperands
 
 #: Rows of the moving block gathered at a time: an im2col block of many columns (each an
 #: output row here) is copied and transposed with poor locality (ResNet-18 conv1 under ws, all
-#: 147 at once: 63 ms against 12 ms in 32-row slabs, measured in ``benchmarks.bench_kernels``).
+#: 147 at once: 63 ms; in 32-row slabs 7.5–33 ms, measured in ``benchmarks.bench_kernels``).
 SLAB_ROWS = 32
 
 

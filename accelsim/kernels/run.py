@@ -213,18 +213,15 @@ def _os_operands(df: Dataflow, ops: GemmOperands,
 
     def operands(f: Fold) -> tuple[np.ndarray, np.ndarray]:
         kx, kw = (f.g, f.r0, f.r1), (f.g, f.c0, f.c1)
-        if kx not in xs:
+        X = xs.get(kx)
+        if X is None:
             X = df.x_rows(ops, f)
-            if not keep_x:
-                return X, w_columns(kw, f)
-            xs[kx] = X
-        return xs[kx], w_columns(kw, f)
-
-    def w_columns(kw: tuple[int, int, int], f: Fold) -> np.ndarray:
+            if keep_x:
+                xs[kx] = X
         if kw not in last:
             last.clear()
             last[kw] = df.w_columns(ops, f)
-        return last[kw]
+        return X, last[kw]
 
     return operands
 

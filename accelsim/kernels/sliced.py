@@ -32,8 +32,9 @@ LANES = 768
 
 @njit(cache=True, nogil=True, inline="always")
 def bit_word(v, b):
-    """All-ones if bit ``b`` of ``v`` is set, else 0 (int64)."""
-    return -((v >> b) & 1)
+    """All-ones if bit ``b`` of ``v`` is set, else 0 (int64: bit b moved to bit 63, then an
+    arithmetic shift)."""
+    return (v << (63 - b)) >> 63
 
 
 @njit(cache=True, nogil=True)
@@ -264,15 +265,15 @@ def mult_lanes(A, B, P, cy, n, m, sa, sb, mask, pp):
         Bi = B[i]
         if i == 0:
             for j in range(n):
-                tog += _pp_lanes(A[j], Bi, -((cmask >> j) & 1), P[j], mask, pp)
+                tog += _pp_lanes(A[j], Bi, bit_word(cmask, j), P[j], mask, pp)
             P[n, :] = -1 if both_eq else 0
             continue
         cy[:] = -cin
         for j in range(0, n - 1, 2):  # cells in pairs (fewer loads and stores), then the odd one
-            tog += _fa2_lanes(A[j], A[j + 1], Bi, -((cmask >> j) & 1), -((cmask >> (j + 1)) & 1),
+            tog += _fa2_lanes(A[j], A[j + 1], Bi, bit_word(cmask, j), bit_word(cmask, j + 1),
                               P[j], P[j + 1], P[j + 2], cy, mask, pp)
         if n % 2:
-            tog += _fa_lanes(A[n - 1], Bi, -((cmask >> (n - 1)) & 1), P[n - 1], P[n], cy, mask,
+            tog += _fa_lanes(A[n - 1], Bi, bit_word(cmask, n - 1), P[n - 1], P[n], cy, mask,
                              pp)
         P[n, :] = cy
     return tog

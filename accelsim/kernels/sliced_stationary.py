@@ -29,6 +29,7 @@ from accelsim.kernels.preload import preload_stationary
 from accelsim.kernels.sliced import (
     LANES,
     STEP,
+    bit_word,
     fill_bits,
     mult_lanes,
     mult_planes,
@@ -367,30 +368,23 @@ def _stream_lanes(Mpl, pe, rk, mk, wk, Md, Sd, lmask, c_act, mov_bits, sta_bits)
             if wb != 0:
                 for j in range(mov_bits):
                     for c in range(c_act):
-                        Md[j, q + c] |= wb & _spread(pe[0, r, c], j)
-            for i in range(sta_bits):  # (bit i of a value spread: sign of it shifted to bit 63)
+                        Md[j, q + c] |= wb & bit_word(pe[0, r, c], j)
+            for i in range(sta_bits):
                 if wb == 0:  # a segment from an earlier word: no warm bit here
                     if s == 0:
                         for c in range(c_act):
-                            Sd[i, q + c] = run & _spread(pe[2, r, c], i)
+                            Sd[i, q + c] = run & bit_word(pe[2, r, c], i)
                     else:
                         for c in range(c_act):
-                            Sd[i, q + c] |= run & _spread(pe[2, r, c], i)
+                            Sd[i, q + c] |= run & bit_word(pe[2, r, c], i)
                 elif s == 0:
                     for c in range(c_act):
-                        Sd[i, q + c] = ((run & _spread(pe[2, r, c], i))
-                                        | (wb & _spread(pe[1, r, c], i)))
+                        Sd[i, q + c] = ((run & bit_word(pe[2, r, c], i))
+                                        | (wb & bit_word(pe[1, r, c], i)))
                 else:
                     for c in range(c_act):
-                        Sd[i, q + c] |= ((run & _spread(pe[2, r, c], i))
-                                         | (wb & _spread(pe[1, r, c], i)))
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _spread(v, i):
-    """All ones if bit ``i`` of ``v`` is set, else 0 (bit i moved to bit 63, then an
-    arithmetic shift)."""
-    return (v << (63 - i)) >> 63
+                        Sd[i, q + c] |= ((run & bit_word(pe[2, r, c], i))
+                                         | (wb & bit_word(pe[1, r, c], i)))
 
 
 @njit(cache=True, nogil=True)

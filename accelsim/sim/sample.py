@@ -38,7 +38,7 @@ from accelsim.sim.estimate import (Estimate, collapse, combine, sample_sizes, st
                                    systematic)
 from accelsim.types import DenseGemm, GemmOperands, GemmResult, LayerSim
 from accelsim.workload import Layer, lower
-from accelsim.workload.exact import F32_MIN_CHUNK, fast_gemm, magnitude  # noqa: F401
+from accelsim.workload.exact import fast_gemm, magnitude
 
 #: Variables estimated per unit after the toggle classes (docs/sampling.md).
 EXTRA_VARIABLES = ("overflows", "additions", "clock_bits_extra", "energy_pj")

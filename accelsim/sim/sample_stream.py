@@ -27,7 +27,7 @@ from accelsim.kernels.run import signed
 from accelsim.pe.base import ARRAY_REGISTERS, counter_layout
 from accelsim.sim.estimate import (Estimate, collapse, combine, sample_sizes, stratum_estimate,
                                    systematic)
-from accelsim.sim.sample import fast_gemm
+from accelsim.workload.exact import fast_gemm
 
 #: Most chunks an output tile's stream is cut into.
 MAX_CHUNKS = 64

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from accelsim.sim.sample import F32_MIN_CHUNK, fast_gemm
+from accelsim.workload.exact import F32_MIN_CHUNK, fast_gemm
 
 
 def _draw(rng, lo, hi, shape):
