@@ -2,8 +2,9 @@
 
 For each network: the exact run and sampled runs (``--sample FRACTION``, seeds 0..SEEDS-1) of
 the whole network through ``simulate_report`` (kernels, output check, energy, report), each timed
-once after the kernels' warm-up and one untimed sampled run; prints per network the CPU-time ratio, how many toggle classes
-fell inside their 95 % interval, whether the total energy did, and the energy error.
+once after the kernels' warm-up and one untimed sampled run; prints per network the CPU-time
+ratio, how many toggle classes fell inside their 95 % interval, whether the total energy did,
+and the energy error.
 
 Times are CPU seconds (``time.process_time``) of this process, exact and sampled runs of one
 network back to back. Networks (seeded synthetic 8-bit data, built here; nothing is
