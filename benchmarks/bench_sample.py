@@ -4,7 +4,7 @@ For each network: the exact run and sampled runs (``--sample FRACTION``, seeds 0
 the whole network through ``simulate_report`` (kernels, output check, energy, report), each timed
 once after the kernels' warm-up and one untimed sampled run; prints per network the CPU-time
 ratio, how many toggle classes fell inside their 95 % interval, whether the total energy did,
-and the energy error.
+and the energy error (and its standard deviation over the seeds).
 
 Times are CPU seconds (``time.process_time``) of this process, exact and sampled runs of one
 network back to back. Networks (seeded synthetic 8-bit data, built here; nothing is
@@ -162,8 +162,9 @@ def main() -> None:
           f"warm-up {time.process_time() - t0:.1f} s (not timed below)")
     print("| network | MACs | folds | exact CPU s | sampled CPU s (mean) | speed-up | "
           "folds sampled / run | classes inside 95 % CI (per seed) | energy inside CI | "
-          "energy error % (per seed) | CI half-width % | cycles exact | check |")
-    print("|---|---:|---:|---:|---:|---:|---|---|---|---|---|---|---|")
+          "energy error % (per seed) | its standard deviation % | CI half-width % | "
+          "cycles exact | check |")
+    print("|---|---:|---:|---:|---:|---:|---|---|---|---|---:|---|---|---|")
     for name, wl in networks():
         if args.nets != "all" and name not in args.nets.split(","):
             continue
@@ -177,6 +178,7 @@ def main() -> None:
         print(f"| {name} | {r['macs']:,} | {r['folds']:,} | {r['exact_s']:.1f} | {wall:.2f} | "
               f"{r['exact_s'] / wall:.1f}× | {runs[0]['folds']:,} / {runs[0]['run']:,} | "
               f"{inside} | {energy_in}/{len(runs)} | {errors} | "
+              f"{np.std([x['err'] for x in runs]):.2f} | "
               f"{max(x['half'] for x in runs):.2f} | {cycles} | {runs[0]['check']} |",
               flush=True)
 

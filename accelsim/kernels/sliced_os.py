@@ -66,7 +66,7 @@ def _acc_first(xv, Wr, acc, a_s, a_c, T, mask):
 
 @njit(cache=True, nogil=True)
 def _acc_wrap(xrow, Wk, k0, k1, acc, cv, T, mask, sign, sh):
-    """Steps k0 .. k1−1 (k0 >= 1, at most 2^15 of them) of every column of a row with a wrapping
+    """Steps k0 .. k1−1 (at most 2^15 of them) of every column of a row with a wrapping
     adder (``ripple_add`` of datapath.md §3, one lane per column). ``cv`` [c_act]: the carries
     into every bit (``s ^ a ^ b``: the carry nodes shifted up by one, bit 0 always 0). The sum
     nodes are the acc register, so one popcount serves both. ``T`` [c_act] packs the tallies:
@@ -157,14 +157,14 @@ def _acc32_steps(xrow, Wk, k0, k1, acc, cv, T, T3, mask, top):
 
 
 @njit(cache=True, nogil=True)
-def _acc_saturate(xrow, Wk, acc, a_s, a_c, T, mask, sign):
-    """Steps 1 .. K−1 of every column of a row with a saturating adder (one lane per column);
+def _acc_saturate(xrow, Wk, k0, acc, a_s, a_c, T, mask, sign):
+    """Steps k0 .. K−1 of every column of a row with a saturating adder (one lane per column);
     tallies in ``T[0..2]`` as :func:`_acc_first`."""
     K, c_act = Wk.shape
     t0 = T[0]
     t1 = T[1]
     t2 = T[2]
-    for k in range(1, K):
+    for k in range(k0, K):
         xv = xrow[k]
         Wr = Wk[k]
         for c in range(c_act):
@@ -212,11 +212,12 @@ def _registers(r, k, X, Wt, R, C, idle_zero, x_tog, w_tog, x_reg, w_reg, counts)
 
 
 @njit(cache=True, nogil=True)
-def _accumulate(r, k, X, Wt, Wk, X32, Wk32, out, acc_reg, state, counts, S, S32):
+def _accumulate(r, k, X, Wt, Wk, X32, Wk32, out, acc_reg, state, counts, S, S32, cont):
     """The accumulators of row ``r``'s active PEs over the fold (one lane per column; ``S``
     [9, c_act] int64 and ``S32`` [4, c_act] uint32 work lanes; ``X32``/``Wk32``: ``X``/``Wk`` as
     int32, for accumulators of at most 32 bits); leaves outputs, acc registers and datapath
-    state."""
+    state. ``cont``: the stream continues a fold, its first step adds to the acc register (and
+    the adder starts from the sum and carry nodes in ``state``) instead of loading the product."""
     K = X.shape[1]
     c_act = Wt.shape[0]
     acc, a_s, a_c, T, cv, packed = S[0], S[1], S[2], S[3:7], S[7], S[8]
@@ -225,17 +226,19 @@ def _accumulate(r, k, X, Wt, Wk, X32, Wk32, out, acc_reg, state, counts, S, S32)
         a_s[c] = state[r, c, 2]
         a_c[c] = state[r, c, 3]
     T[:, :] = 0
-    _acc_first(X[r, 0], Wk[0], acc, a_s, a_c, T, k.acc_mask)
+    first = 0 if cont else 1
+    if not cont:
+        _acc_first(X[r, 0], Wk[0], acc, a_s, a_c, T, k.acc_mask)
     if k.saturate:
-        _acc_saturate(X[r], Wk, acc, a_s, a_c, T, k.acc_mask, k.acc_sign)
-    elif K > 1 and k.acc_bits <= 32:
+        _acc_saturate(X[r], Wk, first, acc, a_s, a_c, T, k.acc_mask, k.acc_sign)
+    elif K > first and k.acc_bits <= 32:
         acc32, cv32, T32, ovf32 = S32[0], S32[1], S32[2], S32[3]
         for c in range(c_act):
             acc32[c] = acc[c]
-            cv32[c] = 0  # after the first step: no carries
+            cv32[c] = a_c[c]  # the carry nodes (none after a first step)
         mask32 = np.uint32(k.acc_mask)
         top32 = np.uint32(k.acc_sign)
-        for k0 in range(1, K, 1 << 10):
+        for k0 in range(first, K, 1 << 10):
             T32[:] = 0
             ovf32[:] = 0
             k1 = min(K, k0 + (1 << 10))
@@ -251,9 +254,10 @@ def _accumulate(r, k, X, Wt, Wk, X32, Wk32, out, acc_reg, state, counts, S, S32)
             acc[c] = acc32[c]
             a_s[c] = acc32[c]
             a_c[c] = cv32[c]
-    elif K > 1:
-        cv[:] = 0  # after the first step: no carries
-        for k0 in range(1, K, 1 << 14):
+    elif K > first:
+        for c in range(c_act):
+            cv[c] = a_c[c] << 1  # carries into each bit (after a first step: none)
+        for k0 in range(first, K, 1 << 14):
             packed[:] = 0
             _acc_wrap(X[r], Wk, k0, min(K, k0 + (1 << 14)), acc, cv, packed, k.acc_mask,
                       k.acc_sign, 49 - k.acc_bits)
@@ -278,11 +282,11 @@ def _accumulate(r, k, X, Wt, Wk, X32, Wk32, out, acc_reg, state, counts, S, S32)
 
 @njit(cache=True, nogil=True)
 def _rows(r0, r1, k, X, Wt, Wk, X32, Wk32, Xpl, WL, out, R, C, idle_zero, x_tog, w_tog, x_reg,
-          w_reg, acc_reg, state, counts, scratch):
+          w_reg, acc_reg, state, counts, scratch, cont):
     """Rows r0 .. r1−1 of an os fold: their registers, then the multiplier of all their active
     PEs at once (bit-sliced over time, lanes = (row, column, word); unused lanes hold zeros and
-    toggle nothing), then each row's accumulators. ``scratch``: :func:`_scratch`'s arrays for
-    at least r1 − r0 rows."""
+    toggle nothing), then each row's accumulators (``cont``: :func:`_accumulate`'s). ``scratch``:
+    :func:`_scratch`'s arrays for at least r1 − r0 rows."""
     for r in range(r0, r1):
         _registers(r, k, X, Wt, R, C, idle_zero, x_tog, w_tog, x_reg, w_reg, counts)
     r_act, K = X.shape
@@ -316,7 +320,7 @@ def _rows(r0, r1, k, X, Wt, Wk, X32, Wk32, Xpl, WL, out, R, C, idle_zero, x_tog,
                 Wd[i, o + c * nw] |= ((pw >> i) & 1) << 63
     counts[MULT] += mult_lanes(A, B, P, cy, k.n, k.m, k.sa, k.sb, None, True)
     for r in range(r0, ra1):
-        _accumulate(r, k, X, Wt, Wk, X32, Wk32, out, acc_reg, state, counts, S, S32)
+        _accumulate(r, k, X, Wt, Wk, X32, Wk32, out, acc_reg, state, counts, S, S32, cont)
 
 
 @njit(cache=True, nogil=True)
@@ -366,8 +370,11 @@ def _x_inputs(k, X, nw):
 
 
 @njit(cache=True, nogil=True)
-def fold_os_tile(k, X, Wt, wi, out, R, C, idle_zero, x_reg, w_reg, acc_reg, state, counts):
-    """:func:`fold_os_sliced` given ``wi`` = :func:`w_inputs` of ``Wt``."""
+def fold_os_tile(k, X, Wt, wi, out, R, C, idle_zero, x_reg, w_reg, acc_reg, state, counts,
+                 cont=False):
+    """:func:`fold_os_sliced` given ``wi`` = :func:`w_inputs` of ``Wt``. ``cont``: the stream
+    continues a fold (sampled mode's chunks of K, docs/sampling.md): its first step adds to the
+    acc register, from the adder's sum and carry nodes in ``state``."""
     Wk, Wk32, WL, w_tog = wi
     nw = max(1, (X.shape[1] + STEP - 1) // STEP)
     X32, Xpl, x_tog = _x_inputs(k, X, nw)
@@ -375,7 +382,7 @@ def fold_os_tile(k, X, Wt, wi, out, R, C, idle_zero, x_reg, w_reg, acc_reg, stat
     scratch = _scratch(k, G * WL.shape[1], Wt.shape[0])
     for r0 in range(0, R, G):
         _rows(r0, min(R, r0 + G), k, X, Wt, Wk, X32, Wk32, Xpl, WL, out, R, C, idle_zero, x_tog,
-              w_tog, x_reg, w_reg, acc_reg, state, counts, scratch)
+              w_tog, x_reg, w_reg, acc_reg, state, counts, scratch, cont)
 
 
 @njit(cache=True, nogil=True, parallel=True)
@@ -392,7 +399,7 @@ def fold_os_tile_parallel(k, X, Wt, wi, out, R, C, idle_zero, x_reg, w_reg, acc_
     for g in prange(ng):
         _rows(g * G, min(R, g * G + G), k, X, Wt, Wk, X32, Wk32, Xpl, WL, out, R, C, idle_zero,
               x_tog, w_tog, x_reg, w_reg, acc_reg, state, per_group[g],
-              _scratch(k, G * WL.shape[1], Wt.shape[0]))
+              _scratch(k, G * WL.shape[1], Wt.shape[0]), False)
     for i in range(counts.shape[0]):
         counts[i] += per_group[:, i].sum()
 

@@ -8,7 +8,8 @@ the units of a stratum have equal MACs, so it is also the ratio estimator on MAC
 successive-difference variance of a systematic sample (:func:`stratum_estimate`; strata drawn
 with one unit get theirs from collapsed pairs, :func:`collapse`), and a two-sided 95 % Student-t
 interval with Satterthwaite's degrees of freedom. A stratum sampled in full (``n_h = N_h``) adds
-its exact integer sum and no variance.
+its exact integer sum and no variance. Where an auxiliary variable is known for every unit, the
+ratio estimator to it replaces the expansion estimator (:func:`ratio_estimate`).
 """
 
 from __future__ import annotations
@@ -107,6 +108,31 @@ def stratum_estimate(values: np.ndarray, sizes: np.ndarray, count: int) -> Estim
     d2 = (np.diff(z, axis=0) ** 2).sum(axis=0)
     var = (1.0 - n / count) * n / (2.0 * (n - 1)) * d2
     return Estimate(z.sum(axis=0), var, ((var, n - 1),))
+
+
+def ratio_estimate(values: np.ndarray, aux: np.ndarray, sizes: np.ndarray, count: int,
+                   aux_total: int) -> Estimate:
+    """:func:`stratum_estimate` by the ratio to an auxiliary variable known for every unit:
+    ``aux`` int64 [n] its values on the sampled units, ``aux_total`` its stratum total. The
+    total is ``aux_total · R`` with ``R = Σ_j z_j / Σ_j size_j · a_j`` (per variable); its
+    variance is the successive-difference estimator on the residuals ``size_j (y_j − R a_j)``,
+    scaled by ``(aux_total / Σ_j size_j · a_j)²`` (Cochran's ratio estimator), with n − 1
+    degrees of freedom. Units whose values follow the auxiliary closely give a much narrower
+    interval than the expansion estimator. A census is exact as there; a sample whose auxiliary
+    sums to 0 falls back to :func:`stratum_estimate`."""
+    n = values.shape[0]
+    xa = float((sizes * aux).sum())
+    if n == count or xa <= 0 or aux_total <= 0:
+        return stratum_estimate(values, sizes, count)
+    z = values.astype(np.float64) * sizes[:, None]
+    ratio = z.sum(axis=0) / xa
+    total = aux_total * ratio
+    if n == 1:
+        return Estimate(total, np.zeros(values.shape[1]), ())
+    e = z - ratio[None, :] * (sizes * aux).astype(np.float64)[:, None]
+    d2 = (np.diff(e, axis=0) ** 2).sum(axis=0)
+    var = (1.0 - n / count) * n / (2.0 * (n - 1)) * d2 * (aux_total / xa) ** 2
+    return Estimate(total, var, ((var, n - 1),))
 
 
 def collapsed_estimate(totals: np.ndarray, sizes: np.ndarray) -> Estimate:

@@ -1,8 +1,9 @@
 """Sampled simulation of one layer (``accelsim run --sample FRACTION``, docs/sampling.md).
 
-A layer's folds are grouped into *units*: one fold on output-stationary dataflows; one output tile
-(all the K-folds that accumulate into the same outputs) on the stationary family, whose column
-edge adds each K-fold's partial sums to the earlier ones. A systematic random sample of units per
+A layer's folds are grouped into *units*: row tiles of a column on output-stationary dataflows;
+one output tile (all the K-folds that accumulate into the same outputs) on the stationary family,
+whose column edge adds each K-fold's partial sums to the earlier ones; a mac array's units are
+chunks of a stream instead (:func:`_stream_units`). A systematic random sample of units per
 stratum (units of equal shape) is simulated in full detail by the PE kind's own kernels, each from
 its exact warm state, and the layer's toggle totals are estimated with 95 % intervals
 (:mod:`accelsim.sim.estimate`). Cycles, folds and MACs stay exact; the outputs are the exact
@@ -55,8 +56,8 @@ class SampleSpec:
 @dataclass(frozen=True)
 class SampleInfo:
     """What a sampled layer ran and estimated: ``unit`` (``fold`` | ``tile`` | ``chunk`` |
-    ``kfolds``); unit and fold counts (``folds_run`` counts every fold the kernels ran, warm-up
-    contexts included; fold equivalents for ``chunk`` and ``kfolds``);
+    ``kfolds`` | ``kchunk``); unit and fold counts (``folds_run`` counts every fold the kernels
+    ran, warm-up contexts included; fold equivalents for ``chunk``, ``kfolds`` and ``kchunk``);
     ``variables`` the estimated variables (toggle classes, then :data:`EXTRA_VARIABLES`) and
     their ``estimate``."""
 
@@ -125,9 +126,10 @@ def simulate_layer_sampled(arch: Arch, layer: Layer, spec: SampleSpec,
     weights = _energy_weights(arch, classes)
     rng = np.random.default_rng([spec.seed, zlib.crc32(layer.name.encode())])
     total_folds = df.count(low.groups, low.M, low.K, low.N, frame.R, frame.C)
-    if df.preload and kind.step_kind is not None:
+    stream = _stream_units(frame, kind, aspec, spec.fraction)
+    if stream is not None:
         return _sample_streams(arch, layer, spec, frame, kind, aspec, low, classes, weights,
-                               ref_layer, source, ref_gemm, progress, rng, total_folds)
+                               ref_layer, source, ref_gemm, progress, rng, total_folds, stream)
     units = frame.units()
     strata: dict[tuple[int, int, int], list[int]] = {}
     for i, u in enumerate(units):
@@ -171,17 +173,33 @@ def simulate_layer_sampled(arch: Arch, layer: Layer, spec: SampleSpec,
     return _layer_sim(layer, low, result, ref_layer, source, ok, info)
 
 
+def _stream_units(frame: _Frame, kind: Any, aspec: Any, fraction: float) -> Any:
+    """The units a mac layer is sampled in, one kernel call each: on the stationary family
+    chunks of its output tiles' streams or runs of their K-folds
+    (:mod:`accelsim.sim.sample_stream`), on output-stationary dataflows chunks of each fold's K
+    stream (:mod:`accelsim.sim.sample_os`); None for the fold and tile units (other kinds, or
+    where those do not apply)."""
+    if kind.step_kind is None:
+        return None
+    step = kind.step_kind(aspec)
+    if frame.df.preload:
+        from accelsim.sim.sample_stream import choose_units
+
+        return choose_units(frame, step, aspec.x_bits, aspec.w_bits, aspec.acc_bits, fraction)
+    from accelsim.sim.sample_os import KChunks
+
+    return KChunks(frame, step, aspec.acc_bits) if KChunks.applies(frame, step) else None
+
+
 def _sample_streams(arch: Arch, layer: Layer, spec: SampleSpec, frame: _Frame, kind: Any,
                     aspec: Any, low: Any, classes: tuple[str, ...],
                     weights: tuple[np.ndarray, float], ref_layer: np.ndarray, source: str,
                     ref_gemm: np.ndarray, progress: Callable[[int], None] | None,
-                    rng: np.random.Generator, total_folds: int) -> LayerSim:
-    """A stationary mac layer sampled in chunks of its output tiles' streams or runs of their
-    K-folds (:mod:`accelsim.sim.sample_stream`), or run whole when that would not save."""
-    from accelsim.sim.sample_stream import choose_units, simulate_units
+                    rng: np.random.Generator, total_folds: int, units: Any) -> LayerSim:
+    """A mac layer sampled in ``units`` (:func:`_stream_units`), or run whole when that would
+    not save."""
+    from accelsim.sim.sample_stream import simulate_units
 
-    units = choose_units(frame, kind.step_kind(aspec), aspec.x_bits, aspec.w_bits,
-                         aspec.acc_bits, spec.fraction)
     def values(counts: np.ndarray) -> list[int]:
         return _values(_step_counters(kind, classes, counts), classes, weights)
 

@@ -52,22 +52,40 @@ class _Tiles:
         self.mov_is_x = frame.df.moving_is_x
         self.mov_bits, self.sta_bits = frame.df.operand_bits(x_bits, w_bits)
         self.bounds = [0, 1]
-        self._strata: tuple[list[Unit], dict[tuple[int, int, int], list[int]]] | None = None
+        self._strata: tuple[list[Unit], dict[tuple[int, int, int], np.ndarray]] | None = None
 
     def units(self) -> list[Unit]:
         """Every unit in execution order: group, column tile, chunk."""
-        return [(g, ct, j) for g in range(self.frame.ops.groups) for ct in range(self.nc)
-                for j in range(len(self.bounds) - 1)]
+        return self.strata()[0]
 
-    def strata(self) -> tuple[list[Unit], dict[tuple[int, int, int], list[int]]]:
-        """Every unit (:meth:`units`) and the indices of each stratum's (by ``shape``)."""
+    def strata(self) -> tuple[list[Unit], dict[tuple[int, int, int], np.ndarray]]:
+        """Every unit in execution order and the indices (int64, ascending) of each stratum's
+        (by :meth:`shapes`)."""
         if self._strata is None:
-            all_units = self.units()
-            strata: dict[tuple[int, int, int], list[int]] = {}
-            for i, u in enumerate(all_units):
-                strata.setdefault(self.shape(u), []).append(i)
-            self._strata = all_units, strata
+            J = len(self.bounds) - 1
+            i = np.arange(self.frame.ops.groups * self.nc * J)
+            g, ct, j = i // (self.nc * J), i // J % self.nc, i % J
+            start, extent, width = self.shapes(g, ct, j)
+            top = int(extent.max()) + 1
+            code = (start * top + extent) * (self.C + 1) + width  # orders as the keys do
+            _, first, inv = np.unique(code, return_index=True, return_inverse=True)
+            split = np.split(np.argsort(inv, kind="stable"), np.cumsum(np.bincount(inv))[:-1])
+            self._strata = (list(zip(g.tolist(), ct.tolist(), j.tolist())),
+                            {(int(start[f]), int(extent[f]), int(width[f])): idx
+                             for f, idx in zip(first.tolist(), split)})
         return self._strata
+
+    def shape(self, u: Unit) -> tuple[int, int, int]:
+        """The stratum of unit ``u`` (:meth:`shapes`)."""
+        return tuple(int(a[0]) for a in self.shapes(*(np.array([v]) for v in u)))
+
+    def shapes(self, g: np.ndarray, ct: np.ndarray, j: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The strata of units (g, ct, j) (int64 arrays): where a unit's warm state comes from
+        (0: reset, the layer's first unit; 1: a tile's first unit, from the previous tile or
+        fold; 2: from the unit before), its extent (``extents``) and its active columns."""
+        start = np.where(j > 0, 2, np.where((g == 0) & (ct == 0), 0, 1))
+        return start, self.extents(j), np.minimum(self.C, self.frame.cdim - ct * self.C)
 
     def width(self, ct: int) -> int:
         return min(self.C, self.frame.cdim - ct * self.C)
@@ -79,6 +97,16 @@ class _Tiles:
     def fold_equivalents(self, elements: int) -> int:
         """Folds' worth of ``elements`` stream elements (one fold streams T), rounded up."""
         return -(-elements // self.T)
+
+    def call_cost(self) -> int:
+        """One fold's kernel work (:meth:`layer_cost` per fold)."""
+        return self.T + CALL_ELEMENTS
+
+    def estimate(self, key: tuple[int, int, int], drawn: list[Unit], rows: np.ndarray,
+                 sizes: np.ndarray, count: int) -> Estimate:
+        """The estimate of stratum ``key`` from the ``rows`` of its ``drawn`` units (the
+        expansion estimator, ``accelsim.sim.estimate.stratum_estimate``)."""
+        return stratum_estimate(rows, sizes, count)
 
     def operands(self, g: int) -> tuple[np.ndarray, np.ndarray]:
         """(moving operand int64 [rows-dim, T], stationary one [rows-dim, cols-dim]) of group g
@@ -100,18 +128,14 @@ class _Tiles:
 
     def preloads(self) -> np.ndarray:
         """The kind's counters of every fold's preload, in the fixed order (exact)."""
-        from accelsim.kernels.stream_units import preload_pass
+        from accelsim.kernels.stream_units import preload_census
 
         counts = np.zeros(self.step.counters, dtype=np.int64)
         sta_reg = np.zeros((self.R, self.C), dtype=np.int64)
         sta_cls = counter_layout(ARRAY_REGISTERS)["w_reg" if self.mov_is_x else "x_reg"]
-        f = self.frame
-        for g in range(f.ops.groups):
-            folds = np.array([(r0, min(r0 + self.R, f.rdim), c0, min(c0 + self.C, f.cdim))
-                              for c0 in range(0, f.cdim, self.C)
-                              for r0 in range(0, f.rdim, self.R)], dtype=np.int64)
-            preload_pass(self.operands(g)[1], folds, self.R, self.C, self.sta_bits, sta_cls,
-                         sta_reg, counts)
+        for g in range(self.frame.ops.groups):
+            counts[sta_cls] += preload_census(self.operands(g)[1], self.R, self.C, self.sta_bits,
+                                              sta_reg)
         return counts
 
     def fresh(self) -> tuple[list[np.ndarray], np.ndarray, list[np.ndarray]]:
@@ -152,13 +176,10 @@ class StreamUnits(_Tiles):
         chunks = max(1, self.T // size)
         self.bounds = [(j * self.T) // chunks for j in range(chunks + 1)]
 
-    def shape(self, u: Unit) -> tuple[int, int, int]:
-        """The stratum of a unit: where its first element's warm state comes from (0: reset,
-        the layer's first chunk; 1: the previous fold, a first chunk; 2: the element before
-        it), its length (stream elements) and its active columns."""
-        g, ct, j = u
-        start = 0 if g == ct == j == 0 else 1 if j == 0 else 2
-        return start, self.bounds[j + 1] - self.bounds[j], self.width(ct)
+    def extents(self, j: np.ndarray) -> np.ndarray:
+        """The lengths of chunks ``j`` (int64 array; stream elements)."""
+        b = np.array(self.bounds, dtype=np.int64)
+        return b[j + 1] - b[j]
 
     def cost(self, u: Unit) -> int:
         """Kernel work of ``u`` (:meth:`layer_cost`'s terms), its warm-up included."""
@@ -214,13 +235,10 @@ class FoldUnits(_Tiles):
         bound = max(a * b for a, b in map(f.magnitudes, range(f.ops.groups))) * f.rdim
         return bound < 1 << (self.acc_bits - 1)
 
-    def shape(self, u: Unit) -> tuple[int, int, int]:
-        """The stratum of a unit: where its warm state comes from (0: reset; 1: the previous
-        tile; 2: the K-fold before), its rows-dim extent and its active columns."""
-        g, ct, j = u
-        start = 0 if g == ct == j == 0 else 1 if j == 0 else 2
-        k0, k1 = self.bounds[j] * self.R, min(self.bounds[j + 1] * self.R, self.frame.rdim)
-        return start, k1 - k0, self.width(ct)
+    def extents(self, j: np.ndarray) -> np.ndarray:
+        """The rows-dim extents of K-fold runs ``j`` (int64 array)."""
+        b = np.array(self.bounds, dtype=np.int64)
+        return np.minimum(b[j + 1] * self.R, self.frame.rdim) - b[j] * self.R
 
     def cost(self, u: Unit) -> int:
         """Kernel work of ``u`` (:meth:`layer_cost`'s terms), its warm-up included."""
@@ -236,18 +254,29 @@ class FoldUnits(_Tiles):
     def _sum(self, g: int, ct: int, f0: int, f1: int, t0: int = 0, t1: int | None = None
              ) -> np.ndarray:
         """The column edge's sum of K-folds ``f0 .. f1 - 1`` of tile (g, ct) at stream elements
-        ``[t0, t1)``: int64 [t1 - t0, width], exact in float64 (no partial sum reaches 2^47,
-        :meth:`applies`)."""
-        H, S = self.frame.df.operand_views(self.frame.xf(g), self.frame.wf(g))
+        ``[t0, t1)``: int64 [t1 - t0, width], exact (``fast_gemm`` on the blocks alone)."""
+        H, S = self.operands(g)
         k0, k1 = f0 * self.R, min(f1 * self.R, self.frame.rdim)
         c0 = ct * self.C
-        return np.rint(H[k0:k1, t0:t1].T @ S[k0:k1, c0:c0 + self.width(ct)]).astype(np.int64)
+        return fast_gemm(H[k0:k1, t0:t1].T, S[k0:k1, c0:c0 + self.width(ct)],
+                         self.frame.magnitudes(g))
 
-    def _last(self, g: int, ct: int, folds: int) -> np.ndarray:
-        """Output patterns of tile (g, ct) that hold, at its last stream element, the sum of
-        its first ``folds`` K-folds (the other elements are not streamed by a warm-up)."""
+    def _prefix(self, g: int, ct: int, f: int, t0: int = 0, shorter: bool = True
+                ) -> np.ndarray:
+        """The column edge's sum of the first ``f`` K-folds of tile (g, ct) at stream elements
+        ``[t0, T)`` (:meth:`_sum`); ``shorter``: from the shorter side, where that is the
+        tile's total (the group's product) less the K-folds from ``f`` on."""
+        if not shorter or f <= self.nr - f:
+            return self._sum(g, ct, 0, f, t0)
+        c0 = ct * self.C
+        return self.frame.tile_product(g)[t0:, c0:c0 + self.width(ct)] - \
+            self._sum(g, ct, f, self.nr, t0)
+
+    def _last(self, ct: int, sums: np.ndarray) -> np.ndarray:
+        """Output patterns of a tile in column tile ct that hold ``sums`` int64 [1, width] at its
+        last stream element (the other elements are not streamed by a warm-up)."""
         out = np.zeros((self.T, self.width(ct)), dtype=np.int64)
-        out[self.T - 1:] = self._sum(g, ct, 0, folds, self.T - 1) & ((1 << self.acc_bits) - 1)
+        out[self.T - 1:] = sums & ((1 << self.acc_bits) - 1)
         return out
 
     def run(self, u: Unit) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -259,21 +288,16 @@ class FoldUnits(_Tiles):
         counts = np.zeros(self.step.counters, dtype=np.int64)
         scratch = np.zeros(self.step.counters, dtype=np.int64)
         last = [[T - 1, T, 0]]
+        before = self._prefix(g, ct, f0)
         if f0 <= 1:  # the previous tiles' last K-folds: the PEs, and the edge adder that the
             # tile's first K-fold leaves as it is (it writes its sums, it adds none)
             a = max(0, self.nr - 2)  # a narrower last K-fold leaves lower rows to the one before
             for pg, pct in self.context_tiles(g, ct):
                 self.run_pass(pg, pct, a, self.nr, last, warm, scratch, scratch,
-                              self._last(pg, pct, a))
+                              self._last(pct, self._prefix(pg, pct, a, T - 1, pg == g)))
         if f0 >= 1:
             self.run_pass(g, ct, f0 - 1, f0, last, warm, scratch, scratch,
-                          self._last(g, ct, f0 - 1))
-        if f0 <= self.nr - f0:
-            before = self._sum(g, ct, 0, f0)
-        else:  # the shorter side: the tile's total less the K-folds from f0 on
-            c0 = ct * self.C
-            before = self.frame.tile_product(g)[:, c0:c0 + self.width(ct)] - \
-                self._sum(g, ct, f0, self.nr)
+                          self._last(ct, before[T - 1:] - self._sum(g, ct, f0 - 1, f0, T - 1)))
         out = self.run_pass(g, ct, f0, f1, [[0, T, 1]], warm, counts, scratch,
                             before & ((1 << self.acc_bits) - 1))
         return counts, signed(out, self.acc_bits), before + self._sum(g, ct, f0, f1)
@@ -343,7 +367,7 @@ def simulate_units(units: _Tiles, spec: Any, rng: np.random.Generator,
                 step = total_folds * simulated // n_total - reported
                 reported += step
                 progress(step)
-        estimates.append(stratum_estimate(np.array(rows, dtype=np.int64), sizes, count))
+        estimates.append(units.estimate(key, us, np.array(rows, dtype=np.int64), sizes, count))
         if n == 1 < count:
             singletons.append((estimates[-1].total, count * key[1] * key[2]))  # MACs / M or N
     if progress is not None and total_folds > reported:
@@ -351,4 +375,4 @@ def simulate_units(units: _Tiles, spec: Any, rng: np.random.Generator,
     width = len(estimates[0].total)
     est = combine(estimates + collapse(singletons, width), width)
     return (est, ok, simulated, units.fold_equivalents(sampled),
-            math.ceil(run_work / (units.T + CALL_ELEMENTS)))
+            math.ceil(run_work / units.call_cost()))

@@ -140,3 +140,39 @@ def test_run_gemm_uses_it_untraced_only():
                       trace=True)
     assert len(calls) == 9
     assert np.array_equal(traced.counts, scalar.counts)
+
+
+@settings(deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), xb=st.integers(2, 16), wb=st.integers(2, 16),
+       xs=st.booleans(), ws=st.booleans(), sat=st.booleans(), acc=st.integers(4, 48),
+       R=st.integers(1, 4), C=st.integers(1, 4), K=st.integers(2, 140), data=st.data())
+def test_a_fold_continued_in_a_second_call(seed, xb, wb, xs, ws, sat, acc, R, C, K, data):
+    """A fold streamed as two calls, the second continuing it (``cont``: sampled mode's chunks
+    of K), counts, outputs and leaves exactly what the scalar driver's one fold does."""
+    from accelsim.kernels.sliced_os import fold_os_tile, w_inputs
+
+    spec = spec_of(R, C, xb, wb, acc, xs, ws, sat, False)
+    kind = mac_step_kind(spec)
+    k = kind.consts
+    rng = np.random.default_rng(seed)
+    r_act, c_act = int(rng.integers(1, R + 1)), int(rng.integers(1, C + 1))
+    X = values(rng, (r_act, K), xb, xs)
+    Wt = values(rng, (c_act, K), wb, ws)
+    warm = warm_arrays(rng, R, C, spec)
+    fast = [a.copy() for a in warm]
+    slow = [a.copy() for a in warm]
+    out_f = np.zeros((r_act, c_act), dtype=np.int64)
+    out_s = np.zeros((r_act, c_act), dtype=np.int64)
+    cnt_f = np.zeros(kind.counters, dtype=np.int64)
+    cnt_s = np.zeros(kind.counters, dtype=np.int64)
+    a = data.draw(st.integers(1, K - 1))
+    for lo, hi, cont in ((0, a, False), (a, K, True)):
+        Xp, Wp = np.ascontiguousarray(X[:, lo:hi]), np.ascontiguousarray(Wt[:, lo:hi])
+        fold_os_tile(k, Xp, Wp, w_inputs(k, Wp), out_f, R, C, False, *fast, cnt_f, cont)
+    fold_output_stationary(k, kind.aux, X, Wt, out_s, R, C, xb, wb, False,
+                           np.arange(R + C + K, dtype=np.int64), *slow, cnt_s,
+                           np.zeros((0, kind.classes), dtype=np.int64))
+    assert np.array_equal(cnt_f, cnt_s), f"counts {cnt_f} != {cnt_s}"
+    assert np.array_equal(out_f, out_s), "outputs differ"
+    for name, p, q in zip(("x_reg", "w_reg", "acc_reg", "state"), fast, slow):
+        assert np.array_equal(p, q), f"{name} differs"

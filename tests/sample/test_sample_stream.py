@@ -1,7 +1,8 @@
 """Sampled mode's units of mac layers on ws and is (``accelsim.sim.sample_stream``,
 docs/sampling.md): chunks of an output tile's stream and runs of its K-folds, each from its
 rebuilt warm state, sum with the exact preloads to the exact run's counters on random GEMMs; the
-units cover every stream element once; a sample that would cost the layer runs it whole."""
+units cover every stream element once; a sample that would cost the layer runs it whole. The
+preload census, the strata and the K-fold runs' edge sums against their plain definitions."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ import pytest
 
 from accelsim.config import load_arch
 from accelsim.dataflows import REGISTRY as DATAFLOWS
+from accelsim.kernels.preload import preload_stationary
+from accelsim.kernels.stream_units import preload_census
 from accelsim.pe import REGISTRY
 from accelsim.sim import sample_stream
 from accelsim.sim.layer import array_spec, simulate_layer
@@ -163,3 +166,68 @@ def test_a_sample_dearer_than_the_layer_runs_it_whole(tmp_path: Path) -> None:
         half = info.estimate.half_width()[i]
         assert abs(sampled.result.toggles[c] - exact.result.toggles[c]) <= half + 1, c
     assert sampled.check == "exact"
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_preload_census_counts_every_folds_preload(seed: int) -> None:
+    """``preload_census`` counts what ``preload_stationary`` (untraced, idle hold) counts over
+    every fold of a group in the fixed order, ragged edges and a transposed operand included,
+    and leaves the same register patterns for the next group."""
+    rng = np.random.default_rng(seed)
+    R, C, bits = (int(v) for v in rng.integers(1, 7, 3))
+    regs = [np.zeros((R, C), dtype=np.int64) for _ in range(2)]
+    for _ in range(2):  # two groups: the registers carry over
+        rdim, cdim = (int(v) for v in rng.integers(1, 20, 2))
+        S = rng.integers(-(1 << bits), 1 << bits, (rdim, cdim) if seed % 2 else (cdim, rdim))
+        S = S if seed % 2 else S.T
+        counts = np.zeros(3, dtype=np.int64)
+        for c0 in range(0, cdim, C):
+            for r0 in range(0, rdim, R):
+                preload_stationary(S[r0:r0 + R, c0:c0 + C], R, C, (1 << bits) - 1, 1, False,
+                                   regs[0], counts, np.zeros((0, 1), dtype=np.int64))
+        assert preload_census(S, R, C, bits, regs[1]) == counts[1]
+        assert np.array_equal(regs[0], regs[1])
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_strata_group_units_by_shape(tmp_path: Path, seed: int) -> None:
+    """The strata hold each unit once, in execution order within a stratum, keyed by where its
+    warm state comes from (0: the layer's first unit, 1: a tile's first, 2: the others), its
+    extent (chunk length; K-fold run's rows-dim extent) and its active columns."""
+    arch, layer = random_case(tmp_path, seed, wide=True)
+    low = lower(layer)
+    frame = _Frame(low, DATAFLOWS[arch.array.dataflow], arch.array.rows, arch.array.cols)
+    step = REGISTRY["mac"].step_kind(array_spec(arch, layer))
+    for units in (StreamUnits(frame, step, 8, 8, 32), FoldUnits(frame, step, 8, 8, 32)):
+        b, R = units.bounds, frame.R
+        expect: dict[tuple[int, int, int], list[int]] = {}
+        for i, (g, ct, j) in enumerate(units.units()):
+            extent = b[j + 1] - b[j] if isinstance(units, StreamUnits) else \
+                min(b[j + 1] * R, frame.rdim) - b[j] * R
+            key = (0 if g == ct == j == 0 else 1 if j == 0 else 2, extent,
+                   min(frame.C, frame.cdim - ct * frame.C))
+            expect.setdefault(key, []).append(i)
+        strata = units.strata()[1]
+        assert {k: list(v) for k, v in strata.items()} == expect
+        assert all(isinstance(v, int) for k in strata for v in k)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_fold_unit_sums_are_exact(tmp_path: Path, seed: int) -> None:
+    """The column edge's sums of K-folds (from either side, and at the last element alone)
+    equal the int64 GEMM's."""
+    arch, layer = random_case(tmp_path, seed, wide=True)
+    low = lower(layer)
+    frame = _Frame(low, DATAFLOWS[arch.array.dataflow], arch.array.rows, arch.array.cols)
+    units = FoldUnits(frame, REGISTRY["mac"].step_kind(array_spec(arch, layer)), 8, 8, 32)
+    for g in range(low.groups):
+        H, S = units.operands(g)
+        for ct in range(frame.nc):
+            cols = slice(ct * frame.C, min((ct + 1) * frame.C, frame.cdim))
+            for f in range(frame.nr + 1):
+                k = min(f * frame.R, frame.rdim)
+                expect = H[:k].T @ S[:k, cols]
+                for shorter in (False, True):
+                    assert np.array_equal(units._prefix(g, ct, f, 0, shorter), expect)
+                    assert np.array_equal(units._prefix(g, ct, f, frame.T - 1, shorter),
+                                          expect[frame.T - 1:])
