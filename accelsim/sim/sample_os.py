@@ -11,7 +11,9 @@ GEMM gives (any partial sum of a wrapping accumulator, modulo its width; a satur
 where no partial sum can reach its range). A fold's first chunk starts from what the previous
 fold's last step left, per PE: that fold's rows and columns as the existing fold units' context
 selects them (``accelsim.sim.sample._Frame``). One kernel call per unit
-(``accelsim.kernels.sliced_os.fold_os_tile``, continuing the fold after its first chunk).
+(``accelsim.kernels.sliced_os.fold_os_tile``, continuing the fold after its first chunk). A
+stratum's totals are estimated by their ratio to the units' x-stream toggles, known for every
+unit (:meth:`KChunks.auxiliary`).
 """
 
 from __future__ import annotations
@@ -27,8 +29,8 @@ from accelsim.workload.exact import fast_gemm
 
 #: Stream elements one bit-sliced word holds (a chunk's length at most: one word per call).
 WORD = STEP
-#: Fixed cost of one kernel call, in stream elements of a full array (measured on 32 × 32:
-#: 30 µs a call and 46 µs a word of 63 elements, benchmarks/RESULTS.md).
+#: Fixed cost of one kernel call, in stream elements of a full array (measured on a 32 × 32
+#: fold of 1, 64, 128 and 512 elements: about 30 µs a call and 46 µs a word of 63 elements).
 CALL_ELEMENTS = 41
 
 Unit = np.ndarray  # (group, column tile, row tile, chunk)
