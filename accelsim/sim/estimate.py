@@ -48,6 +48,16 @@ def sample_sizes(counts: list[int], fraction: float) -> list[int]:
     return sizes
 
 
+def group_strata(code: np.ndarray, *keys: np.ndarray) -> dict[tuple[int, ...], np.ndarray]:
+    """Units grouped into strata: ``code`` int64 [n] one number per unit that orders as its
+    stratum's key does, ``keys`` the key's fields per unit (int64 [n] each). Returns key ->
+    the indices (int64, ascending) of its units, in key order."""
+    _, inv = np.unique(code, return_inverse=True)
+    inv = inv.ravel()
+    split = np.split(np.argsort(inv, kind="stable"), np.cumsum(np.bincount(inv))[:-1])
+    return {tuple(int(k[idx[0]]) for k in keys): idx for idx in split}
+
+
 def systematic(count: int, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """A systematic sample of ``n`` of ``count`` units (1 <= n <= count) with a random position
     in every interval (jittered): the units are cut into ``n`` consecutive intervals of

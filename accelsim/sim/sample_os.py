@@ -24,7 +24,7 @@ import numpy as np
 
 from accelsim.kernels.run import signed
 from accelsim.kernels.sliced import STEP
-from accelsim.sim.estimate import Estimate, ratio_estimate
+from accelsim.sim.estimate import Estimate, group_strata, ratio_estimate
 from accelsim.workload.exact import fast_gemm
 
 #: Stream elements one bit-sliced word holds (a chunk's length at most: one word per call).
@@ -81,15 +81,7 @@ class KChunks:
             length = np.diff(self.bounds)[j]
             code = ((start * (WORD + 1) + length) * (self.R * self.C + 1) + rows * cols) \
                 * (self.R + 1) + rows  # the key (start, length, rows × cols, rows) in order
-            uniq, inv = np.unique(code, return_inverse=True)
-            order = np.argsort(inv, kind="stable")
-            split = np.split(order, np.cumsum(np.bincount(inv))[:-1])
-            strata = {}
-            for i, idx in zip(uniq, split):
-                first = int(idx[0])
-                key = (int(start[first]), int(length[first]), int(rows[first] * cols[first]),
-                       int(rows[first]))
-                strata[key] = idx
+            strata = group_strata(code, start, length, rows * cols, rows)
             self._strata = np.stack([g, ct, rt, j], axis=1), strata
         return self._strata
 
@@ -128,8 +120,7 @@ class KChunks:
     def layer_cost(self) -> int:
         """The whole layer's kernel work: stream elements (in whole words) plus
         :data:`CALL_ELEMENTS` per fold."""
-        return self.frame.ops.groups * self.frame.nr * self.frame.nc * \
-            (-(-self.T // WORD) * WORD + CALL_ELEMENTS)
+        return self.frame.ops.groups * self.frame.nr * self.frame.nc * self.call_cost()
 
     def cost(self, u: Unit) -> int:
         """Kernel work of ``u`` (:meth:`layer_cost`'s terms)."""

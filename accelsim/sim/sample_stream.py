@@ -25,8 +25,8 @@ import numpy as np
 
 from accelsim.kernels.run import signed
 from accelsim.pe.base import ARRAY_REGISTERS, counter_layout
-from accelsim.sim.estimate import (Estimate, collapse, combine, sample_sizes, stratum_estimate,
-                                   systematic)
+from accelsim.sim.estimate import (Estimate, collapse, combine, group_strata, sample_sizes,
+                                   stratum_estimate, systematic)
 from accelsim.workload.exact import fast_gemm
 
 #: Most chunks an output tile's stream is cut into.
@@ -68,11 +68,8 @@ class _Tiles:
             start, extent, width = self.shapes(g, ct, j)
             top = int(extent.max()) + 1
             code = (start * top + extent) * (self.C + 1) + width  # orders as the keys do
-            _, first, inv = np.unique(code, return_index=True, return_inverse=True)
-            split = np.split(np.argsort(inv, kind="stable"), np.cumsum(np.bincount(inv))[:-1])
             self._strata = (list(zip(g.tolist(), ct.tolist(), j.tolist())),
-                            {(int(start[f]), int(extent[f]), int(width[f])): idx
-                             for f, idx in zip(first.tolist(), split)})
+                            group_strata(code, start, extent, width))
         return self._strata
 
     def shape(self, u: Unit) -> tuple[int, int, int]:
@@ -92,7 +89,7 @@ class _Tiles:
 
     def layer_cost(self) -> int:
         """The whole layer's kernel work: stream elements plus :data:`CALL_ELEMENTS` per fold."""
-        return self.frame.ops.groups * self.nr * self.nc * (self.T + CALL_ELEMENTS)
+        return self.frame.ops.groups * self.nr * self.nc * self.call_cost()
 
     def fold_equivalents(self, elements: int) -> int:
         """Folds' worth of ``elements`` stream elements (one fold streams T), rounded up."""

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 
 from accelsim.kernels.drivers import fold_output_stationary
 from accelsim.kernels.run import run_gemm
-from accelsim.kernels.sliced_os import fold_os_sliced, fold_os_sliced_parallel
+from accelsim.kernels.sliced_os import (fold_os_sliced, fold_os_sliced_parallel, fold_os_tile,
+                                        w_inputs)
 from accelsim.pe.mac import mac_step_kind
 from accelsim.sim.types import ArraySpec, DenseGemm
 from tests.kernels.test_kernels_vs_reference import values
@@ -37,9 +38,10 @@ def warm_arrays(rng, R, C, spec):
     return [np.ascontiguousarray(a, dtype=np.int64) for a in (x_reg, w_reg, acc_reg, state)]
 
 
-def compare_fold(seed, R, C, r_act, c_act, K, spec, parallel=False):
+def compare_fold(seed, R, C, r_act, c_act, K, spec, parallel=False, split=0):
     """One fold from a random warm state through both drivers: every array must match. Returns
-    the counters."""
+    the counters. ``split`` > 0: the sliced side streams the fold as two calls, the second
+    continuing it from element ``split`` (``fold_os_tile``'s ``cont``)."""
     rng = np.random.default_rng(seed)
     kind = mac_step_kind(spec)
     X = values(rng, (r_act, K), spec.x_bits, spec.x_signed)
@@ -51,8 +53,14 @@ def compare_fold(seed, R, C, r_act, c_act, K, spec, parallel=False):
     out_s = np.zeros((r_act, c_act), dtype=np.int64)
     cnt_f = np.zeros(kind.counters, dtype=np.int64)
     cnt_s = np.zeros(kind.counters, dtype=np.int64)
-    driver = fold_os_sliced_parallel if parallel else fold_os_sliced
-    driver(kind.consts, X, Wt, out_f, R, C, spec.idle_zero, *fast, cnt_f)
+    if split:
+        for lo, hi, cont in ((0, split, False), (split, K, True)):
+            Xp, Wp = np.ascontiguousarray(X[:, lo:hi]), np.ascontiguousarray(Wt[:, lo:hi])
+            fold_os_tile(kind.consts, Xp, Wp, w_inputs(kind.consts, Wp), out_f, R, C,
+                         spec.idle_zero, *fast, cnt_f, cont)
+    else:
+        driver = fold_os_sliced_parallel if parallel else fold_os_sliced
+        driver(kind.consts, X, Wt, out_f, R, C, spec.idle_zero, *fast, cnt_f)
     starts = np.arange(R + C + K, dtype=np.int64)
     no_trace = np.zeros((0, kind.classes), dtype=np.int64)
     fold_output_stationary(kind.consts, kind.aux, X, Wt, out_s, R, C, spec.x_bits, spec.w_bits,
@@ -149,30 +157,7 @@ def test_run_gemm_uses_it_untraced_only():
 def test_a_fold_continued_in_a_second_call(seed, xb, wb, xs, ws, sat, acc, R, C, K, data):
     """A fold streamed as two calls, the second continuing it (``cont``: sampled mode's chunks
     of K), counts, outputs and leaves exactly what the scalar driver's one fold does."""
-    from accelsim.kernels.sliced_os import fold_os_tile, w_inputs
-
     spec = spec_of(R, C, xb, wb, acc, xs, ws, sat, False)
-    kind = mac_step_kind(spec)
-    k = kind.consts
     rng = np.random.default_rng(seed)
-    r_act, c_act = int(rng.integers(1, R + 1)), int(rng.integers(1, C + 1))
-    X = values(rng, (r_act, K), xb, xs)
-    Wt = values(rng, (c_act, K), wb, ws)
-    warm = warm_arrays(rng, R, C, spec)
-    fast = [a.copy() for a in warm]
-    slow = [a.copy() for a in warm]
-    out_f = np.zeros((r_act, c_act), dtype=np.int64)
-    out_s = np.zeros((r_act, c_act), dtype=np.int64)
-    cnt_f = np.zeros(kind.counters, dtype=np.int64)
-    cnt_s = np.zeros(kind.counters, dtype=np.int64)
-    a = data.draw(st.integers(1, K - 1))
-    for lo, hi, cont in ((0, a, False), (a, K, True)):
-        Xp, Wp = np.ascontiguousarray(X[:, lo:hi]), np.ascontiguousarray(Wt[:, lo:hi])
-        fold_os_tile(k, Xp, Wp, w_inputs(k, Wp), out_f, R, C, False, *fast, cnt_f, cont)
-    fold_output_stationary(k, kind.aux, X, Wt, out_s, R, C, xb, wb, False,
-                           np.arange(R + C + K, dtype=np.int64), *slow, cnt_s,
-                           np.zeros((0, kind.classes), dtype=np.int64))
-    assert np.array_equal(cnt_f, cnt_s), f"counts {cnt_f} != {cnt_s}"
-    assert np.array_equal(out_f, out_s), "outputs differ"
-    for name, p, q in zip(("x_reg", "w_reg", "acc_reg", "state"), fast, slow):
-        assert np.array_equal(p, q), f"{name} differs"
+    compare_fold(seed, R, C, int(rng.integers(1, R + 1)), int(rng.integers(1, C + 1)), K, spec,
+                 split=data.draw(st.integers(1, K - 1)))

@@ -142,3 +142,21 @@ def test_ratio_estimate() -> None:
     var = (1 - 3 / 6) * 3 / 4 * (np.diff(e, axis=0) ** 2).sum(axis=0) * (13 / 12) ** 2
     assert np.allclose(est.total, 13 * ratio) and np.allclose(est.variance, var)
     assert est.parts[0][1] == 2
+
+
+@pytest.mark.parametrize("bits", [3, 8, 16])
+def test_block_toggles_against_numpy(bits: int) -> None:
+    """The auxiliary's kernel on ragged blocks of signed values equals a NumPy count: each row's
+    consecutive patterns XORed (the first against 0) and their set bits summed per block."""
+    from accelsim.kernels.operand_toggles import block_toggles
+
+    rng = np.random.default_rng(bits)
+    x = rng.integers(-(1 << (bits - 1)), 1 << (bits - 1), (23, 41))
+    mask = (1 << bits) - 1
+    rows, cols = np.array([0, 7, 14, 23]), np.array([0, 1, 20, 40, 41])
+    patterns = x & mask
+    steps = np.concatenate([patterns[:, :1], patterns[:, 1:] ^ patterns[:, :-1]], axis=1)
+    per = np.bitwise_count(steps).astype(np.int64)
+    expect = np.add.reduceat(np.add.reduceat(per, cols[:-1], axis=1), rows[:-1], axis=0)
+    assert np.array_equal(block_toggles(x, mask, rows, cols), expect)
+    assert expect.min() > 0
