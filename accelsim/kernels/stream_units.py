@@ -30,8 +30,8 @@ def tile_pass(k, H, S_all, c0, c1, f0, f1, R, C, mov_is_x, mov_bits, sta_bits, s
     ``MacConsts``; K-fold f takes rows-dim indices ``[f·R, (f + 1)·R)``), streaming in each the
     ``segments`` int64 [n, 3] rows ``(t0, t1, counted)`` in order.
 
-    ``H`` int64 [rows-dim, T] the moving operand (row i's stream), ``S_all`` int64 [rows-dim,
-    cols-dim] the stationary one (values); registers [R, C], ``state`` [R, C, words] and the
+    ``H`` [rows-dim, T] the moving operand (row i's stream), ``S_all`` [rows-dim, cols-dim]
+    the stationary one (values, any integer dtype); registers [R, C], ``state`` [R, C, words] and the
     edges [C] carry the warm state in and out; ``out`` int64 [T, c1 - c0] output patterns, the
     sums of the K-folds before ``f0`` on entry. Counted segments add to ``counts``, the others
     to ``scratch``."""
@@ -39,11 +39,11 @@ def tile_pass(k, H, S_all, c0, c1, f0, f1, R, C, mov_is_x, mov_bits, sta_bits, s
     trace = np.zeros((0, 1), dtype=np.int64)
     for r0 in range(f0 * R, min(f1 * R, rdim), R):
         r1 = min(r0 + R, rdim)
-        S = np.ascontiguousarray(S_all[r0:r1, c0:c1])
+        S = S_all[r0:r1, c0:c1].astype(np.int64)
         for i in range(segments.shape[0]):
             t0 = segments[i, 0]
             t1 = segments[i, 1]
-            Ht = np.ascontiguousarray(H[r0:r1, t0:t1])
+            Ht = H[r0:r1, t0:t1].astype(np.int64)
             starts = np.arange(2 * R + C + t1 - t0 + 2)  # one cycle per step (untraced)
             stream_stationary_sliced(k, Ht, S, out[t0:t1], r0 == 0, R, mov_is_x, mov_bits,
                                      sta_bits, starts, mov_reg, psum_reg, state, edge_s, edge_c,
@@ -53,9 +53,9 @@ def tile_pass(k, H, S_all, c0, c1, f0, f1, R, C, mov_is_x, mov_bits, sta_bits, s
 @njit(cache=True, nogil=True)
 def preload_census(S_all, R, C, sta_bits, sta_reg):
     """The stationary registers' toggles (int) over the preloads (``idle: hold``) of every fold
-    of one group of stationary operand ``S_all`` int64 [rows-dim, cols-dim] (values), in the
-    fixed order (column tiles, then row tiles): what ``preload_stationary`` counts untraced.
-    ``sta_reg`` [R, C] carries the patterns across calls.
+    of one group of stationary operand ``S_all`` [rows-dim, cols-dim] (values, any integer
+    dtype), in the fixed order (column tiles, then row tiles): what ``preload_stationary``
+    counts untraced. ``sta_reg`` [R, C] carries the patterns across calls.
 
     Only a column tile's first fold loads over what another column tile left; a later fold's
     registers hold the previous row tile (full: only the last is short). So those folds' first

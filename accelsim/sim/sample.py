@@ -277,6 +277,31 @@ def _check_zero_points(layer: Layer, file: str) -> None:
 # ------------------------------------------------------------------------------ the layer frame
 
 
+class _Operands:
+    """One group's GEMM operands, from the lowered layer's narrow copies (x^T [K, M], w^T
+    [N, K] in their stored dtypes): the copies in each dtype asked for and the exact product,
+    made on first use."""
+
+    def __init__(self, xt: np.ndarray, wt: np.ndarray) -> None:
+        self.xt, self.wt = xt, wt
+        self.magnitudes = magnitude(xt), magnitude(wt)
+        self._typed: dict[type, tuple[np.ndarray, np.ndarray]] = {}
+        self._product: np.ndarray | None = None
+
+    def typed(self, dtype: type) -> tuple[np.ndarray, np.ndarray]:
+        """(x [M, K], w [K, N]) in ``dtype``: transposed views of copies of the narrow ones
+        (kept)."""
+        if dtype not in self._typed:
+            self._typed[dtype] = self.xt.astype(dtype).T, self.wt.astype(dtype).T
+        return self._typed[dtype]
+
+    def product(self) -> np.ndarray:
+        """The exact int64 ``x @ w`` (``accelsim.workload.exact.fast_gemm``)."""
+        if self._product is None:
+            self._product = fast_gemm(self.xt.T, self.wt.T, self.magnitudes, self.typed)
+        return self._product
+
+
 class _Frame:
     """A lowered layer's GEMM on an R × C array: its units, their shapes, and the sub-GEMMs
     that simulate them (operand blocks fetched once per group)."""
@@ -285,58 +310,38 @@ class _Frame:
         self.ops, self.df, self.R, self.C = ops, df, rows, cols
         self.rdim, self.cdim, self.T = df.dims(ops.M, ops.K, ops.N)
         self.nr, self.nc = -(-self.rdim // rows), -(-self.cdim // cols)
-        self._x: dict[int, np.ndarray] = {}
-        self._w: dict[int, np.ndarray] = {}
-        self._xf: dict[int, np.ndarray] = {}
-        self._wf: dict[int, np.ndarray] = {}
-        self._mag: dict[int, tuple[int, int]] = {}
-        self._product: dict[int, np.ndarray] = {}
+        self._groups: dict[int, _Operands] = {}
+
+    def _group(self, g: int) -> _Operands:
+        """Group g's operands; the two latest groups are kept (a context's and its unit's)."""
+        if g not in self._groups:
+            if len(self._groups) >= 2:
+                del self._groups[next(iter(self._groups))]
+            self._groups[g] = _Operands(self.ops.x_columns(g), self.ops.w_rows(g))
+        return self._groups[g]
+
+    def operands(self, g: int, dtype: type | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Group g's (x [M, K], w [K, N]): in their stored dtypes (views), or copies in
+        ``dtype`` (int64, or a float dtype: their values are integers of at most 16 bits, exact
+        in it). Both are transposed views of C-ordered arrays (x^T [K, M], w^T [N, K])."""
+        grp = self._group(g)
+        return (grp.xt.T, grp.wt.T) if dtype is None else grp.typed(dtype)
 
     def x(self, g: int) -> np.ndarray:
-        if g not in self._x:
-            if len(self._x) >= 2:  # the two latest groups (a context's and its unit's)
-                del self._x[next(iter(self._x))]
-            self._x[g] = self.ops.x_block(g, 0, self.ops.M, 0, self.ops.K)
-        return self._x[g]
+        """Group g's x, int64 [M, K] (:meth:`operands`)."""
+        return self.operands(g, np.int64)[0]
 
     def w(self, g: int) -> np.ndarray:
-        if g not in self._w:
-            if len(self._w) >= 2:  # the two latest groups (a context's and its unit's)
-                del self._w[next(iter(self._w))]
-            self._w[g] = self.ops.w_block(g, 0, self.ops.K, 0, self.ops.N)
-        return self._w[g]
-
-    def xf(self, g: int) -> np.ndarray:
-        """:meth:`x` in float64 (exact: its values are integers below 2^53)."""
-        return self._float(self._xf, g, self.x)
-
-    def wf(self, g: int) -> np.ndarray:
-        """:meth:`w` in float64."""
-        return self._float(self._wf, g, self.w)
-
-    @staticmethod
-    def _float(cache: dict[int, np.ndarray], g: int, source: Callable) -> np.ndarray:
-        if g not in cache:
-            if len(cache) >= 2:  # the two latest groups
-                del cache[next(iter(cache))]
-            cache[g] = source(g).astype(np.float64)
-        return cache[g]
+        """Group g's w, int64 [K, N] (:meth:`operands`)."""
+        return self.operands(g, np.int64)[1]
 
     def magnitudes(self, g: int) -> tuple[int, int]:
         """The largest ``|value|`` of :meth:`x` and of :meth:`w`."""
-        if g not in self._mag:
-            self._mag[g] = magnitude(self.x(g)), magnitude(self.w(g))
-        return self._mag[g]
+        return self._group(g).magnitudes
 
     def product(self, g: int) -> np.ndarray:
-        """The exact int64 GEMM ``x(g) @ w(g)``: in float64 (BLAS) when every partial sum is
-        an integer below 2^53 in magnitude, so that float arithmetic is exact; else in int64.
-        The latest group's is kept."""
-        if g not in self._product:
-            self._product.clear()
-            self._product[g] = fast_gemm(self.x(g), self.w(g), self.magnitudes(g),
-                                         lambda: (self.xf(g), self.wf(g)))
-        return self._product[g]
+        """The exact int64 GEMM ``x(g) @ w(g)`` (``fast_gemm``, from the kept float copies)."""
+        return self._group(g).product()
 
     def tile_product(self, g: int) -> np.ndarray:
         """:meth:`product` as the stationary family's output tiles hold it: [T, cols-dim]."""

@@ -111,7 +111,7 @@ class KChunks:
             f = self.frame
             rows = np.minimum(np.arange(f.nr + 1) * self.R, f.rdim)
             mask = (1 << self.k.x_bits) - 1
-            per = np.stack([block_toggles(f.x(g), mask, rows, np.array(self.bounds))
+            per = np.stack([block_toggles(f.operands(g)[0].T, mask, rows, np.array(self.bounds))
                             for g in range(f.ops.groups)])  # [G, row tiles, chunks]
             cols = np.minimum(self.C, f.cdim - np.arange(f.nc) * self.C)
             self._aux = (per[:, None] * cols[None, :, None, None]).ravel()
@@ -144,20 +144,20 @@ class KChunks:
     def _partial(self, g: int, rows: slice, cols: slice, e: int) -> np.ndarray:
         """The exact partial sums over the first ``e`` elements of the fold (rows, cols) of
         group g: int64 [rows, cols], from the shorter side of the stream."""
-        f = self.frame
-        x, w = f.x(g)[rows], f.w(g)[:, cols]
         if e <= self.T - e:
-            return self._dot(g, x[:, :e], w[:e])
-        return f.product(g)[rows, cols] - self._dot(g, x[:, e:], w[e:])
+            return self._dot(g, rows, cols, 0, e)
+        return self.frame.product(g)[rows, cols] - self._dot(g, rows, cols, e, self.T)
 
-    def _dot(self, g: int, x: np.ndarray, w: np.ndarray) -> np.ndarray:
-        """The exact int64 ``x @ w`` of a small block of group g: one float64 BLAS call where
-        every partial sum is an integer below 2^53 (fewer calls than ``fast_gemm``'s float32
-        chunks), else ``fast_gemm``."""
-        a, b = self.frame.magnitudes(g)
-        if a * b * x.shape[1] < 1 << 53:
-            return (x.astype(np.float64) @ w.astype(np.float64)).astype(np.int64)
-        return fast_gemm(x, w, (a, b))
+    def _dot(self, g: int, rows: slice, cols: slice, k0: int, k1: int) -> np.ndarray:
+        """The exact int64 ``x[rows, k0:k1] @ w[k0:k1, cols]`` of group g (``fast_gemm`` on
+        blocks of the frame's copies)."""
+        f = self.frame
+
+        def block(dtype: type | None) -> tuple[np.ndarray, np.ndarray]:
+            x, w = f.operands(g, dtype)
+            return x[rows, k0:k1], w[k0:k1, cols]
+
+        return fast_gemm(*block(None), f.magnitudes(g), block)
 
     def _fresh(self) -> tuple[np.ndarray, ...]:
         """Register, acc-register and datapath-state arrays [R, C] at reset."""
@@ -165,22 +165,23 @@ class KChunks:
         return (*regs, np.zeros((self.R, self.C, max(1, self.step.state_words)), dtype=np.int64))
 
     def _warm(self, g: int, rows: slice | np.ndarray, cols: slice | np.ndarray, e: int,
-              before: np.ndarray) -> tuple[np.ndarray, ...]:
+              through: np.ndarray) -> tuple[np.ndarray, ...]:
         """Register, acc-register and datapath-state arrays [R, C] as step ``e`` of the fold
-        (rows, cols) of group g leaves them in its PEs (the others at reset), ``before`` the
-        partial sums of the elements before it: the operands' patterns, the adder's sum and
-        carry nodes (``accelsim.kernels.bits.ripple_add``) for ``before + x·w``."""
-        k, f = self.k, self.frame
+        (rows, cols) of group g leaves them in its PEs (the others at reset), ``through`` the
+        partial sums of the elements up to and including it: the operands' patterns, the
+        adder's sum and carry nodes (``accelsim.kernels.bits.ripple_add``) for
+        ``before + x·w``."""
+        k, (x, w) = self.k, self.frame.operands(g)
         mask = k.acc_mask
-        xe = f.x(g)[rows, e] & ((1 << k.x_bits) - 1)
-        we = f.w(g)[e, cols] & ((1 << k.w_bits) - 1)
-        a = before & mask
-        b = np.outer(f.x(g)[rows, e], f.w(g)[e, cols]) & mask
+        xv, wv = x[rows, e].astype(np.int64), w[e, cols].astype(np.int64)
+        b = np.outer(xv, wv)
+        a = (through - b) & mask
+        b &= mask
         s = a + b
         x_reg, w_reg, acc_reg, state = self._fresh()
         r, c = b.shape
-        x_reg[:r, :c] = xe[:, None]
-        w_reg[:r, :c] = we[None, :]
+        x_reg[:r, :c] = (xv & ((1 << k.x_bits) - 1))[:, None]
+        w_reg[:r, :c] = (wv & ((1 << k.w_bits) - 1))[None, :]
         acc_reg[:r, :c] = s & mask
         state[:r, :c, 0] = x_reg[:r, :c]
         state[:r, :c, 1] = w_reg[:r, :c]
@@ -199,30 +200,27 @@ class KChunks:
         k0, k1 = self.bounds[j], self.bounds[j + 1]
         rows = slice(rt * self.R, min((rt + 1) * self.R, f.rdim))
         cols = slice(ct * self.C, min((ct + 1) * self.C, f.cdim))
-        x, w = f.x(g)[rows], f.w(g)[:, cols]
+        x, w = f.operands(g)
+        X = np.ascontiguousarray(x[rows, k0:k1], dtype=np.int64)
+        Wt = np.ascontiguousarray(w[k0:k1, cols].T, dtype=np.int64)
         if k0 > 0:
             partial = self._partial(g, rows, cols, k0)
-            warm = self._warm(g, rows, cols, k0 - 1,
-                              partial - np.outer(x[:, k0 - 1], w[k0 - 1]))
+            warm = self._warm(g, rows, cols, k0 - 1, partial)
         else:
-            partial = np.zeros((x.shape[0], w.shape[1]), dtype=np.int64)
-            prev = self._previous_fold(g, ct, rt, x.shape[0], w.shape[1])
+            partial = np.zeros((X.shape[0], Wt.shape[0]), dtype=np.int64)
+            prev = self._previous_fold(g, ct, rt, X.shape[0], Wt.shape[0])
             if prev is None:  # the layer's first fold: from reset
                 warm = self._fresh()
             else:
                 pg, prow, pcol = prev
-                last = f.product(pg)[prow][:, pcol] - np.outer(f.x(pg)[prow, K - 1],
-                                                               f.w(pg)[K - 1, pcol])
-                warm = self._warm(pg, prow, pcol, K - 1, last)
-        X = np.ascontiguousarray(x[:, k0:k1])
-        Wt = np.ascontiguousarray(w[k0:k1].T)
+                warm = self._warm(pg, prow, pcol, K - 1, f.product(pg)[prow][:, pcol])
         out = np.zeros((X.shape[0], Wt.shape[0]), dtype=np.int64)
         counts = np.zeros(self.step.counters, dtype=np.int64)
         fold_os_tile(self.k, X, Wt, w_inputs(self.k, Wt), out, self.R, self.C, False, *warm,
                      counts, k0 > 0)
         if k1 == K:
             return counts, signed(out, self.acc_bits), f.product(g)[rows, cols]
-        return counts, out, (partial + self._dot(g, X, Wt.T)) & self.k.acc_mask
+        return counts, out, (partial + self._dot(g, rows, cols, k0, k1)) & self.k.acc_mask
 
     def _previous_fold(self, g: int, ct: int, rt: int, r: int, c: int
                        ) -> tuple[int, slice | np.ndarray, slice | np.ndarray] | None:

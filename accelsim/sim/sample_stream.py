@@ -105,10 +105,21 @@ class _Tiles:
         expansion estimator, ``accelsim.sim.estimate.stratum_estimate``)."""
         return stratum_estimate(rows, sizes, count)
 
-    def operands(self, g: int) -> tuple[np.ndarray, np.ndarray]:
-        """(moving operand int64 [rows-dim, T], stationary one [rows-dim, cols-dim]) of group g
-        (views, ``Stationary.operand_views``)."""
-        return self.frame.df.operand_views(self.frame.x(g), self.frame.w(g))
+    def operands(self, g: int, dtype: type | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(moving operand [rows-dim, T], stationary one [rows-dim, cols-dim]) of group g, in
+        their stored dtypes or in ``dtype`` (views, ``Stationary.operand_views`` of
+        ``_Frame.operands``)."""
+        return self.frame.df.operand_views(*self.frame.operands(g, dtype))
+
+    def block_gemm(self, g: int, k: slice, t: slice, c: slice) -> np.ndarray:
+        """The exact int64 ``H[k, t].T @ S[k, c]`` of group g's operands (:meth:`operands`):
+        ``fast_gemm`` on blocks of the frame's copies."""
+
+        def block(dtype: type | None) -> tuple[np.ndarray, np.ndarray]:
+            H, S = self.operands(g, dtype)
+            return H[k, t].T, S[k, c]
+
+        return fast_gemm(*block(None), self.frame.magnitudes(g), block)
 
     def context_tiles(self, g: int, ct: int) -> list[tuple[int, int]]:
         """The tiles whose last elements leave the warm state of tile (g, ct)'s first fold: the
@@ -205,9 +216,8 @@ class StreamUnits(_Tiles):
         else:
             segments = [[t0 - 1, t0, 0], [t0, t1, 1]]
         out = self.run_pass(g, ct, 0, self.nr, segments, warm, counts, scratch)
-        H, S = self.operands(g)
         c0 = ct * self.C
-        exact = fast_gemm(np.ascontiguousarray(H[:, t0:t1].T), S[:, c0:c0 + self.width(ct)])
+        exact = self.block_gemm(g, slice(None), slice(t0, t1), slice(c0, c0 + self.width(ct)))
         return counts, signed(out[t0:t1], self.acc_bits), exact
 
 
@@ -252,11 +262,9 @@ class FoldUnits(_Tiles):
              ) -> np.ndarray:
         """The column edge's sum of K-folds ``f0 .. f1 - 1`` of tile (g, ct) at stream elements
         ``[t0, t1)``: int64 [t1 - t0, width], exact (``fast_gemm`` on the blocks alone)."""
-        H, S = self.operands(g)
-        k0, k1 = f0 * self.R, min(f1 * self.R, self.frame.rdim)
         c0 = ct * self.C
-        return fast_gemm(H[k0:k1, t0:t1].T, S[k0:k1, c0:c0 + self.width(ct)],
-                         self.frame.magnitudes(g))
+        return self.block_gemm(g, slice(f0 * self.R, min(f1 * self.R, self.frame.rdim)),
+                               slice(t0, t1), slice(c0, c0 + self.width(ct)))
 
     def _prefix(self, g: int, ct: int, f: int, t0: int = 0, shorter: bool = True
                 ) -> np.ndarray:

@@ -18,27 +18,32 @@ F32_MIN_CHUNK = 64
 
 
 def fast_gemm(x: np.ndarray, w: np.ndarray, magnitudes: tuple[int, int] | None = None,
-              floats: Callable[[], tuple[np.ndarray, np.ndarray]] | None = None) -> np.ndarray:
-    """The exact int64 product ``x @ w`` (int64 [..., M, K] @ [..., K, N], stacked as
-    ``np.matmul`` stacks) through BLAS where float arithmetic is exact: in float32 over chunks
-    of K whose partial sums stay integers below 2^24 in magnitude (8-bit operands: 514 terms a
-    chunk; the chunks summed in int64), else in float64 when every partial sum is below 2^53,
-    else in int64. ``magnitudes`` (the largest ``|x|``, ``|w|``) and ``floats`` (their float64
-    copies) may be given when the caller keeps them."""
+              floats: Callable[[type], tuple[np.ndarray, np.ndarray]] | None = None
+              ) -> np.ndarray:
+    """The exact int64 product ``x @ w`` (integer [..., M, K] @ [..., K, N], any integer dtype,
+    stacked as ``np.matmul`` stacks) through BLAS where float arithmetic is exact: in float32
+    over chunks of K whose partial sums stay integers below 2^24 in magnitude (8-bit operands:
+    514 terms a chunk; the chunks summed in int64), else in float64 when every partial sum is
+    below 2^53, else in int64. ``magnitudes`` (the largest ``|x|``, ``|w|``, or bounds on them)
+    and ``floats`` (``dtype -> (x, w)`` in that float dtype) may be given when the caller keeps
+    them."""
     a, b = magnitudes or (magnitude(x), magnitude(w))
+    copies = floats or (lambda dtype: (x.astype(dtype), w.astype(dtype)))
     K = x.shape[-1]
     chunk = K if a * b == 0 else ((1 << 24) - 1) // (a * b)
-    if chunk >= min(K, F32_MIN_CHUNK):
-        xs, ws = x.astype(np.float32), w.astype(np.float32)
-        out = np.zeros(np.broadcast_shapes(x.shape[:-2], w.shape[:-2])
-                       + (x.shape[-2], w.shape[-1]), dtype=np.int64)
-        for k0 in range(0, K, max(1, chunk)):
+    if chunk >= K:
+        xs, ws = copies(np.float32)
+        return (xs @ ws).astype(np.int64)
+    if chunk >= F32_MIN_CHUNK:
+        xs, ws = copies(np.float32)
+        out = (xs[..., :chunk] @ ws[..., :chunk, :]).astype(np.int64)
+        for k0 in range(chunk, K, chunk):
             out += (xs[..., k0:k0 + chunk] @ ws[..., k0:k0 + chunk, :]).astype(np.int64)
         return out
     if a * b * K < 1 << 53:
-        xf, wf = floats() if floats else (x.astype(np.float64), w.astype(np.float64))
+        xf, wf = copies(np.float64)
         return np.rint(xf @ wf).astype(np.int64)
-    return x @ w
+    return np.asarray(x, dtype=np.int64) @ np.asarray(w, dtype=np.int64)
 
 
 def magnitude(a: np.ndarray) -> int:

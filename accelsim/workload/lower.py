@@ -55,12 +55,29 @@ class LoweredLayer:
         (a few strided copies per block rather than one fancy-indexed gather per element)."""
         if self.op != "conv2d":
             return np.ascontiguousarray(self._x[g, m0:m1, k0:k1], dtype=np.int64)
+        taps = self._x.shape[4] * self._x.shape[5]
+        c0 = k0 // taps  # the channels the columns k0 .. k1-1 read
+        cols = self._columns(g, m0, m1, c0, -(-k1 // taps))
+        return np.ascontiguousarray(cols.T[:, k0 - c0 * taps : k1 - c0 * taps], dtype=np.int64)
+
+    def x_columns(self, g: int) -> np.ndarray:
+        """``X[g]`` transposed, [K, M] C-ordered, in the stored (or padded) input's dtype: the
+        whole group in one narrow copy, from which callers make the copies they compute on."""
+        if self.op != "conv2d":
+            return np.ascontiguousarray(self._x[g].T)
+        return self._columns(g, 0, self.M, 0, self.K // (self._x.shape[4] * self._x.shape[5]))
+
+    def w_rows(self, g: int) -> np.ndarray:
+        """``W[g]`` transposed, [N, K], in the stored weights' dtype (a view)."""
+        return self._w[g].T
+
+    def _columns(self, g: int, m0: int, m1: int, c0: int, c1: int) -> np.ndarray:
+        """conv2d: ``X[g]^T`` for rows ``m0 .. m1 - 1`` and the columns of group g's input
+        channels ``c0 .. c1 - 1`` (all their taps), [(c1 - c0)·kh·kw, m1 - m0] in x's dtype."""
         _, _, ho, wo, kh, kw = self._x.shape
-        taps = kh * kw
-        c0, c1 = k0 // taps, -(-k1 // taps)  # the channels the columns k0 .. k1-1 read
-        first = g * (self.K // taps) + c0
+        first = g * (self.K // (kh * kw)) + c0
         src = self._x[:, first : first + c1 - c0].transpose(0, 1, 4, 5, 2, 3)  # n c i j oh ow
-        cols = np.empty((c1 - c0, kh, kw, m1 - m0), dtype=self._x.dtype)  # X^T in x's dtype
+        cols = np.empty((c1 - c0, kh, kw, m1 - m0), dtype=self._x.dtype)
         m = m0
         while m < m1:  # whole output rows of one image at once, else a part of one row
             n, rest = divmod(m, ho * wo)
@@ -74,8 +91,7 @@ class LoweredLayer:
                 e = min(m1 - m, wo - ow)
                 cols[..., m - m0 : m - m0 + e] = src[n, ..., oh, ow : ow + e]
                 m += e
-        block = cols.reshape((c1 - c0) * taps, m1 - m0).T[:, k0 - c0 * taps : k1 - c0 * taps]
-        return np.ascontiguousarray(block, dtype=np.int64)
+        return cols.reshape((c1 - c0) * kh * kw, m1 - m0)
 
     def w_block(self, g: int, k0: int, k1: int, n0: int, n1: int) -> np.ndarray:
         """``W[g, k0:k1, n0:n1]`` as a new int64 array."""

@@ -4,6 +4,7 @@ command line's refusals."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from types import SimpleNamespace
@@ -198,6 +199,33 @@ def test_same_seed_same_bytes_other_seed_other_sample(tmp_path: Path) -> None:
 
     assert report(7) == report(7)
     assert report(7) != report(8)
+
+
+@pytest.mark.parametrize("kind, dataflow", RUNS)
+def test_operands_in_their_narrowest_dtypes_sample_as_int64_ones(tmp_path: Path, kind: str,
+                                                                  dataflow: str) -> None:
+    """Workload files store operands in the smallest dtype that holds them, and sampled mode
+    computes on those (``_Frame.operands``): the same values in int64 give the same units, the
+    same estimates and the same report, bit for bit."""
+    arch = load_arch(write_arch(tmp_path, kind, dataflow))
+    layers = [dataclasses.replace(conv(kind, g, seed=g), name=f"c{g}") for g in (1, 2)]
+    wl = SimpleNamespace(name="net", sha256="-", path="net.npz", labels=None, layers=layers)
+
+    def smallest(a: np.ndarray) -> np.ndarray:
+        dtype = next(t for t in (np.uint8, np.int8, np.int16)
+                     if np.iinfo(t).min <= a.min() and a.max() <= np.iinfo(t).max)
+        return a.astype(dtype)
+
+    narrow = SimpleNamespace(**{**vars(wl), "layers": [
+        dataclasses.replace(layer, x=smallest(layer.x), w=smallest(layer.w)) for layer in layers]})
+    assert {layer.x.dtype for layer in narrow.layers} == {np.dtype(np.uint8)}
+    assert all(layer.w.dtype.itemsize == 1 for layer in narrow.layers)
+
+    def report(workload: SimpleNamespace) -> bytes:
+        return report_json(simulate_report(arch, workload, workload.layers,
+                                           sample=SampleSpec(0.3, 5)).report)
+
+    assert report(narrow) == report(wl)
 
 
 def test_systematic_draws_one_unit_per_interval() -> None:

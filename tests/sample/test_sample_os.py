@@ -146,8 +146,9 @@ def test_ratio_estimate() -> None:
 
 @pytest.mark.parametrize("bits", [3, 8, 16])
 def test_block_toggles_against_numpy(bits: int) -> None:
-    """The auxiliary's kernel on ragged blocks of signed values equals a NumPy count: each row's
-    consecutive patterns XORed (the first against 0) and their set bits summed per block."""
+    """The auxiliary's kernel on ragged blocks of signed values, in int64 or a narrow dtype,
+    equals a NumPy count: each row's consecutive patterns XORed (the first against 0) and their
+    set bits summed per block."""
     from accelsim.kernels.operand_toggles import block_toggles
 
     rng = np.random.default_rng(bits)
@@ -158,5 +159,8 @@ def test_block_toggles_against_numpy(bits: int) -> None:
     steps = np.concatenate([patterns[:, :1], patterns[:, 1:] ^ patterns[:, :-1]], axis=1)
     per = np.bitwise_count(steps).astype(np.int64)
     expect = np.add.reduceat(np.add.reduceat(per, cols[:-1], axis=1), rows[:-1], axis=0)
-    assert np.array_equal(block_toggles(x, mask, rows, cols), expect)
+    xt = np.ascontiguousarray(x.T)
+    assert np.array_equal(block_toggles(xt, mask, rows, cols), expect)
+    narrow = xt.astype(np.int8 if bits <= 8 else np.int16)  # as files store them
+    assert np.array_equal(block_toggles(narrow, mask, rows, cols), expect)
     assert expect.min() > 0
