@@ -31,10 +31,10 @@ def tile_pass(k, H, S_all, c0, c1, f0, f1, R, C, mov_is_x, mov_bits, sta_bits, s
     ``segments`` int64 [n, 3] rows ``(t0, t1, counted)`` in order.
 
     ``H`` [rows-dim, T] the moving operand (row i's stream), ``S_all`` [rows-dim, cols-dim]
-    the stationary one (values, any integer dtype); registers [R, C], ``state`` [R, C, words] and the
-    edges [C] carry the warm state in and out; ``out`` int64 [T, c1 - c0] output patterns, the
-    sums of the K-folds before ``f0`` on entry. Counted segments add to ``counts``, the others
-    to ``scratch``."""
+    the stationary one (values, any integer dtype: each block is copied to int64); registers
+    [R, C], ``state`` [R, C, words] and the edges [C] carry the warm state in and out; ``out``
+    int64 [T, c1 - c0] output patterns, the sums of the K-folds before ``f0`` on entry.
+    Counted segments add to ``counts``, the others to ``scratch``."""
     rdim = H.shape[0]
     trace = np.zeros((0, 1), dtype=np.int64)
     for r0 in range(f0 * R, min(f1 * R, rdim), R):

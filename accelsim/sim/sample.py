@@ -23,7 +23,6 @@ from __future__ import annotations
 import dataclasses
 import types
 import zlib
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -589,12 +588,13 @@ def _cycles(frame: _Frame, kind: Any, aspec: Any, arch: Arch) -> tuple[int, int]
     L = df.fold_cycles(R, C, T)
     starts_of = kind.fold_starts(aspec, arch.pe.params, ops) if kind.fold_starts else None
     if starts_of is None:  # per fold shape (active rows × columns) and its number of folds
-        shapes = Counter(zip(*(a.ravel() for a in np.meshgrid(
-            np.minimum(R, frame.rdim - np.arange(0, frame.rdim, R)),
-            np.minimum(C, frame.cdim - np.arange(0, frame.cdim, C))))))
-        active = sum(n * df.last_step(R, int(ra), int(ca), T) for (ra, ca), n in shapes.items())
-        folds = sum(shapes.values())
-        return ops.groups * folds * L, ops.groups * active
+        ra, na = np.unique(np.minimum(R, frame.rdim - np.arange(0, frame.rdim, R)),
+                           return_counts=True)
+        ca, nc = np.unique(np.minimum(C, frame.cdim - np.arange(0, frame.cdim, C)),
+                           return_counts=True)
+        active = sum(int(n) * int(m) * df.last_step(R, int(r), int(c), T)
+                     for r, n in zip(ra, na) for c, m in zip(ca, nc))
+        return ops.groups * int(na.sum() * nc.sum()) * L, ops.groups * active
     compute = active = 0
     for f in df.folds(ops.groups, ops.M, ops.K, ops.N, R, C):
         last = df.last_step(R, f.r1 - f.r0, f.c1 - f.c0, T)
