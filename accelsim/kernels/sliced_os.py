@@ -334,6 +334,37 @@ def _scratch(k, L, c_act):
 
 
 @njit(cache=True, nogil=True)
+def warm_state(k, xv, wv, through, R, C, words):
+    """(x_reg, w_reg, acc_reg [R, C], state [R, C, words]) of an os array whose PE (r, c),
+    for r < len(xv) and c < len(wv), has just added ``xv[r]·wv[c]`` (values) to its partial
+    sum, making ``through[r, c]``; the other PEs at reset. The registers and the multiplier's
+    operand pair (``state[..., 0:2]``) hold the operands' patterns, ``acc_reg`` the sum, and
+    ``state[..., 2:4]`` the adder's sum and carry nodes for ``before + x·w``
+    (``accelsim.kernels.bits.ripple_add``, no carry in). A wrapping accumulator, or one whose
+    sums never overflow."""
+    x_reg = np.zeros((R, C), dtype=np.int64)
+    w_reg = np.zeros((R, C), dtype=np.int64)
+    acc_reg = np.zeros((R, C), dtype=np.int64)
+    state = np.zeros((R, C, words), dtype=np.int64)
+    mask = k.acc_mask
+    for r in range(xv.shape[0]):
+        xp = xv[r] & ((1 << k.x_bits) - 1)
+        for c in range(wv.shape[0]):
+            p = xv[r] * wv[c]
+            a = (through[r, c] - p) & mask
+            b = p & mask
+            s = a + b
+            x_reg[r, c] = xp
+            w_reg[r, c] = wv[c] & ((1 << k.w_bits) - 1)
+            acc_reg[r, c] = s & mask
+            state[r, c, 0] = xp
+            state[r, c, 1] = w_reg[r, c]
+            state[r, c, 2] = s & mask
+            state[r, c, 3] = ((s ^ a ^ b) >> 1) & mask
+    return x_reg, w_reg, acc_reg, state
+
+
+@njit(cache=True, nogil=True)
 def w_inputs(k, Wt):
     """What a fold needs of its w tile Wt [c_act, K] (values), the same for every row tile: w
     rows [K, c_act] as int64 and int32, the w streams' time planes in lane order [w_bits,

@@ -342,6 +342,13 @@ class _Frame:
         """The exact int64 GEMM ``x(g) @ w(g)`` (``fast_gemm``, from the kept float copies)."""
         return self._group(g).product()
 
+    def block_product(self, g: int, pick: Callable[[np.ndarray, np.ndarray],
+                                                    tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+        """The exact int64 ``a @ b`` of the blocks ``(a, b) = pick(x, w)`` of group g's
+        operands (``fast_gemm`` on the same blocks of the kept float copies)."""
+        return fast_gemm(*pick(*self.operands(g)), self.magnitudes(g),
+                         lambda dtype: pick(*self.operands(g, dtype)))
+
     def tile_product(self, g: int) -> np.ndarray:
         """:meth:`product` as the stationary family's output tiles hold it: [T, cols-dim]."""
         return self.product(g) if self.df.time_dim == "M" else self.product(g).T

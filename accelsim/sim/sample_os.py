@@ -25,7 +25,6 @@ import numpy as np
 from accelsim.kernels.run import signed
 from accelsim.kernels.sliced import STEP
 from accelsim.sim.estimate import Estimate, group_strata, ratio_estimate
-from accelsim.workload.exact import fast_gemm
 
 #: Stream elements one bit-sliced word holds (a chunk's length at most: one word per call).
 WORD = STEP
@@ -149,15 +148,9 @@ class KChunks:
         return self.frame.product(g)[rows, cols] - self._dot(g, rows, cols, e, self.T)
 
     def _dot(self, g: int, rows: slice, cols: slice, k0: int, k1: int) -> np.ndarray:
-        """The exact int64 ``x[rows, k0:k1] @ w[k0:k1, cols]`` of group g (``fast_gemm`` on
-        blocks of the frame's copies)."""
-        f = self.frame
-
-        def block(dtype: type | None) -> tuple[np.ndarray, np.ndarray]:
-            x, w = f.operands(g, dtype)
-            return x[rows, k0:k1], w[k0:k1, cols]
-
-        return fast_gemm(*block(None), f.magnitudes(g), block)
+        """The exact int64 ``x[rows, k0:k1] @ w[k0:k1, cols]`` of group g
+        (``_Frame.block_product``)."""
+        return self.frame.block_product(g, lambda x, w: (x[rows, k0:k1], w[k0:k1, cols]))
 
     def _fresh(self) -> tuple[np.ndarray, ...]:
         """Register, acc-register and datapath-state arrays [R, C] at reset."""
@@ -168,26 +161,13 @@ class KChunks:
               through: np.ndarray) -> tuple[np.ndarray, ...]:
         """Register, acc-register and datapath-state arrays [R, C] as step ``e`` of the fold
         (rows, cols) of group g leaves them in its PEs (the others at reset), ``through`` the
-        partial sums of the elements up to and including it: the operands' patterns, the
-        adder's sum and carry nodes (``accelsim.kernels.bits.ripple_add``) for
-        ``before + x·w``."""
-        k, (x, w) = self.k, self.frame.operands(g)
-        mask = k.acc_mask
-        xv, wv = x[rows, e].astype(np.int64), w[e, cols].astype(np.int64)
-        b = np.outer(xv, wv)
-        a = (through - b) & mask
-        b &= mask
-        s = a + b
-        x_reg, w_reg, acc_reg, state = self._fresh()
-        r, c = b.shape
-        x_reg[:r, :c] = (xv & ((1 << k.x_bits) - 1))[:, None]
-        w_reg[:r, :c] = (wv & ((1 << k.w_bits) - 1))[None, :]
-        acc_reg[:r, :c] = s & mask
-        state[:r, :c, 0] = x_reg[:r, :c]
-        state[:r, :c, 1] = w_reg[:r, :c]
-        state[:r, :c, 2] = s & mask
-        state[:r, :c, 3] = ((s ^ a ^ b) >> 1) & mask
-        return x_reg, w_reg, acc_reg, state
+        partial sums of the elements up to and including it
+        (``accelsim.kernels.sliced_os.warm_state``)."""
+        from accelsim.kernels.sliced_os import warm_state
+
+        x, w = self.frame.operands(g)
+        return warm_state(self.k, x[rows, e].astype(np.int64), w[e, cols].astype(np.int64),
+                          through, self.R, self.C, max(1, self.step.state_words))
 
     def run(self, u: Unit) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Simulate unit ``u`` from its warm state: (its counters int64 [counters], its PEs'

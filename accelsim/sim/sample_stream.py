@@ -27,7 +27,6 @@ from accelsim.kernels.run import signed
 from accelsim.pe.base import ARRAY_REGISTERS, counter_layout
 from accelsim.sim.estimate import (Estimate, collapse, combine, group_strata, sample_sizes,
                                    stratum_estimate, systematic)
-from accelsim.workload.exact import fast_gemm
 
 #: Most chunks an output tile's stream is cut into.
 MAX_CHUNKS = 64
@@ -112,14 +111,14 @@ class _Tiles:
         return self.frame.df.operand_views(*self.frame.operands(g, dtype))
 
     def block_gemm(self, g: int, k: slice, t: slice, c: slice) -> np.ndarray:
-        """The exact int64 ``H[k, t].T @ S[k, c]`` of group g's operands (:meth:`operands`):
-        ``fast_gemm`` on blocks of the frame's copies."""
+        """The exact int64 ``H[k, t].T @ S[k, c]`` of group g's operands (:meth:`operands`;
+        ``_Frame.block_product``)."""
 
-        def block(dtype: type | None) -> tuple[np.ndarray, np.ndarray]:
-            H, S = self.operands(g, dtype)
+        def pick(x: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            H, S = self.frame.df.operand_views(x, w)
             return H[k, t].T, S[k, c]
 
-        return fast_gemm(*block(None), self.frame.magnitudes(g), block)
+        return self.frame.block_product(g, pick)
 
     def context_tiles(self, g: int, ct: int) -> list[tuple[int, int]]:
         """The tiles whose last elements leave the warm state of tile (g, ct)'s first fold: the
@@ -261,7 +260,7 @@ class FoldUnits(_Tiles):
     def _sum(self, g: int, ct: int, f0: int, f1: int, t0: int = 0, t1: int | None = None
              ) -> np.ndarray:
         """The column edge's sum of K-folds ``f0 .. f1 - 1`` of tile (g, ct) at stream elements
-        ``[t0, t1)``: int64 [t1 - t0, width], exact (``fast_gemm`` on the blocks alone)."""
+        ``[t0, t1)``: int64 [t1 - t0, width], exact (:meth:`block_gemm`)."""
         c0 = ct * self.C
         return self.block_gemm(g, slice(f0 * self.R, min(f1 * self.R, self.frame.rdim)),
                                slice(t0, t1), slice(c0, c0 + self.width(ct)))
