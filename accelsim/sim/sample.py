@@ -338,6 +338,11 @@ class _Frame:
         """The largest ``|value|`` of :meth:`x` and of :meth:`w`."""
         return self._group(g).magnitudes
 
+    def sum_bound(self) -> int:
+        """A bound on ``|partial sum|`` of the layer's GEMM, every group's
+        ``max|x| · max|w| · K``: no accumulator of more bits than it needs can overflow."""
+        return max(a * b for a, b in map(self.magnitudes, range(self.ops.groups))) * self.ops.K
+
     def product(self, g: int) -> np.ndarray:
         """The exact int64 GEMM ``x(g) @ w(g)`` (``fast_gemm``, from the kept float copies)."""
         return self._group(g).product()

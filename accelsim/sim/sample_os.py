@@ -58,8 +58,7 @@ class KChunks:
             return False
         if not step.consts.saturate:
             return True
-        bound = max(a * b for a, b in map(frame.magnitudes, range(frame.ops.groups)))
-        return bound * frame.T < step.consts.acc_sign
+        return frame.sum_bound() < step.consts.acc_sign
 
     def strata(self) -> tuple[np.ndarray, dict[tuple[int, ...], np.ndarray]]:
         """Every unit in execution order (int64 [n, 4]: group, column tile, row tile, chunk) and

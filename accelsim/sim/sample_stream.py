@@ -237,9 +237,7 @@ class FoldUnits(_Tiles):
         of earlier K-folds are the GEMM's), and a tile has at least two K-folds."""
         if self.nr < 2:
             return False
-        f = self.frame
-        bound = max(a * b for a, b in map(f.magnitudes, range(f.ops.groups))) * f.rdim
-        return bound < 1 << (self.acc_bits - 1)
+        return self.frame.sum_bound() < 1 << (self.acc_bits - 1)
 
     def extents(self, j: np.ndarray) -> np.ndarray:
         """The rows-dim extents of K-fold runs ``j`` (int64 array)."""
