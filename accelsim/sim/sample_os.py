@@ -100,9 +100,10 @@ class KChunks:
 
     def auxiliary(self) -> np.ndarray:
         """Per unit (in :meth:`strata`'s order), the toggles its x registers would count
-        streaming its chunk from zero (``accelsim.kernels.operand_toggles.block_toggles``, times
-        the active columns): known exactly for every unit, and followed closely by the other
-        classes (docs/sampling.md)."""
+        streaming its chunk right after the element before it, from zero for a fold's first
+        chunk (``accelsim.kernels.operand_toggles.block_toggles``, times the active columns):
+        known exactly for every unit, and followed closely by the other classes
+        (docs/sampling.md)."""
         from accelsim.kernels.operand_toggles import block_toggles
 
         if self._aux is None:

@@ -31,14 +31,12 @@ def fast_gemm(x: np.ndarray, w: np.ndarray, magnitudes: tuple[int, int] | None =
     copies = floats or (lambda dtype: (x.astype(dtype), w.astype(dtype)))
     K = x.shape[-1]
     chunk = K if a * b == 0 else ((1 << 24) - 1) // (a * b)
-    if chunk >= K:
+    if chunk >= min(K, F32_MIN_CHUNK):
         xs, ws = copies(np.float32)
-        return _matmul(xs, ws).astype(np.int64)
-    if chunk >= F32_MIN_CHUNK:
-        xs, ws = copies(np.float32)
-        out = _matmul(xs[..., :chunk], ws[..., :chunk, :]).astype(np.int64)
-        for k0 in range(chunk, K, chunk):
-            out += _matmul(xs[..., k0:k0 + chunk], ws[..., k0:k0 + chunk, :]).astype(np.int64)
+        step = max(1, chunk)
+        out = _matmul(xs[..., :step], ws[..., :step, :]).astype(np.int64)
+        for k0 in range(step, K, step):
+            out += _matmul(xs[..., k0:k0 + step], ws[..., k0:k0 + step, :]).astype(np.int64)
         return out
     if a * b * K < 1 << 53:
         xf, wf = copies(np.float64)
